@@ -1,0 +1,123 @@
+
+-- ---------------------------------------------------------------------------
+-- DDL capture (extension/src/capture.c).
+--
+-- capture_begin(phase) marks a phase for statements run by ANY session: the
+-- phase lives in a table, not in session memory, so a separate psql applying
+-- a file is captured.  The event-trigger functions are C, SECURITY DEFINER
+-- (owned by the superuser that created the extension) so that a non-superuser
+-- apply role is captured while it has no privilege at all on drydock's
+-- tables: nothing here is granted to PUBLIC.
+-- ---------------------------------------------------------------------------
+
+-- The single row of phase state.  phase IS NULL means "not capturing": the
+-- event triggers then return after one catalog lookup and one row read.
+CREATE TABLE drydock.capture_state (
+    id          integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+    phase       text,
+    started_at  timestamptz
+);
+INSERT INTO drydock.capture_state (id, phase) VALUES (1, NULL);
+
+-- Relations that existed when the current phase began (capture_begin),
+-- with their rendered names, so that a relation later dropped by the phase
+-- can still be named in a lock entry.
+CREATE TABLE drydock.capture_baseline (
+    relid    oid PRIMARY KEY,
+    relname  text NOT NULL
+);
+
+-- The log.  classid/objid/objsubid and preexisting are kept for the checks
+-- (AO, RB) but not shown in the ddl_log view.
+CREATE TABLE drydock.capture_log (
+    seq          bigserial PRIMARY KEY,
+    phase        text NOT NULL,
+    command_tag  text NOT NULL,
+    object_type  text,
+    identity     text,
+    cascade      boolean NOT NULL DEFAULT false,
+    rewrite      boolean NOT NULL DEFAULT false,
+    locks        text[] NOT NULL DEFAULT '{}',
+    event        text NOT NULL,
+    classid      oid,
+    objid        oid,
+    objsubid     integer,
+    preexisting  boolean NOT NULL DEFAULT false,
+    original     boolean,
+    normal       boolean
+);
+
+CREATE VIEW drydock.ddl_log AS
+    SELECT seq, phase, command_tag, object_type, identity, cascade, rewrite, locks
+      FROM drydock.capture_log;
+COMMENT ON VIEW drydock.ddl_log IS
+    'DDL captured by drydock event triggers, in execution order, per phase';
+
+REVOKE ALL ON drydock.capture_state, drydock.capture_baseline,
+              drydock.capture_log, drydock.ddl_log FROM PUBLIC;
+
+-- capture_begin(phase): start (or switch to) a phase.  Snapshots the
+-- relations that exist now, outside system schemas and drydock itself; only
+-- locks on those are recorded ("the locks production would see").
+CREATE FUNCTION drydock.capture_begin(phase text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF phase IS NULL OR phase = '' THEN
+        RAISE EXCEPTION 'capture phase must be a non-empty string'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use e.g. drydock.capture_begin(''apply'').';
+    END IF;
+    DELETE FROM drydock.capture_baseline;
+    INSERT INTO drydock.capture_baseline (relid, relname)
+        SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'drydock')
+           AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%';
+    UPDATE drydock.capture_state
+       SET phase = capture_begin.phase, started_at = now()
+     WHERE id = 1;
+END
+$$;
+
+-- capture_end(): stop capturing; the log is kept.
+CREATE FUNCTION drydock.capture_end() RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE drydock.capture_state SET phase = NULL, started_at = NULL WHERE id = 1;
+    DELETE FROM drydock.capture_baseline;
+$$;
+
+-- capture_reset(): stop capturing and empty the log (tests, reruns).
+CREATE FUNCTION drydock.capture_reset() RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT drydock.capture_end();
+    TRUNCATE drydock.capture_log RESTART IDENTITY;
+$$;
+
+REVOKE ALL ON FUNCTION drydock.capture_begin(text), drydock.capture_end(),
+                       drydock.capture_reset() FROM PUBLIC;
+
+CREATE FUNCTION drydock.capture_ddl_command_end() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'drydock_capture_ddl_command_end'
+    LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION drydock.capture_sql_drop() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'drydock_capture_sql_drop'
+    LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION drydock.capture_table_rewrite() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'drydock_capture_table_rewrite'
+    LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION drydock.capture_ddl_command_end(), drydock.capture_sql_drop(),
+                       drydock.capture_table_rewrite() FROM PUBLIC;
+
+-- Event triggers last, so the script's own commands above are not seen.
+CREATE EVENT TRIGGER drydock_capture_ddl_command_end ON ddl_command_end
+    EXECUTE FUNCTION drydock.capture_ddl_command_end();
+CREATE EVENT TRIGGER drydock_capture_sql_drop ON sql_drop
+    EXECUTE FUNCTION drydock.capture_sql_drop();
+CREATE EVENT TRIGGER drydock_capture_table_rewrite ON table_rewrite
+    EXECUTE FUNCTION drydock.capture_table_rewrite();

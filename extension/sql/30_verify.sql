@@ -1,0 +1,36 @@
+
+-- ---------------------------------------------------------------------------
+-- Governance verification (extension/src/verify.c, verify_policy.c).
+-- Codes: docs/codes.md.  Policy keys: docs/policy.md.
+--
+-- After the apply phase:     SELECT * FROM drydock.verify(schema, policy, baseline)
+--   families TV, KC, CV, NH, AO;
+-- after the rollback phase:  SELECT * FROM drydock.verify_rollback(schema, policy, baseline)
+--   family RB, with baseline = the label saved BEFORE the apply.
+-- Both run with search_path = pg_catalog so that user objects cannot
+-- shadow the catalog functions their queries use.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION drydock.verify(target_schema name, policy jsonb DEFAULT '{}',
+                               baseline text DEFAULT NULL)
+    RETURNS TABLE (family text, code text, object text, status text, message text)
+    AS 'MODULE_PATHNAME', 'drydock_verify'
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION drydock.verify(name, jsonb, text) IS
+    'governance checks TV, KC, CV, NH, AO of a migrated schema: one row per check (pass, fail, warn, skipped)';
+
+CREATE FUNCTION drydock.verify_rollback(target_schema name, policy jsonb DEFAULT '{}',
+                                        baseline text DEFAULT NULL)
+    RETURNS TABLE (family text, code text, object text, status text, message text)
+    AS 'MODULE_PATHNAME', 'drydock_verify_rollback'
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION drydock.verify_rollback(name, jsonb, text) IS
+    'rollback checks RB against the pre-apply baseline and the captured DDL';
+
+CREATE FUNCTION drydock.default_policy() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'drydock_default_policy'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION drydock.default_policy() IS
+    'the verification policy defaults: every key and the severity of every rule';
