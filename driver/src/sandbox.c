@@ -1,0 +1,824 @@
+/*
+ * sandbox.c
+ *		The throwaway cluster's whole life: run directory, initdb, socket-only
+ *		configuration, the postmaster as a child that dies with the driver,
+ *		connections that prove where they landed, and a verified teardown.
+ *
+ * Modelled on PostgreSQL's own PostgreSQL::Test::Cluster, with two
+ * differences that matter here: the postmaster is started directly (not by
+ * pg_ctl, which detaches it) so PR_SET_PDEATHSIG ties it to the driver, and
+ * there is never a TCP listener, not even on loopback.
+ */
+#include "sandbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/prctl.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netcheck.h"
+#include "signals.h"
+#include "util.h"
+
+#define MAX_REGISTERED 8
+
+static sandbox *registered[MAX_REGISTERED];
+static bool atexit_installed = false;
+
+static void
+teardown_registered(void)
+{
+	for (int i = 0; i < MAX_REGISTERED; i++)
+	{
+		sandbox    *sb = registered[i];
+
+		if (sb && !sb->keep && !sb->torn_down)
+		{
+			if (!sandbox_teardown(sb))
+				dd_error("teardown of %s incomplete: %s", sb->run_dir, sb->teardown_note);
+		}
+		registered[i] = NULL;
+	}
+}
+
+static void
+register_sandbox(sandbox *sb)
+{
+	if (!atexit_installed)
+	{
+		atexit(teardown_registered);
+		atexit_installed = true;
+	}
+	for (int i = 0; i < MAX_REGISTERED; i++)
+		if (!registered[i])
+		{
+			registered[i] = sb;
+			sb->registered = true;
+			return;
+		}
+}
+
+static void
+unregister_sandbox(sandbox *sb)
+{
+	for (int i = 0; i < MAX_REGISTERED; i++)
+		if (registered[i] == sb)
+			registered[i] = NULL;
+	sb->registered = false;
+}
+
+/* Start time of a process in clock ticks since boot (/proc/PID/stat #22). */
+static unsigned long long
+process_start_time(pid_t pid)
+{
+	char		path[64];
+	char	   *buf,
+			   *p;
+	unsigned long long start = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	if (!(buf = read_small_file(path, NULL)))
+		return 0;
+	/* fields after the command name, which may contain spaces or parens */
+	if ((p = strrchr(buf, ')')))
+	{
+		int			field = 2;
+
+		for (p++; *p && field < 22; p++)
+			if (*p == ' ')
+				field++;
+		start = strtoull(p, NULL, 10);
+	}
+	free(buf);
+	return start;
+}
+
+/*
+ * Choose where the run directory goes: $TMPDIR (default /tmp), unless the
+ * socket path would not fit in sun_path, in which case /tmp.
+ */
+static char *
+choose_base(bool *fell_back)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	struct sockaddr_un sun;
+
+	/* base + "/drydock-XXXXXX" + "/.s.PGSQL.65535" must fit with its NUL */
+	size_t		extra = strlen("/" SANDBOX_DIR_PREFIX "XXXXXX") + strlen("/.s.PGSQL.65535") + 1;
+
+	*fell_back = false;
+	if (!tmpdir || tmpdir[0] != '/')
+		return xstrdup("/tmp");
+	if (strlen(tmpdir) + extra > sizeof(sun.sun_path))
+	{
+		*fell_back = true;
+		return xstrdup("/tmp");
+	}
+	return xstrdup(tmpdir);
+}
+
+/* Can the cluster's user reach and write the run directory? */
+static bool
+user_can_use_dir(const run_user *u, const char *dir)
+{
+	pid_t		pid;
+	int			status;
+
+	if (!u->switch_user)
+		return access(dir, W_OK | X_OK) == 0;
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0)
+	{
+		run_user_become(u);
+		_exit(access(dir, W_OK | X_OK) == 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static bool
+chown_to_user(const sandbox *sb, const char *path)
+{
+	if (!sb->user.switch_user)
+		return true;
+	return chown(path, sb->user.uid, sb->user.gid) == 0;
+}
+
+static char *
+conf_quote(const char *s)
+{
+	strbuf		sb;
+
+	sb_init(&sb);
+	sb_append(&sb, "'");
+	for (; *s; s++)
+	{
+		if (*s == '\'' || *s == '\\')
+			sb_appendn(&sb, s, 1);
+		sb_appendn(&sb, s, 1);
+	}
+	sb_append(&sb, "'");
+	return sb.data;
+}
+
+/*
+ * pg_hba.conf: local trust lines only.  initdb -A trust also writes host
+ * lines for 127.0.0.1 and ::1; there must be none at all.
+ */
+static bool
+write_hba(sandbox *sb)
+{
+	char	   *path = xasprintf("%s/pg_hba.conf", sb->data_dir);
+	const char *hba =
+		"# drydock sandbox: unix-socket connections only, no host lines at all\n"
+		"local   all             all                                     trust\n"
+		"local   replication     all                                     trust\n";
+	bool		ok = write_small_file(path, hba, strlen(hba)) && chown_to_user(sb, path);
+
+	free(path);
+	return ok;
+}
+
+static bool
+write_conf(sandbox *sb)
+{
+	char	   *path = xasprintf("%s/postgresql.conf", sb->data_dir);
+	char	   *sockdir = conf_quote(sb->run_dir);
+	int			fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	bool		ok;
+
+	if (fd < 0)
+	{
+		free(path);
+		free(sockdir);
+		return false;
+	}
+	ok = dprintf(fd,
+				 "\n# --- drydock sandbox: socket-only, throwaway, not durable ---\n"
+				 "listen_addresses = ''\n"
+				 "port = %d\n"
+				 "unix_socket_directories = %s\n"
+				 "unix_socket_permissions = 0700\n"
+				 "fsync = off\n"
+				 "synchronous_commit = off\n"
+				 "full_page_writes = off\n"
+				 "restart_after_crash = off\n"
+				 "autovacuum = off\n"
+				 "shared_buffers = 16MB\n"
+				 "max_connections = 20\n"
+				 "wal_level = minimal\n"
+				 "max_wal_senders = 0\n"
+				 "dynamic_shared_memory_type = mmap\n"
+				 "jit = off\n"
+				 "logging_collector = off\n"
+				 "log_destination = 'stderr'\n"
+				 "log_line_prefix = '%%m [%%p] '\n",
+				 sb->port, sockdir) > 0;
+	ok = (close(fd) == 0) && ok;
+	free(path);
+	free(sockdir);
+	return ok;
+}
+
+static int
+run_initdb(sandbox *sb, char *err, size_t errlen)
+{
+	char	   *locale_opt = xasprintf("--locale=%s", sb->locale);
+	const char *argv[16];
+	int			n = 0;
+	char	  **env = child_env_new(NULL);
+	proc_result res;
+	bool		started;
+
+	argv[n++] = sb->pg->initdb;
+	argv[n++] = "-D";
+	argv[n++] = sb->data_dir;
+	argv[n++] = "-U";
+	argv[n++] = SANDBOX_ADMIN_ROLE;
+	argv[n++] = "-A";
+	argv[n++] = "trust";
+	argv[n++] = "-E";
+	argv[n++] = "UTF8";
+	argv[n++] = locale_opt;
+	argv[n++] = "--no-sync";
+	if (sb->pg->major >= 14)
+		argv[n++] = "--no-instructions";
+	argv[n] = NULL;
+
+	started = proc_run(&(proc_spec)
+					   {
+					   .argv = argv,.envp = env,.as = &sb->user,.timeout_ms = 120000
+					   }, &res, err, errlen);
+	child_env_free(env);
+	free(locale_opt);
+	if (!started)
+		return EXIT_SANDBOX;
+	sb->ms_initdb = res.ms;
+	if (res.interrupted)
+	{
+		proc_result_free(&res);
+		signals_exit_if_pending();
+	}
+	if (res.exit_code != 0)
+	{
+		/* initdb's last stderr line says why */
+		char	   *msg = res.err;
+		size_t		len = strlen(msg);
+
+		while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+			msg[--len] = '\0';
+		if (strrchr(msg, '\n'))
+			msg = strrchr(msg, '\n') + 1;
+		snprintf(err, errlen, "initdb failed (exit %d): %s", res.exit_code, msg[0] ? msg : "no message");
+		proc_result_free(&res);
+		return EXIT_SANDBOX;
+	}
+	proc_result_free(&res);
+	return 0;
+}
+
+static void
+log_tail(const char *path, char *out, size_t outlen)
+{
+	char	   *log = read_small_file(path, NULL);
+	char	   *line;
+	size_t		len;
+
+	out[0] = '\0';
+	if (!log)
+		return;
+	len = strlen(log);
+	while (len > 0 && log[len - 1] == '\n')
+		log[--len] = '\0';
+	line = strrchr(log, '\n');
+	snprintf(out, outlen, "%s", line ? line + 1 : log);
+	free(log);
+}
+
+static int
+start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
+{
+	pid_t		parent = getpid();
+	pid_t		pid;
+	char		portstr[16];
+	const char *keys[] = {"host", "port", "user", "dbname", "connect_timeout", "sslmode", NULL};
+	const char *vals[7];
+	double		start = now_ms();
+	char	  **env = child_env_new(NULL);
+
+	snprintf(portstr, sizeof(portstr), "%d", sb->port);
+	pid = fork();
+	if (pid < 0)
+	{
+		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
+		child_env_free(env);
+		return EXIT_SANDBOX;
+	}
+	if (pid == 0)
+	{
+		int			fd;
+		const char *argv[] = {sb->pg->postgres, "-D", sb->data_dir, NULL};
+
+		/* not in the driver's process group: a terminal ^C is the driver's */
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		run_user_become(&sb->user);
+
+		/*
+		 * After the credential change, which clears it: the postmaster gets
+		 * SIGQUIT (immediate shutdown) the moment the driver dies, however it
+		 * dies.  If the driver is already gone, do not start at all.
+		 */
+		if (!sb->keep)
+		{
+			prctl(PR_SET_PDEATHSIG, SIGQUIT);
+			if (getppid() != parent)
+				_exit(1);
+		}
+		fd = open(sb->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0)
+		{
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0)
+		{
+			dup2(fd, 0);
+			close(fd);
+		}
+		execve(argv[0], (char *const *) argv, env);
+		dprintf(2, "drydock: cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	child_env_free(env);
+	sb->postmaster_pid = pid;
+
+	vals[0] = sb->run_dir;
+	vals[1] = portstr;
+	vals[2] = SANDBOX_ADMIN_ROLE;
+	vals[3] = "postgres";
+	vals[4] = "5";
+	vals[5] = "disable";
+	vals[6] = NULL;
+	for (;;)
+	{
+		int			status;
+		PGPing		ping = PQpingParams(keys, vals, 0);
+
+		if (ping == PQPING_OK)
+			break;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+		{
+			char		tail[512];
+
+			sb->postmaster_pid = 0;
+			log_tail(sb->log_path, tail, sizeof(tail));
+			snprintf(err, errlen, "postgres exited during startup (%s %d): %s",
+					 WIFEXITED(status) ? "exit" : "signal",
+					 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+					 tail[0] ? tail : "no log output");
+			return EXIT_SANDBOX;
+		}
+		signals_exit_if_pending();
+		if (now_ms() - start > timeout_ms)
+		{
+			snprintf(err, errlen, "postgres did not accept connections within %d ms (log: %s)",
+					 timeout_ms, sb->log_path);
+			return EXIT_SANDBOX;
+		}
+		sleep_ms(5);
+	}
+	sb->ms_start = now_ms() - start;
+	return 0;
+}
+
+int
+sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errlen)
+{
+	char	   *tmpl;
+	char		resolved[PATH_MAX];
+	char	   *pidfile;
+	char	   *pidline;
+	int			rc;
+
+	memset(sb, 0, sizeof(*sb));
+	sb->pg = opts->pg;
+	sb->keep = opts->keep;
+	sb->locale = xstrdup(opts->locale ? opts->locale : "C.UTF-8");
+	if (!run_user_resolve(opts->run_as, &sb->user, err, errlen))
+		return EXIT_SANDBOX;
+
+	sb->base = choose_base(&sb->base_fell_back);
+	tmpl = xasprintf("%s/" SANDBOX_DIR_PREFIX "XXXXXX", sb->base);
+	if (!mkdtemp(tmpl))
+	{
+		snprintf(err, errlen, "cannot create a run directory in %s: %s", sb->base, strerror(errno));
+		free(tmpl);
+		return EXIT_SANDBOX;
+	}
+	/* from here on, every exit path removes it */
+	if (!realpath(tmpl, resolved))
+		snprintf(resolved, sizeof(resolved), "%s", tmpl);
+	sb->run_dir = xstrdup(resolved);
+	free(tmpl);
+	register_sandbox(sb);
+
+	pidfile = xasprintf("%s/" SANDBOX_PID_FILE, sb->run_dir);
+	pidline = xasprintf("%d %llu\n", (int) getpid(), process_start_time(getpid()));
+	if (!write_small_file(pidfile, pidline, strlen(pidline)))
+	{
+		snprintf(err, errlen, "cannot write %s: %s", pidfile, strerror(errno));
+		free(pidfile);
+		free(pidline);
+		return EXIT_SANDBOX;
+	}
+	free(pidfile);
+	free(pidline);
+	if (sb->keep)
+	{
+		char	   *keepfile = xasprintf("%s/" SANDBOX_KEEP_FILE, sb->run_dir);
+
+		write_small_file(keepfile, "", 0);
+		free(keepfile);
+	}
+	if (chmod(sb->run_dir, 0700) != 0 || !chown_to_user(sb, sb->run_dir))
+	{
+		snprintf(err, errlen, "cannot give %s to user %s: %s", sb->run_dir, sb->user.name, strerror(errno));
+		return EXIT_SANDBOX;
+	}
+	if (!user_can_use_dir(&sb->user, sb->run_dir))
+	{
+		snprintf(err, errlen, "user %s cannot reach %s; set TMPDIR to a directory that user can traverse",
+				 sb->user.name, sb->run_dir);
+		return EXIT_SANDBOX;
+	}
+	sb->data_dir = xasprintf("%s/data", sb->run_dir);
+	sb->log_path = xasprintf("%s/postgres.log", sb->run_dir);
+
+	if ((rc = run_initdb(sb, err, errlen)) != 0)
+		return rc;
+	if (!read_system_identifier(sb->data_dir, &sb->system_identifier))
+	{
+		snprintf(err, errlen, "cannot read the system identifier of the new cluster: %s", strerror(errno));
+		return EXIT_SANDBOX;
+	}
+	if (!write_hba(sb))
+	{
+		snprintf(err, errlen, "cannot write pg_hba.conf: %s", strerror(errno));
+		return EXIT_SANDBOX;
+	}
+	{
+		char		why[256];
+
+		/*
+		 * The port only names the socket file in our private directory, but
+		 * it must have no TCP listener, or the proof that a TCP connection to
+		 * it is refused would prove nothing.
+		 */
+		sb->port = netcheck_pick_free_port(why, sizeof(why));
+		if (sb->port <= 0)
+		{
+			snprintf(err, errlen, "no free port: %s", why);
+			return EXIT_SANDBOX;
+		}
+	}
+	if (!write_conf(sb))
+	{
+		snprintf(err, errlen, "cannot write postgresql.conf: %s", strerror(errno));
+		return EXIT_SANDBOX;
+	}
+	return start_postmaster(sb, opts->start_timeout_ms > 0 ? opts->start_timeout_ms : 60000, err, errlen);
+}
+
+bool
+read_system_identifier(const char *data_dir, uint64_t *sysid)
+{
+	/* ControlFileData begins with uint64 system_identifier in every release */
+	char	   *path = xasprintf("%s/global/pg_control", data_dir);
+	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool		ok;
+
+	free(path);
+	if (fd < 0)
+		return false;
+	ok = read(fd, sysid, sizeof(*sysid)) == (ssize_t) sizeof(*sysid);
+	close(fd);
+	return ok;
+}
+
+PGconn *
+sandbox_connect(sandbox *sb, const char *dbname, char *err, size_t errlen)
+{
+	char		portstr[16];
+	const char *keys[] = {"host", "port", "user", "dbname", "sslmode", "gssencmode",
+		"passfile", "options", "application_name", "connect_timeout",
+	"client_encoding", NULL};
+	const char *vals[12];
+	PGconn	   *conn;
+	PGresult   *res;
+	char		real_data[PATH_MAX];
+	char		sysid[32];
+	char	   *nopass = xasprintf("%s/no-pgpass", sb->run_dir);
+
+	snprintf(portstr, sizeof(portstr), "%d", sb->port);
+	vals[0] = sb->run_dir;
+	vals[1] = portstr;
+	vals[2] = SANDBOX_ADMIN_ROLE;
+	vals[3] = dbname;
+	vals[4] = "disable";
+	vals[5] = "disable";
+	/* a path that does not exist: no caller's .pgpass is ever read */
+	vals[6] = nopass;
+	vals[7] = "";
+	vals[8] = "drydock";
+	vals[9] = "10";
+	vals[10] = "UTF8";
+	vals[11] = NULL;
+
+	/* expand_dbname = 0: a dbname can never smuggle in another conninfo */
+	conn = PQconnectdbParams(keys, vals, 0);
+	free(nopass);
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		snprintf(err, errlen, "cannot connect to the sandbox: %s", PQerrorMessage(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+
+	res = PQexec(conn,
+				 "SELECT inet_server_addr() IS NULL, current_setting('data_directory'), "
+				 "(SELECT system_identifier FROM pg_catalog.pg_control_system())::text, "
+				 "current_setting('server_version')");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		snprintf(err, errlen, "cannot confirm the connection reached the sandbox: %s", PQerrorMessage(conn));
+		PQclear(res);
+		PQfinish(conn);
+		return NULL;
+	}
+	if (!realpath(sb->data_dir, real_data))
+		snprintf(real_data, sizeof(real_data), "%s", sb->data_dir);
+	snprintf(sysid, sizeof(sysid), "%llu", (unsigned long long) sb->system_identifier);
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+		snprintf(err, errlen, "connection has a server address: it did not come through the sandbox's unix socket");
+	else if (strcmp(PQgetvalue(res, 0, 1), real_data) != 0)
+		snprintf(err, errlen, "connected server's data directory %s is not the sandbox's %s",
+				 PQgetvalue(res, 0, 1), real_data);
+	else if (strcmp(PQgetvalue(res, 0, 2), sysid) != 0)
+		snprintf(err, errlen, "connected server's system identifier %s is not the sandbox's %s",
+				 PQgetvalue(res, 0, 2), sysid);
+	else
+	{
+		if (!sb->server_version)
+			sb->server_version = xstrdup(PQgetvalue(res, 0, 3));
+		PQclear(res);
+		return conn;
+	}
+	PQclear(res);
+	PQfinish(conn);
+	return NULL;
+}
+
+bool
+sandbox_alive(sandbox *sb)
+{
+	int			status;
+
+	if (sb->postmaster_pid <= 0)
+		return false;
+	if (waitpid(sb->postmaster_pid, &status, WNOHANG) == sb->postmaster_pid)
+	{
+		sb->postmaster_pid = 0;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Has pid exited?  A zombie counts as gone: once the driver is dead the
+ * postmaster is reparented, and a reaper that is slow (or a container's
+ * init that never reaps) must not make us wait for it.
+ */
+static bool
+process_gone(pid_t pid)
+{
+	char		path[64];
+	char	   *stat;
+	char	   *p;
+	bool		zombie = false;
+
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	if (!(stat = read_small_file(path, NULL)))
+		return true;
+	if ((p = strrchr(stat, ')')) && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+		zombie = true;
+	free(stat);
+	return zombie;
+}
+
+/* Is /proc/PID/cwd the directory dir (already resolved)? */
+static bool
+cwd_is(pid_t pid, const char *dir)
+{
+	char		link[64];
+	char		target[PATH_MAX];
+	ssize_t		n;
+
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int) pid);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(target, dir) == 0;
+}
+
+/* Signal every process whose working directory is dir; how many there were. */
+static int
+signal_processes_in(const char *dir, int sig)
+{
+	DIR		   *d = opendir("/proc");
+	struct dirent *de;
+	int			count = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+	{
+		char	   *end;
+		long		pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		if (cwd_is((pid_t) pid, dir))
+		{
+			count++;
+			if (sig)
+				kill((pid_t) pid, sig);
+		}
+	}
+	closedir(d);
+	return count;
+}
+
+/* Remove the SysV interlock segment named in postmaster.pid, if unattached. */
+static void
+remove_shm_segment(const char *pidfile_text)
+{
+	const char *p = pidfile_text;
+	unsigned long key;
+	int			shmid;
+	struct shmid_ds ds;
+
+	/* line 7: "   <key>   <shmid>" */
+	for (int line = 1; p && line < 7; line++)
+		if ((p = strchr(p, '\n')))
+			p++;
+	if (!p || sscanf(p, "%lu %d", &key, &shmid) != 2)
+		return;
+	if (shmctl(shmid, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0)
+		shmctl(shmid, IPC_RMID, NULL);
+}
+
+bool
+cluster_stop_dir(const char *data_dir, pid_t known_child, int timeout_ms, char *note, size_t notelen)
+{
+	char		real_data[PATH_MAX];
+	char	   *pidfile = xasprintf("%s/postmaster.pid", data_dir);
+	char	   *pidtext = read_small_file(pidfile, NULL);
+	pid_t		pid = known_child;
+	double		deadline;
+	bool		killed = false;
+	bool		clean = true;
+
+	if (!realpath(data_dir, real_data))
+		snprintf(real_data, sizeof(real_data), "%s", data_dir);
+	if (pid <= 0 && pidtext)
+	{
+		pid = (pid_t) atoi(pidtext);
+		/* only a postmaster that really runs in this directory */
+		if (pid > 0 && !cwd_is(pid, real_data))
+			pid = 0;
+	}
+	if (pid > 0)
+	{
+		kill(pid, SIGQUIT);
+		deadline = now_ms() + timeout_ms;
+		for (;;)
+		{
+			int			status;
+			bool		gone;
+
+			if (known_child > 0)
+				gone = waitpid(pid, &status, WNOHANG) == pid || (errno == ECHILD);
+			else
+				gone = process_gone(pid);
+			if (gone)
+				break;
+			if (now_ms() > deadline)
+			{
+				if (killed)
+				{
+					clean = false;
+					snprintf(note, notelen, "postmaster %d did not exit after SIGKILL", (int) pid);
+					break;
+				}
+				kill(pid, SIGKILL);
+				killed = true;
+				deadline = now_ms() + 5000;
+				snprintf(note, notelen, "postmaster %d ignored SIGQUIT; sent SIGKILL", (int) pid);
+			}
+			sleep_ms(2);
+		}
+	}
+	/* an immediate shutdown removes postmaster.pid on its way out */
+	deadline = now_ms() + 2000;
+	while (access(pidfile, F_OK) == 0 && pid > 0 && !killed && now_ms() < deadline)
+		sleep_ms(2);
+
+	/*
+	 * Backends are session leaders and were signalled by the postmaster; if
+	 * it was killed instead, nothing did that for them.
+	 */
+	deadline = now_ms() + 3000;
+	while (signal_processes_in(real_data, SIGKILL) > 0)
+	{
+		if (now_ms() > deadline)
+		{
+			clean = false;
+			snprintf(note, notelen, "processes of %s survived SIGKILL", real_data);
+			break;
+		}
+		sleep_ms(5);
+	}
+	if (pidtext)
+		remove_shm_segment(pidtext);
+	free(pidtext);
+	free(pidfile);
+	return clean;
+}
+
+bool
+sandbox_teardown(sandbox *sb)
+{
+	double		start = now_ms();
+	bool		clean = true;
+	struct stat st;
+
+	if (sb->torn_down)
+		return sb->teardown_clean;
+	sb->torn_down = true;
+	sb->teardown_note[0] = '\0';
+	if (sb->data_dir)
+		clean = cluster_stop_dir(sb->data_dir, sb->postmaster_pid, 10000,
+								 sb->teardown_note, sizeof(sb->teardown_note));
+	sb->postmaster_pid = 0;
+	if (sb->run_dir)
+	{
+		if (!remove_tree(sb->run_dir) || lstat(sb->run_dir, &st) == 0)
+		{
+			clean = false;
+			snprintf(sb->teardown_note, sizeof(sb->teardown_note),
+					 "cannot remove %s: %s", sb->run_dir, strerror(errno));
+		}
+	}
+	sb->teardown_clean = clean;
+	sb->ms_teardown = now_ms() - start;
+	unregister_sandbox(sb);
+	return clean;
+}
+
+void
+sandbox_free(sandbox *sb)
+{
+	if (sb->registered)
+		unregister_sandbox(sb);
+	run_user_free(&sb->user);
+	free(sb->base);
+	free(sb->run_dir);
+	free(sb->data_dir);
+	free(sb->log_path);
+	free(sb->locale);
+	free(sb->server_version);
+	memset(sb, 0, sizeof(*sb));
+}

@@ -1,0 +1,92 @@
+/*
+ * sandbox.h
+ *		The throwaway cluster: a private run directory, initdb, a socket-only
+ *		postmaster that is the driver's child and dies with it, connections
+ *		that provably reach it, and a verified teardown on every exit path.
+ */
+#ifndef DRYDOCK_SANDBOX_H
+#define DRYDOCK_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <libpq-fe.h>
+
+#include "pginstall.h"
+#include "proc.h"
+
+#define SANDBOX_ADMIN_ROLE	"drydock_admin"
+#define SANDBOX_DIR_PREFIX	"drydock-"
+#define SANDBOX_PID_FILE	"drydock.pid"
+#define SANDBOX_KEEP_FILE	"drydock.keep"
+
+typedef struct sandbox_options
+{
+	const pg_install *pg;
+	const char *run_as;			/* as root; NULL: postgres */
+	const char *locale;			/* NULL: C.UTF-8 */
+	bool		keep;			/* leave it running when the driver exits */
+	int			start_timeout_ms;	/* 0: 60 s */
+} sandbox_options;
+
+typedef struct sandbox
+{
+	const pg_install *pg;
+	run_user	user;
+	char	   *base;			/* the directory the run dir was made in */
+	bool		base_fell_back; /* $TMPDIR was too long for a socket path */
+	char	   *run_dir;		/* private (0700): sockets, data, log */
+	char	   *data_dir;
+	char	   *log_path;
+	char	   *locale;
+	int			port;
+	pid_t		postmaster_pid;
+	uint64_t	system_identifier;	/* from global/pg_control */
+	char	   *server_version; /* server_version, once connected */
+	bool		keep;
+	bool		registered;		/* torn down by the atexit handler */
+	bool		torn_down;
+
+	/* timings (ms) and what teardown found, for the report */
+	double		ms_initdb;
+	double		ms_start;
+	double		ms_teardown;
+	bool		teardown_clean; /* no process, no directory remained */
+	char		teardown_note[256];
+} sandbox;
+
+/*
+ * Create the run directory, initdb, configure and start the postmaster and
+ * wait until it accepts connections.  Returns an exit code (0 on success)
+ * with a message in err.  From the moment the run directory exists, the
+ * sandbox is torn down by exit() unless keep is set.
+ */
+int			sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errlen);
+
+/*
+ * Connect to the sandbox with every connection parameter explicit, then
+ * confirm the connection reached it: no server address (unix socket), the
+ * data directory is ours, the system identifier is ours.  NULL with err.
+ */
+PGconn	   *sandbox_connect(sandbox *sb, const char *dbname, char *err, size_t errlen);
+
+/* Is the postmaster still running? */
+bool		sandbox_alive(sandbox *sb);
+
+/*
+ * Immediate stop (SIGQUIT; SIGKILL after a timeout), wait for every process
+ * of the cluster and postmaster.pid to be gone, remove the run directory,
+ * and verify both.  Idempotent.  Returns true when verified clean.
+ */
+bool		sandbox_teardown(sandbox *sb);
+
+/* Stop whatever postmaster runs on data_dir and kill its strays (gc too). */
+bool		cluster_stop_dir(const char *data_dir, pid_t known_child, int timeout_ms, char *note, size_t notelen);
+
+/* Read the system identifier from DATA/global/pg_control. */
+bool		read_system_identifier(const char *data_dir, uint64_t *sysid);
+
+void		sandbox_free(sandbox *sb);
+
+#endif							/* DRYDOCK_SANDBOX_H */

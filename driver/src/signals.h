@@ -1,0 +1,31 @@
+/*
+ * signals.h
+ *		Signal handling of the driver: SIGINT, SIGTERM, SIGHUP and SIGPIPE are
+ *		recorded, forwarded to the child in the foreground and turned into a
+ *		query cancel, so that the main line notices, tears the sandbox down
+ *		and exits with 128+signal.
+ */
+#ifndef DRYDOCK_SIGNALS_H
+#define DRYDOCK_SIGNALS_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <libpq-fe.h>
+
+/* The first terminating signal received, 0 if none. */
+extern volatile sig_atomic_t dd_got_signal;
+
+void		signals_install(void);
+
+/* The child to forward a terminating signal to (0: none). */
+void		signals_forward_to(pid_t pid, bool whole_group);
+
+/* The query to cancel on a terminating signal (NULL: none). */
+void		signals_cancel_on_signal(PGcancel *cancel);
+
+/* Exit 128+signal after printing why; atexit handlers tear down. */
+void		signals_exit_if_pending(void);
+
+#endif							/* DRYDOCK_SIGNALS_H */

@@ -1,0 +1,297 @@
+/*
+ * util.c
+ *		Messages, allocation, string buffers and filesystem helpers shared by
+ *		every part of the driver.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+bool		dd_progress_enabled = false;
+
+static void
+vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	/* Build the whole line first so concurrent writers cannot interleave. */
+	char		line[4096];
+	int			n;
+
+	n = snprintf(line, sizeof(line), "drydock: %s", prefix ? prefix : "");
+	if (n < 0 || (size_t) n >= sizeof(line))
+		n = 0;
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	/* One line: a message never carries a newline of its own. */
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	fprintf(stderr, "%s\n", line);
+}
+
+void
+dd_error(const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vmessage(NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+dd_error_at(const char *file, int line, const char *fmt,...)
+{
+	char		prefix[2048];
+	va_list		ap;
+
+	if (line > 0)
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", file, line);
+	else
+		snprintf(prefix, sizeof(prefix), "%s: ", file);
+	va_start(ap, fmt);
+	vmessage(prefix, fmt, ap);
+	va_end(ap);
+}
+
+void
+dd_progress(const char *fmt,...)
+{
+	va_list		ap;
+
+	if (!dd_progress_enabled)
+		return;
+	va_start(ap, fmt);
+	vmessage(NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+dd_fatal(int code, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vmessage(NULL, fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void *
+xmalloc(size_t n)
+{
+	void	   *p = malloc(n ? n : 1);
+
+	if (!p)
+		dd_fatal(EXIT_INTERNAL, "out of memory");
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void	   *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		dd_fatal(EXIT_INTERNAL, "out of memory");
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void	   *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		dd_fatal(EXIT_INTERNAL, "out of memory");
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	   *p = strdup(s);
+
+	if (!p)
+		dd_fatal(EXIT_INTERNAL, "out of memory");
+	return p;
+}
+
+char *
+xasprintf(const char *fmt,...)
+{
+	va_list		ap;
+	char	   *p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		dd_fatal(EXIT_INTERNAL, "out of memory");
+	va_end(ap);
+	return p;
+}
+
+void
+sb_init(strbuf *sb)
+{
+	sb->cap = 256;
+	sb->len = 0;
+	sb->data = xmalloc(sb->cap);
+	sb->data[0] = '\0';
+}
+
+void
+sb_appendn(strbuf *sb, const char *s, size_t n)
+{
+	if (sb->len + n + 1 > sb->cap)
+	{
+		while (sb->len + n + 1 > sb->cap)
+			sb->cap *= 2;
+		sb->data = xrealloc(sb->data, sb->cap);
+	}
+	memcpy(sb->data + sb->len, s, n);
+	sb->len += n;
+	sb->data[sb->len] = '\0';
+}
+
+void
+sb_append(strbuf *sb, const char *s)
+{
+	sb_appendn(sb, s, strlen(s));
+}
+
+void
+sb_printf(strbuf *sb, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *p;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		dd_fatal(EXIT_INTERNAL, "out of memory");
+	sb_appendn(sb, p, (size_t) n);
+	free(p);
+}
+
+void
+sb_free(strbuf *sb)
+{
+	free(sb->data);
+	sb->data = NULL;
+	sb->len = sb->cap = 0;
+}
+
+double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+void
+utc_now_iso(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm	tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+char *
+read_small_file(const char *path, size_t *len_out)
+{
+	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	strbuf		sb;
+	char		chunk[8192];
+	ssize_t		n;
+
+	if (fd < 0)
+		return NULL;
+	sb_init(&sb);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0)
+	{
+		if (n < 0)
+		{
+			int			save = errno;
+
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			sb_free(&sb);
+			errno = save;
+			return NULL;
+		}
+		sb_appendn(&sb, chunk, (size_t) n);
+	}
+	close(fd);
+	if (len_out)
+		*len_out = sb.len;
+	return sb.data;
+}
+
+bool
+write_small_file(const char *path, const char *data, size_t len)
+{
+	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t		off = 0;
+
+	if (fd < 0)
+		return false;
+	while (off < len)
+	{
+		ssize_t		n = write(fd, data + off, len - off);
+
+		if (n < 0)
+		{
+			int			save = errno;
+
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			errno = save;
+			return false;
+		}
+		off += (size_t) n;
+	}
+	return close(fd) == 0;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void) st;
+	(void) ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
+	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+bool
+remove_tree(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT;
+	return nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS) == 0;
+}
+
+void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}

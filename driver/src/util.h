@@ -1,0 +1,77 @@
+/*
+ * util.h
+ *		Small shared helpers of the drydock driver: messages and exit codes,
+ *		checked allocation, a growable string buffer, time and path helpers.
+ */
+#ifndef DRYDOCK_UTIL_H
+#define DRYDOCK_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+/* Exit codes, documented in README.md and drydock(1). */
+#define EXIT_PASS		0		/* all checks pass */
+#define EXIT_FINDINGS	1		/* verification findings */
+#define EXIT_USAGE		2		/* usage error or bad input */
+#define EXIT_SQL		3		/* SQL error in an artifact */
+#define EXIT_SANDBOX	4		/* isolation not proven or sandbox failed */
+#define EXIT_INTERNAL	5		/* internal error */
+
+/* Set by main() from --quiet and isatty(2). */
+extern bool dd_progress_enabled;
+
+/* "drydock: message" on stderr (one line). */
+void		dd_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
+/* "drydock: FILE:LINE: message" on stderr (one line). */
+void		dd_error_at(const char *file, int line, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+/* A progress line on stderr, only when progress is enabled. */
+void		dd_progress(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Print "drydock: message" and exit with code.  exit() runs the teardown
+ * registered by the sandbox (atexit), so no path leaves a cluster behind.
+ */
+noreturn void dd_fatal(int code, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+void	   *xmalloc(size_t n);
+void	   *xcalloc(size_t n, size_t size);
+void	   *xrealloc(void *p, size_t n);
+char	   *xstrdup(const char *s);
+char	   *xasprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
+/* Growable NUL-terminated buffer. */
+typedef struct strbuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} strbuf;
+
+void		sb_init(strbuf *sb);
+void		sb_append(strbuf *sb, const char *s);
+void		sb_appendn(strbuf *sb, const char *s, size_t n);
+void		sb_printf(strbuf *sb, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+void		sb_free(strbuf *sb);
+
+/* Monotonic milliseconds, and the current UTC time as ISO 8601. */
+double		now_ms(void);
+void		utc_now_iso(char *buf, size_t len);
+
+/* Read a whole (small) file; NULL with errno set on failure. */
+char	   *read_small_file(const char *path, size_t *len_out);
+
+/* Write a whole file (mode 0600) in one go; false with errno on failure. */
+bool		write_small_file(const char *path, const char *data, size_t len);
+
+/* Remove a directory tree without following symlinks; false on failure. */
+bool		remove_tree(const char *path);
+
+/* Sleep for ms milliseconds (restarting after signals is the caller's call). */
+void		sleep_ms(int ms);
+
+#endif							/* DRYDOCK_UTIL_H */

@@ -1,0 +1,47 @@
+#!/bin/bash
+# test/run-suites.sh -- run every test suite, each inside its own throwaway
+# cluster made by `drydock exec`, and fail only after all of them ran.
+#
+#   DRYDOCK   the driver to use (default: driver/drydock of this tree)
+#   SUITES    which suites (default: "regress pgtap driver")
+set -u
+cd "$(dirname "$0")/.."
+DRYDOCK=${DRYDOCK:-$PWD/driver/drydock}
+SUITES=${SUITES:-regress pgtap driver}
+export DRYDOCK
+
+passed=0; failed=0; failed_names=""
+run_suite() {
+	local name=$1; shift
+	echo "=== suite $name: $*"
+	if "$@"; then
+		passed=$((passed + 1)); echo "=== suite $name: ok"
+	else
+		failed=$((failed + 1)); failed_names="$failed_names $name"; echo "=== suite $name: FAILED"
+	fi
+}
+
+for s in $SUITES; do
+	case $s in
+	regress)
+		run_suite regress "$DRYDOCK" exec --quiet -- \
+			make -s -C extension installcheck
+		if [ -s build/regress/regression.diffs ]; then cat build/regress/regression.diffs; fi ;;
+	pgtap)
+		run_suite pgtap "$DRYDOCK" exec --quiet -- \
+			pg_prove --ext .sql test/pgtap/ ;;
+	driver)
+		run_suite driver prove test/driver/ ;;
+	*)
+		echo "unknown suite $s"; failed=$((failed + 1)) ;;
+	esac
+done
+
+# Nothing of any suite may remain: no run directory, no postgres of ours.
+leftover=$(ls -d /tmp/drydock-?????? "${TMPDIR:-/tmp}"/drydock-?????? 2>/dev/null | sort -u)
+if [ -n "$leftover" ]; then
+	echo "left behind: $leftover"; failed=$((failed + 1)); failed_names="$failed_names leftovers"
+fi
+
+echo "suites: $passed passed, $failed failed${failed_names:+ ($failed_names )}"
+[ "$failed" -eq 0 ]
