@@ -1,0 +1,43 @@
+-- DDL capture: phases, command tags, identities, CASCADE drops, rewrites
+-- and the locks held on relations that existed when the phase began.
+SELECT drydock.capture_reset();
+CREATE SCHEMA cap;
+CREATE TABLE cap.customers (id integer PRIMARY KEY, name text);
+CREATE TABLE cap.orders (id integer PRIMARY KEY, customer_id integer REFERENCES cap.customers);
+
+-- nothing is captured outside a phase
+CREATE TABLE cap.ignored (id integer);
+DROP TABLE cap.ignored;
+SELECT count(*) FROM drydock.ddl_log;
+
+SELECT drydock.capture_begin('apply');
+-- the DDL runs in ANOTHER session (\c opens a new connection)
+\c
+CREATE TABLE cap.invoices (id integer PRIMARY KEY, customer_id integer NOT NULL REFERENCES cap.customers);
+CREATE INDEX invoices_customer_id_idx ON cap.invoices (customer_id);
+-- a rewrite of a pre-existing table, with its AccessExclusiveLock
+ALTER TABLE cap.customers ALTER COLUMN id TYPE bigint;
+-- adding a nullable column without default: no rewrite
+ALTER TABLE cap.customers ADD COLUMN note text;
+\c
+SELECT drydock.capture_end();
+
+SELECT drydock.capture_begin('rollback');
+\c
+BEGIN;
+DROP TABLE cap.invoices;
+-- a CASCADE drop of a pre-existing table: the FK of orders goes with it
+DROP TABLE cap.customers CASCADE;
+COMMIT;
+\c
+SELECT drydock.capture_end();
+
+SELECT * FROM drydock.ddl_log ORDER BY seq;
+-- the view has exactly the documented columns, in order
+SELECT attname FROM pg_attribute WHERE attrelid = 'drydock.ddl_log'::regclass AND attnum > 0 ORDER BY attnum;
+
+-- capture_begin needs a phase name
+SELECT drydock.capture_begin('');
+
+DROP SCHEMA cap CASCADE;
+SELECT drydock.capture_reset();
