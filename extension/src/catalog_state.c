@@ -312,6 +312,9 @@ DESCR_JOIN("d", "pg_class", "r.oid", "0")
 "   LEFT JOIN pg_aggregate ag ON ag.aggfnoid = p.oid"
 DESCR_JOIN("d", "pg_proc", "p.oid", "0")
 "  WHERE NOT " EXT_MEMBER("pg_proc", "p.oid")
+/* nor the constructors PostgreSQL makes for a range type: the type row covers them */
+"    AND NOT EXISTS (SELECT 1 FROM pg_depend dt WHERE dt.classid = 'pg_proc'::regclass"
+"                      AND dt.objid = p.oid AND dt.deptype = 'i')"
 
 /* tables, partitioned tables, foreign tables */
 " UNION ALL"
@@ -429,7 +432,7 @@ DESCR_JOIN("d", "pg_statistic_ext", "st.oid", "0")
 /* views and materialized views */
 " UNION ALL"
 " SELECT CASE r.relkind WHEN 'v' THEN 15 ELSE 16 END, CASE r.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, r.qrel, r.nspname, NULL,"
-"        concat_ws('; ', 'def=' || pg_get_viewdef(r.oid),"
+"        concat_ws('; ', 'def=' || btrim(rtrim(pg_get_viewdef(r.oid), ';')),"
 "          'options=' || array_to_string(c.reloptions, ','),"
 "          'populated=' || CASE WHEN r.relkind = 'm' THEN c.relispopulated::text END,"
 "          'tablespace=' || ts.spcname,"
@@ -454,7 +457,7 @@ DESCR_JOIN("d", "pg_trigger", "tg.oid", "0")
 /* rules (not the _RETURN rule of a view) */
 " UNION ALL"
 " SELECT 18, 'rule', quote_ident(rw.rulename) || ' on ' || r.qrel, r.nspname, r.qrel,"
-"        concat_ws('; ', 'def=' || pg_get_ruledef(rw.oid),"
+"        concat_ws('; ', 'def=' || rtrim(pg_get_ruledef(rw.oid), ';'),"
 "          'enabled=' || CASE rw.ev_enabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'"
 "             WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
 "          'comment=' || d.description)"
@@ -562,18 +565,29 @@ ordered_catalog_query(void)
 
 /*
  * Settings for the queries that follow: search_path = pg_catalog so the
- * deparsers qualify every user object, and enough work_mem that sorting
- * the rows of a large database stays in memory.  Returns the GUC nest
- * level to give to AtEOXact_GUC() afterwards.
+ * deparsers qualify every user object; fixed output styles so constants in
+ * defaults, partition bounds and constraints (dates, timestamps, floats,
+ * bytea) print the same whatever the session's settings; and enough
+ * work_mem that sorting the rows of a large database stays in memory.
+ * Returns the GUC nest level to give to AtEOXact_GUC() afterwards.
  */
 static int
 pin_search_path(void)
 {
+	static const char *const pinned[][2] = {
+		{"search_path", "pg_catalog, pg_temp"},
+		{"datestyle", "ISO, YMD"},
+		{"intervalstyle", "postgres"},
+		{"timezone", "UTC"},
+		{"extra_float_digits", "1"},
+		{"bytea_output", "hex"},
+	};
 	int			nestlevel = NewGUCNestLevel();
 
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	for (int i = 0; i < lengthof(pinned); i++)
+		(void) set_config_option(pinned[i][0], pinned[i][1],
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	if (work_mem < 65536)
 		(void) set_config_option("work_mem", "64MB",
 								 PGC_USERSET, PGC_S_SESSION,
@@ -1036,7 +1050,8 @@ drydock_diff(PG_FUNCTION_ARGS)
 					 "  FROM base b FULL JOIN cur c ON c.kind = b.kind AND c.identity = b.identity "
 					 " WHERE b.identity IS NULL OR c.identity IS NULL "
 					 "    OR b.definition IS DISTINCT FROM c.definition "
-					 " ORDER BY " KIND_RANK_FMT ", 3 COLLATE \"C\", 2 COLLATE \"C\", 1",
+					 " ORDER BY " KIND_RANK_FMT ", coalesce(c.identity, b.identity) COLLATE \"C\", "
+					 "   coalesce(c.kind, b.kind) COLLATE \"C\", 1",
 					 catalog_query_text, "coalesce(c.kind, b.kind)");
 	if (SPI_execute_with_args(query, 2, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "diff query failed");
