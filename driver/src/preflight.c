@@ -34,7 +34,7 @@ enum
 	C_BINARY, C_UTF8, C_NO_STATEMENTS, C_UNTERMINATED, C_META, C_PSQLVAR,
 	C_COPY_PROGRAM, C_SERVER_FILE, C_DBLINK, C_FDW, C_ALTER_SYSTEM, C_LEXER_SETTING,
 	C_TARGET_SCHEMA, C_PASSWORD, C_CASCADE, C_TXN, C_NO_TXN_BLOCK, C_UNCHECKED_BODY,
-	C_BOM, C_UNBALANCED, C_COPY_DATA, C__COUNT
+	C_BOM, C_UNBALANCED, C_COPY_DATA, C_AMBIGUOUS, C__COUNT
 };
 
 static const char *const code_names[C__COUNT] = {
@@ -43,7 +43,7 @@ static const char *const code_names[C__COUNT] = {
 	"psql-variable", "copy-program", "server-file-access", "dblink", "fdw",
 	"alter-system", "lexer-setting", "create-target-schema", "password-literal",
 	"cascade", "transaction-control", "no-transaction-block", "unchecked-body",
-	"utf8-bom", "unbalanced-parens", "copy-data"
+	"utf8-bom", "unbalanced-parens", "copy-data", "ambiguous-literal"
 };
 
 typedef struct setvar
@@ -877,6 +877,18 @@ on_sql_token(pf *p, const sqltoken *t)
 		p->pending_fn = -1;
 	}
 
+	/*
+	 * 1e'..', 1x'..', $1e'..': psql 15 splits these as a number and an E''
+	 * (or B/X/N/U&) literal, psql 16+ as a number with trailing junk and a
+	 * standard string -- which can end at a different quote.
+	 */
+	if (pv && (pv->kind == SQLTOK_NUMBER || pv->kind == SQLTOK_PARAM) &&
+		(t->kind == SQLTOK_STRING || t->kind == SQLTOK_QIDENT) && t->prefix &&
+		pv->off + pv->len == t->off && first_time(p, C_AMBIGUOUS))
+		add_finding(p, t->line, PREFLIGHT_REFUSE, C_AMBIGUOUS,
+					"a number directly followed by a %c'' literal is split differently by "
+					"psql versions; refused (add a space)", t->prefix);
+
 	switch (t->kind)
 	{
 		case SQLTOK_LPAREN:
@@ -1399,7 +1411,7 @@ check_buffer(pf *p, const char *buf, size_t len)
 
 					while (i < e && (buf[i] == ' ' || buf[i] == '\t'))
 						i++;
-					if (e - i >= 8 && memcmp(buf + i, "drydock:", 8) == 0 &&
+					if (i + 8 <= e && memcmp(buf + i, "drydock:", 8) == 0 &&
 						grow(p, (void **) &r->directives, &p->cap_dir, r->n_directives,
 							 sizeof(*r->directives)))
 					{

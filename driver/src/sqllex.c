@@ -168,7 +168,6 @@ lex_meta(sqllex *lx, sqltoken *tok, size_t start, unsigned line)
 	size_t		i = start + 1;
 	size_t		name_off = i;
 	size_t		end;
-	char		q = 0;
 
 	while (i < len && !is_space((unsigned char) b[i]) && b[i] != '\\')
 		i++;
@@ -184,6 +183,8 @@ lex_meta(sqllex *lx, sqltoken *tok, size_t start, unsigned line)
 	}
 	else
 	{
+		char		q = 0;
+
 		end = len;
 		while (i < len)
 		{
@@ -351,7 +352,9 @@ sqllex_next(sqllex *lx, sqltoken *tok)
 			tok->body_len = close - (j + 1);
 			return finish(lx, tok, SQLTOK_DOLLAR, i, line, close + taglen);
 		}
-		return finish(lx, tok, SQLTOK_OP, i, line, i + 1);
+		/* "$foo" not followed by '$' is one token (psql's dolqfailed): so
+		 * $e'..' is $e then a standard string, never an E'' string */
+		return finish(lx, tok, SQLTOK_OP, i, line, j);
 	}
 
 	/* words, and the prefixed string forms E'' B'' X'' N'' U&'' U&"" */
@@ -394,24 +397,48 @@ sqllex_next(sqllex *lx, sqltoken *tok)
 		return finish(lx, tok, SQLTOK_WORD, i, line, j);
 	}
 
-	/* numbers */
+	/*
+	 * numbers: 123, 1_000, 1.5, .5, 1., 1e5, 1.5e-3, 0x1F, 0o17, 0b101.
+	 * Letters directly after a number are NOT part of it (1e'x' is 1 then
+	 * e'x' in psql 15); preflight refuses such adjacency, see there.
+	 */
 	if (is_digit(c) || (c == '.' && i + 1 < len && is_digit((unsigned char) b[i + 1])))
 	{
-		size_t		j = i + 1;
+		size_t		j = i;
 
-		while (j < len)
+		if (c == '0' && i + 2 < len && strchr("xXoObB", b[i + 1]) && b[i + 1] != '\0')
 		{
-			unsigned char d = (unsigned char) b[j];
+			char		r = (char) (b[i + 1] | 0x20);
 
-			if (is_digit(d) || d == '_' || (d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z'))
+			j = i + 2;
+			while (j < len && (b[j] == '_' ||
+							   (r == 'x' ? (is_digit((unsigned char) b[j]) ||
+											((b[j] | 0x20) >= 'a' && (b[j] | 0x20) <= 'f')) :
+								r == 'o' ? (b[j] >= '0' && b[j] <= '7') :
+								(b[j] == '0' || b[j] == '1'))))
 				j++;
-			else if (d == '.' && !(j + 1 < len && b[j + 1] == '.'))
+			return finish(lx, tok, SQLTOK_NUMBER, i, line, j);
+		}
+		while (j < len && (is_digit((unsigned char) b[j]) || b[j] == '_'))
+			j++;
+		if (j < len && b[j] == '.' && !(j + 1 < len && b[j + 1] == '.'))
+		{
+			j++;
+			while (j < len && (is_digit((unsigned char) b[j]) || b[j] == '_'))
 				j++;
-			else if ((d == '+' || d == '-') && (b[j - 1] == 'e' || b[j - 1] == 'E') &&
-					 j + 1 < len && is_digit((unsigned char) b[j + 1]))
-				j++;
-			else
-				break;
+		}
+		if (j < len && (b[j] == 'e' || b[j] == 'E'))
+		{
+			size_t		k = j + 1;
+
+			if (k < len && (b[k] == '+' || b[k] == '-'))
+				k++;
+			if (k < len && is_digit((unsigned char) b[k]))
+			{
+				j = k;
+				while (j < len && is_digit((unsigned char) b[j]))
+					j++;
+			}
 		}
 		return finish(lx, tok, SQLTOK_NUMBER, i, line, j);
 	}

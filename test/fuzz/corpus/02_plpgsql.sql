@@ -1,0 +1,6 @@
+CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  RAISE NOTICE $$a;b$$;
+  RETURN NEW;
+END;
+$fn$;
