@@ -1,0 +1,35 @@
+/*
+ * report.h
+ *		Writing the run's evidence: report.json (the facts, one document) and
+ *		the human-readable files rendered from it, each written atomically
+ *		(temp file, fsync, rename, fsync of the directory), with every string
+ *		passed through secret redaction on the way out.
+ */
+#ifndef DRYDOCK_REPORT_H
+#define DRYDOCK_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* Create dir (and parents) if missing; false with err. */
+bool		report_prepare_dir(const char *dir, char *err, size_t errlen);
+
+/* Replace every secret in every string of doc, in place. */
+void		report_redact(json_t *doc, char *const *secrets, size_t n);
+
+/* Write data atomically as dir/name; false with err.  sha256 of the bytes. */
+bool		report_write_file(const char *dir, const char *name, const char *data, size_t len,
+							  char sha256_out[65], char *err, size_t errlen);
+
+/* Write the report set for doc (report.json and the rendered files). */
+bool		report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
+							 char *err, size_t errlen);
+
+/* Rendered views; each returns a malloc'd string. */
+char	   *report_render_execution_log(json_t *doc);
+char	   *report_render_verification(json_t *doc);
+char	   *report_render_tap(json_t *doc);
+
+#endif							/* DRYDOCK_REPORT_H */

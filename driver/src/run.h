@@ -1,0 +1,102 @@
+/*
+ * run.h
+ *		The dry-run pipeline shared by `drydock run` (one pair) and later
+ *		`drydock replay` (a history of pairs): options, the context that
+ *		accumulates every fact for the report, and the steps.
+ */
+#ifndef DRYDOCK_RUN_H
+#define DRYDOCK_RUN_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "pginstall.h"
+#include "preflight.h"
+#include "sandbox.h"
+
+#define DEFAULT_APPLY_ROLE "drydock_apply"
+
+typedef struct run_options
+{
+	const char *ddl_path;
+	const char *rollback_path;
+	const char *base_path;
+	const char *policy_path;
+	const char *schema;
+	bool		scaffold_schema;
+	char	  **prod_sysids;
+	int			n_prod_sysids;
+	int			prod_version;	/* 0: not given */
+	const char *database;
+	int			rounds;
+	bool		single_transaction;
+	const char *out_dir;
+	bool		allow_meta;
+	const char *run_as;
+	const char *pg_config;
+	bool		keep;
+	bool		quiet;
+	const char *apply_role;
+	bool		apply_as_superuser;
+	int			timeout_s;
+	bool		format_tap;
+} run_options;
+
+typedef struct artifact
+{
+	const char *label;			/* "ddl", "rollback", "base" */
+	const char *path;			/* as the user gave it */
+	preflight_result pf;		/* with the checked bytes (keep_data) */
+	char	   *sandbox_copy;	/* the exact bytes, copied into the run dir */
+} artifact;
+
+typedef struct run_ctx
+{
+	const run_options *opt;
+	json_t	   *report;			/* the whole report, built as we go */
+	json_t	   *commands;		/* report.commands */
+	json_t	   *lifecycle;		/* report.environment.lifecycle */
+	double		t0;
+	pg_install	pg;
+	bool		pg_found;
+	sandbox		sb;
+	bool		sb_made;
+	PGconn	   *conn;			/* superuser, throwaway database */
+	char	   *dbname;
+	char	   *schema;
+	json_t	   *policy;			/* parsed --policy, or {} */
+	artifact	ddl,
+				rollback,
+				base;
+	char	  **secrets;		/* union of all artifacts' secrets */
+	size_t		n_secrets;
+	bool		restrict_meta;
+	int			n_fail;			/* failing checks over all rounds */
+	int			n_warn;
+} run_ctx;
+
+/* Each step returns 0 or an exit code; on failure it recorded why. */
+int			run_preflight(run_ctx *ctx);
+int			run_start_sandbox(run_ctx *ctx);
+int			run_prepare_database(run_ctx *ctx);
+int			run_round(run_ctx *ctx, int round);
+
+/* Tear down, record it, write the reports, print the summary: exit code. */
+int			run_finish(run_ctx *ctx, int code, const char *status, const char *message);
+
+/* Release everything of ctx; returns code (for "return run_exit(...)"). */
+int			run_exit(run_ctx *ctx, int code);
+
+/* Record an error with its place ("file", line) in the report. */
+void		run_record_error(run_ctx *ctx, const char *file, int line, const char *message);
+
+/* Record a lifecycle event (created, applied, ...) with its time. */
+void		lifecycle_event(run_ctx *ctx, const char *event);
+
+/* Append to the numbered command log. */
+void		run_command(run_ctx *ctx, const char *kind, const char *command,
+						const char *result, double ms);
+
+#endif							/* DRYDOCK_RUN_H */

@@ -1,0 +1,320 @@
+/*
+ * run_finish.c
+ *		The end of every run, whatever happened: teardown (verified), the
+ *		fidelity notes computed from what was measured, the plain statements
+ *		of what was and was not exercised, the reports, the summary line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "run.h"
+#include "signals.h"
+#include "util.h"
+
+static void
+note(json_t *notes, const char *id, const char *title, const char *status, const char *text)
+{
+	json_array_append_new(notes, json_pack("{s:s, s:s, s:s, s:s}", "id", id, "title", title,
+										   "status", status, "text", text));
+}
+
+/* Rows of every round's key matching a code (NULL: any) and status. */
+static int
+count_rows(json_t *report, const char *key, const char *code_prefix, const char *status)
+{
+	json_t	   *rounds = json_object_get(report, "rounds");
+	size_t		i,
+				j;
+	json_t	   *round,
+			   *row;
+	int			n = 0;
+
+	json_array_foreach(rounds, i, round)
+	{
+		json_array_foreach(json_object_get(round, key), j, row)
+		{
+			const char *code = json_string_value(json_object_get(row, "code"));
+			const char *st = json_string_value(json_object_get(row, "status"));
+
+			if (code_prefix && (!code || strncmp(code, code_prefix, strlen(code_prefix)) != 0))
+				continue;
+			if (status && (!st || strcmp(st, status) != 0))
+				continue;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Statements of the first round's apply log that touched relations existing at the baseline. */
+static json_t *
+lock_table(json_t *report)
+{
+	json_t	   *out = json_array();
+	json_t	   *round = json_array_get(json_object_get(report, "rounds"), 0);
+	const char *phases[] = {"apply_ddl_log", "rollback_ddl_log"};
+
+	for (int p = 0; p < 2 && round; p++)
+	{
+		size_t		i;
+		json_t	   *row;
+
+		json_array_foreach(json_object_get(round, phases[p]), i, row)
+		{
+			const char *locks = json_string_value(json_object_get(row, "locks"));
+
+			if ((locks && locks[0]) || json_is_true(json_object_get(row, "rewrite")))
+				json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:s, s:O}",
+													 "phase", p == 0 ? "apply" : "rollback",
+													 "command_tag", json_object_get(row, "command_tag"),
+													 "identity", json_object_get(row, "identity"),
+													 "locks", locks ? locks : "",
+													 "rewrite", json_object_get(row, "rewrite")));
+		}
+	}
+	return out;
+}
+
+static void
+fidelity_notes(run_ctx *ctx)
+{
+	json_t	   *notes = json_array();
+	json_t	   *scaffolds = json_object_get(ctx->report, "scaffolds");
+	char		buf[1024];
+	int			sandbox_major = ctx->pg_found ? ctx->pg.major : 0;
+	bool		has_base = ctx->opt->base_path != NULL;
+	int			cross_fk = count_rows(ctx->report, "verification", "KC002", NULL) -
+		count_rows(ctx->report, "verification", "KC002", "pass") -
+		count_rows(ctx->report, "verification", "KC002", "skipped");
+	int			altered = count_rows(ctx->report, "verification", "AO001", "fail") +
+		count_rows(ctx->report, "verification", "AO001", "warn") +
+		count_rows(ctx->report, "verification", "AO002", "fail") +
+		count_rows(ctx->report, "verification", "AO002", "warn");
+	int			locked = (int) json_array_size(json_object_get(ctx->report, "locks"));
+	int			alter_stmts = 0;
+
+	/* N-1 */
+	if (!sandbox_major)
+		note(notes, "N-1", "version", "unknown", "no server was started");
+	else if (ctx->opt->prod_version == 0)
+	{
+		snprintf(buf, sizeof(buf), "production major not declared (--prod-version); the dry-run ran on PostgreSQL %s",
+				 ctx->sb.server_version ? ctx->sb.server_version : ctx->pg.version);
+		note(notes, "N-1", "version", "undeclared", buf);
+	}
+	else if (ctx->opt->prod_version == sandbox_major)
+	{
+		snprintf(buf, sizeof(buf), "sandbox major %d equals the declared production major %d",
+				 sandbox_major, ctx->opt->prod_version);
+		note(notes, "N-1", "version", "same", buf);
+	}
+	else
+	{
+		snprintf(buf, sizeof(buf), "sandbox major %d differs from the declared production major %d: lock levels, defaults and syntax may differ; rerun with --pg-config of a %d installation",
+				 sandbox_major, ctx->opt->prod_version, ctx->opt->prod_version);
+		note(notes, "N-1", "version", "differs", buf);
+	}
+
+	/* N-2 */
+	for (size_t i = 0; i < ctx->ddl.pf.n_statements; i++)
+	{
+		const char *tag = ctx->ddl.pf.statements[i].tag;
+
+		if (strncmp(tag, "ALTER ", 6) == 0 || strncmp(tag, "DROP ", 5) == 0)
+			alter_stmts++;
+	}
+	if (cross_fk > 0 || altered > 0 || locked > 0)
+	{
+		snprintf(buf, sizeof(buf), "not self-contained: %d cross-schema foreign key finding(s), %d pre-existing object(s) altered or dropped, %d statement(s) locking pre-existing relations%s",
+				 cross_fk, altered, locked,
+				 has_base ? "; exercised against the base schema" : "; a base schema (--base) is required for a faithful dry-run");
+		note(notes, "N-2", "self-contained", has_base ? "exercised" : "base required", buf);
+	}
+	else if (!has_base && alter_stmts > 0)
+	{
+		snprintf(buf, sizeof(buf), "the DDL has %d ALTER/DROP statement(s); on an empty cluster they can only touch what the DDL itself created; give --base to exercise them against production's schema",
+				 alter_stmts);
+		note(notes, "N-2", "self-contained", "check", buf);
+	}
+	else
+		note(notes, "N-2", "self-contained", "yes",
+			 "no cross-schema foreign key and no ALTER/DROP of pre-existing objects was captured");
+
+	/* N-3 */
+	if (!has_base)
+		note(notes, "N-3", "residuals", "not exercised",
+			 "without --base these could not be exercised and are NOT covered: name collisions with existing production objects; "
+			 "side effects on existing objects (locks, rewrites, cascades, dependent views); ownership and grants of existing objects; "
+			 "data-dependent failures (NOT NULL, UNIQUE, CHECK or FK validation on existing rows: the dry-run has no data)");
+	else
+		note(notes, "N-3", "residuals", "partly exercised",
+			 "collisions and side effects were exercised against the base schema; data-dependent failures (constraint validation on existing rows, "
+			 "long rewrites) were NOT, since a schema-only dump has no data");
+
+	/* N-4 */
+	{
+		strbuf		sb;
+		size_t		i;
+		json_t	   *s;
+
+		sb_init(&sb);
+		json_array_foreach(scaffolds, i, s)
+			sb_printf(&sb, "%s%s", sb.len ? "; " : "", json_string_value(s));
+		if (ctx->ddl.pf.creates_target_schema)
+			sb_printf(&sb, "%sthe DDL creates the target schema itself (%s:%u): a production artifact normally runs where the schema exists",
+					  sb.len ? "; " : "", ctx->ddl.path, ctx->ddl.pf.target_schema_line);
+		note(notes, "N-4", "scaffold", sb.len ? "added" : "none", sb.len ? sb.data : "drydock added nothing to the empty cluster");
+		sb_free(&sb);
+	}
+	json_object_set_new(ctx->report, "fidelity_notes", notes);
+}
+
+static void
+statements(run_ctx *ctx, const char *status)
+{
+	json_t	   *st = json_array();
+	json_t	   *iso = json_object_get(ctx->report, "isolation");
+	json_t	   *not_done = json_array();
+
+	if (json_is_true(json_object_get(iso, "proven")))
+		json_array_append_new(st, json_sprintf("isolation was proven before any artifact ran: %zu facts checked (listen_addresses empty, TCP refused on 127.0.0.1 and ::1, no TCP listener, local-only pg_hba, system identifier checked)",
+											   json_array_size(json_object_get(iso, "facts"))));
+	else
+		json_array_append_new(st, json_string("isolation was not proven; no artifact was applied"));
+	json_array_append_new(st, json_string("no production system was connected to: drydock only connects to the cluster it started, through its private unix socket"));
+	if (ctx->n_secrets)
+		json_array_append_new(st, json_sprintf("%zu secret literal(s) found in the artifacts were redacted from every output", ctx->n_secrets));
+	else
+		json_array_append_new(st, json_string("no secrets recorded: no password literal was found in the artifacts"));
+	json_array_append_new(st, json_string("drydock never advances past the dry-run on its own: applying to production is a separate, human decision"));
+
+	if (!ctx->opt->base_path)
+		json_array_append_new(not_done, json_string("no base schema: collisions and side effects on existing production objects were not exercised"));
+	json_array_append_new(not_done, json_string("no data: constraint validation, rewrites and lock durations on real rows were not exercised"));
+	if (strcmp(status, "pass") != 0 && strcmp(status, "findings") != 0)
+		json_array_append_new(not_done, json_sprintf("the run ended early (%s): later steps did not run", status));
+	json_object_set_new(ctx->report, "statements", st);
+	json_object_set_new(ctx->report, "not_exercised", not_done);
+}
+
+static void
+print_summary(run_ctx *ctx, int code, const char *status, bool wrote, const char *out_dir)
+{
+	if (ctx->opt->format_tap)
+	{
+		char	   *tap = report_render_tap(ctx->report);
+
+		fputs(tap, stdout);
+		free(tap);
+	}
+	printf("drydock: %s (exit %d): %d failing, %d warning checks; %s%s\n", status, code,
+		   ctx->n_fail, ctx->n_warn, wrote ? "report in " : "no report written", wrote ? out_dir : "");
+	fflush(stdout);
+}
+
+int
+run_finish(run_ctx *ctx, int code, const char *status, const char *message)
+{
+	char		when[32];
+	char		err[1024];
+	bool		wrote;
+	json_t	   *env = json_object_get(ctx->report, "environment");
+
+	if (dd_got_signal && code < 128)
+	{
+		code = 128 + dd_got_signal;
+		status = "interrupted";
+		message = "interrupted by a signal";
+	}
+	signals_cancel_on_signal(NULL);
+	if (ctx->conn)
+	{
+		PQfinish(ctx->conn);
+		ctx->conn = NULL;
+	}
+	if (ctx->sb_made && ctx->sb.run_dir)
+	{
+		if (ctx->opt->keep)
+		{
+			json_object_set_new(ctx->report, "teardown", json_pack("{s:b, s:s}", "done", 0, "note",
+																   "--keep: the sandbox was left running"));
+			fprintf(stderr, "drydock: sandbox kept running: psql -X \"host=%s port=%d user=%s dbname=%s\"; stop it with: drydock gc %s\n",
+					ctx->sb.run_dir, ctx->sb.port, SANDBOX_ADMIN_ROLE, ctx->dbname, ctx->sb.run_dir);
+		}
+		else
+		{
+			bool		clean = sandbox_teardown(&ctx->sb);
+
+			lifecycle_event(ctx, "stopped");
+			if (clean)
+				lifecycle_event(ctx, "removed");
+			run_command(ctx, "teardown", "SIGQUIT (immediate stop), wait for every process, remove the run directory",
+						clean ? "clean: no process, no directory left" : ctx->sb.teardown_note, ctx->sb.ms_teardown);
+			json_object_set_new(ctx->report, "teardown", json_pack("{s:b, s:b, s:f, s:s}", "done", 1, "clean", clean,
+																   "duration_ms", ctx->sb.ms_teardown, "note", ctx->sb.teardown_note));
+			if (!clean && code == 0)
+			{
+				code = EXIT_SANDBOX;
+				status = "sandbox_failed";
+			}
+		}
+	}
+	(void) env;
+	utc_now_iso(when, sizeof(when));
+	json_object_set_new(ctx->report, "ended_at", json_string(when));
+	json_object_set_new(ctx->report, "duration_ms", json_real(now_ms() - ctx->t0));
+	json_object_set_new(ctx->report, "status", json_string(status));
+	json_object_set_new(ctx->report, "exit_code", json_integer(code));
+	json_object_set_new(ctx->report, "summary", json_pack("{s:i, s:i, s:s}", "failing_checks", ctx->n_fail,
+														  "warning_checks", ctx->n_warn, "message", message ? message : status));
+	json_object_set_new(ctx->report, "locks", lock_table(ctx->report));
+	fidelity_notes(ctx);
+	statements(ctx, status);
+	{
+		json_t	   *g = json_object_get(ctx->report, "gating");
+
+		json_object_set_new(g, "secrets_recorded", ctx->n_secrets ?
+							json_sprintf("none (%zu redacted)", ctx->n_secrets) : json_string("none"));
+	}
+	wrote = report_write_all(ctx->opt->out_dir, ctx->report, ctx->secrets, ctx->n_secrets, err, sizeof(err));
+	if (!wrote)
+	{
+		dd_error("%s", err);
+		if (code == 0 || code == EXIT_FINDINGS)
+			code = EXIT_INTERNAL;
+	}
+	print_summary(ctx, code, status, wrote, ctx->opt->out_dir);
+	return code;
+}
+
+static void
+artifact_free(artifact *a)
+{
+	preflight_result_free(&a->pf);
+	free(a->sandbox_copy);
+	a->sandbox_copy = NULL;
+}
+
+int
+run_exit(run_ctx *ctx, int code)
+{
+	if (ctx->sb_made)
+		sandbox_free(&ctx->sb);
+	if (ctx->pg_found)
+		pg_install_free(&ctx->pg);
+	artifact_free(&ctx->ddl);
+	artifact_free(&ctx->rollback);
+	artifact_free(&ctx->base);
+	for (size_t i = 0; i < ctx->n_secrets; i++)
+		free(ctx->secrets[i]);
+	free(ctx->secrets);
+	json_decref(ctx->policy);
+	json_decref(ctx->report);
+	free(ctx->dbname);
+	free(ctx->schema);
+	free((void *) ctx->opt->prod_sysids);
+	memset(ctx, 0, sizeof(*ctx));
+	return code;
+}

@@ -1,0 +1,872 @@
+/*
+ * run_pipeline.c
+ *		The steps of a dry-run, in order: preflight every artifact (no cluster
+ *		yet), start the sandbox and prove its isolation, prepare the
+ *		throwaway database (roles, extension, base, scaffold, baseline), then
+ *		per round: capture + apply, verify, capture + rollback, re-check.
+ *
+ * Every step records what it did and saw in ctx->report; run_finish() tears
+ * down and writes the report whatever happened before.
+ */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base_roles.h"
+#include "isolation.h"
+#include "psql_apply.h"
+#include "redact.h"
+#include "report.h"
+#include "signals.h"
+#include "util.h"
+
+#define BASELINE_LABEL "pre-apply"
+
+void
+run_command(run_ctx *ctx, const char *kind, const char *command, const char *result, double ms)
+{
+	json_array_append_new(ctx->commands,
+						  json_pack("{s:I, s:s, s:s, s:s, s:f}",
+									"n", (json_int_t) json_array_size(ctx->commands) + 1,
+									"kind", kind, "command", command, "result", result,
+									"duration_ms", ms));
+}
+
+void
+lifecycle_event(run_ctx *ctx, const char *event)
+{
+	char		when[32];
+
+	utc_now_iso(when, sizeof(when));
+	json_array_append_new(ctx->lifecycle, json_pack("{s:s, s:s, s:f}", "event", event, "at", when,
+													"elapsed_ms", now_ms() - ctx->t0));
+}
+
+void
+run_record_error(run_ctx *ctx, const char *file, int line, const char *message)
+{
+	json_t	   *e = json_pack("{s:s}", "message", message);
+
+	if (file)
+		json_object_set_new(e, "file", json_string(file));
+	if (line > 0)
+		json_object_set_new(e, "line", json_integer(line));
+	json_object_set_new(ctx->report, "error", e);
+	if (file)
+		dd_error_at(file, line, "%s", message);
+	else
+		dd_error("%s", message);
+}
+
+/* ---------- SQL helpers on the superuser connection ---------- */
+
+static PGresult *
+sql(run_ctx *ctx, const char *what, const char *query, int nparams, const char *const *params,
+	char *err, size_t errlen)
+{
+	double		t = now_ms();
+	PGresult   *res = PQexecParams(ctx->conn, query, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	bool		ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	char	   *shown = xstrdup(query);
+
+	run_command(ctx, "sql", what ? what : shown, ok ? "ok" : PQresultErrorMessage(res), now_ms() - t);
+	free(shown);
+	if (!ok)
+	{
+		const char *m = PQresultErrorMessage(res);
+		size_t		n = strlen(m);
+
+		while (n > 0 && m[n - 1] == '\n')
+			n--;
+		snprintf(err, errlen, "%.*s", (int) n, m);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* Rows of a result as an array of objects keyed by column name. */
+static json_t *
+rows_json(PGresult *res)
+{
+	json_t	   *arr = json_array();
+
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		json_t	   *o = json_object();
+
+		for (int c = 0; c < PQnfields(res); c++)
+		{
+			if (PQgetisnull(res, r, c))
+				json_object_set_new(o, PQfname(res, c), json_null());
+			else if (PQftype(res, c) == 16)	/* bool */
+				json_object_set_new(o, PQfname(res, c), json_boolean(PQgetvalue(res, r, c)[0] == 't'));
+			else
+				json_object_set_new(o, PQfname(res, c), json_string(PQgetvalue(res, r, c)));
+		}
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static char *
+quote_ident(run_ctx *ctx, const char *name)
+{
+	char	   *q = PQescapeIdentifier(ctx->conn, name, strlen(name));
+	char	   *r = xstrdup(q ? q : "\"?\"");
+
+	PQfreemem(q);
+	return r;
+}
+
+/* ---------- preflight ---------- */
+
+static json_t *
+artifact_json(const artifact *a)
+{
+	json_t	   *findings = json_array();
+	json_t	   *tags = json_object();
+	json_t	   *o;
+
+	for (size_t i = 0; i < a->pf.n_findings; i++)
+	{
+		const preflight_finding *f = &a->pf.findings[i];
+
+		json_array_append_new(findings, json_pack("{s:i, s:s, s:s, s:s}", "line", (int) f->line,
+												  "kind", preflight_severity_name(f->kind),
+												  "code", f->code, "message", f->message));
+	}
+	for (size_t i = 0; i < a->pf.n_statements; i++)
+	{
+		json_t	   *c = json_object_get(tags, a->pf.statements[i].tag);
+
+		if (c)
+			json_integer_set(c, json_integer_value(c) + 1);
+		else
+			json_object_set_new(tags, a->pf.statements[i].tag, json_integer(1));
+	}
+	o = json_pack("{s:s, s:s, s:I, s:i, s:I, s:o, s:b, s:b, s:b, s:o, s:I}",
+				  "path", a->path, "sha256", a->pf.sha256, "size", (json_int_t) a->pf.size,
+				  "lines", (int) a->pf.lines, "statements", (json_int_t) a->pf.n_statements,
+				  "statement_tags", tags, "has_transaction_control", a->pf.has_transaction_control,
+				  "has_bom", a->pf.has_bom, "has_crlf", a->pf.has_crlf, "findings", findings,
+				  "secrets_redacted", (json_int_t) a->pf.n_secrets);
+	if (a->pf.creates_target_schema)
+		json_object_set_new(o, "creates_target_schema_line", json_integer(a->pf.target_schema_line));
+	return o;
+}
+
+static int
+preflight_one(run_ctx *ctx, artifact *a, const char *label, const char *path, preflight_role role)
+{
+	preflight_options po;
+	int			rc;
+
+	a->label = label;
+	a->path = path;
+	preflight_options_init(&po, role);
+	po.target_schema = ctx->schema;
+	po.allow_meta = ctx->opt->allow_meta;
+	po.keep_data = true;
+	rc = preflight_check(path, &po, &a->pf);
+	if (rc == PREFLIGHT_ERROR)
+	{
+		run_record_error(ctx, path, 0, a->pf.error[0] ? a->pf.error : "internal error in preflight");
+		return EXIT_INTERNAL;
+	}
+	json_object_set_new(json_object_get(ctx->report, "artifacts"), label, artifact_json(a));
+	if (rc == PREFLIGHT_REFUSED)
+	{
+		/* pf.error is "NAME:LINE: message" already */
+		json_object_set_new(ctx->report, "error", json_pack("{s:s, s:s}", "file", path,
+															"message", a->pf.error));
+		dd_error("%s", a->pf.error);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < a->pf.n_secrets; i++)
+	{
+		ctx->secrets = xrealloc(ctx->secrets, (ctx->n_secrets + 1) * sizeof(char *));
+		ctx->secrets[ctx->n_secrets++] = xstrdup(a->pf.secrets[i]);
+	}
+	return 0;
+}
+
+static int
+load_policy(run_ctx *ctx)
+{
+	json_error_t jerr;
+	const char *path = ctx->opt->policy_path;
+	json_t	   *schema;
+
+	if (!path)
+	{
+		ctx->policy = json_object();
+		return 0;
+	}
+	ctx->policy = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!ctx->policy)
+	{
+		char		msg[300];
+
+		snprintf(msg, sizeof(msg), "invalid policy JSON: %s", jerr.text);
+		run_record_error(ctx, path, jerr.line > 0 ? jerr.line : 0, msg);
+		return EXIT_USAGE;
+	}
+	if (!json_is_object(ctx->policy))
+	{
+		run_record_error(ctx, path, 1, "a policy must be a JSON object");
+		return EXIT_USAGE;
+	}
+	schema = json_object_get(ctx->policy, "schema");
+	if (schema && !json_is_string(schema))
+	{
+		run_record_error(ctx, path, 0, "policy key \"schema\" must be a string");
+		return EXIT_USAGE;
+	}
+	if (!ctx->schema && schema)
+		ctx->schema = xstrdup(json_string_value(schema));
+	return 0;
+}
+
+int
+run_preflight(run_ctx *ctx)
+{
+	int			rc;
+	double		t = now_ms();
+
+	if ((rc = load_policy(ctx)) != 0)
+		return rc;
+	if (!ctx->schema)
+	{
+		run_record_error(ctx, NULL, 0, "no target schema: pass --schema NAME or set \"schema\" in the policy");
+		return EXIT_USAGE;
+	}
+	json_object_set_new(ctx->report, "target_schema", json_string(ctx->schema));
+	if ((rc = preflight_one(ctx, &ctx->ddl, "ddl", ctx->opt->ddl_path, PREFLIGHT_DDL)) != 0 ||
+		(rc = preflight_one(ctx, &ctx->rollback, "rollback", ctx->opt->rollback_path, PREFLIGHT_ROLLBACK)) != 0)
+		return rc;
+	if (ctx->opt->base_path &&
+		(rc = preflight_one(ctx, &ctx->base, "base", ctx->opt->base_path, PREFLIGHT_BASE)) != 0)
+		return rc;
+	run_command(ctx, "preflight", "lex and check every artifact (no cluster exists yet)", "ok", now_ms() - t);
+	dd_progress("preflight: %zu + %zu statements checked in %.0f ms",
+				ctx->ddl.pf.n_statements, ctx->rollback.pf.n_statements, now_ms() - t);
+	return 0;
+}
+
+/* ---------- sandbox and isolation ---------- */
+
+int
+run_start_sandbox(run_ctx *ctx)
+{
+	char		err[1024];
+	int			rc;
+	json_t	   *env = json_object_get(ctx->report, "environment");
+	json_t	   *iso;
+	json_t	   *facts = json_array();
+	char		reason[512];
+	bool		proven;
+	char		sysid[32];
+	double		t = now_ms();
+
+	if (!pg_install_find(ctx->opt->pg_config, &ctx->pg, err, sizeof(err)))
+	{
+		run_record_error(ctx, NULL, 0, err);
+		json_decref(facts);
+		return EXIT_SANDBOX;
+	}
+	ctx->pg_found = true;
+	ctx->restrict_meta = !ctx->opt->allow_meta && psql_has_restrict(ctx->pg.psql);
+	json_object_set_new(env, "pg_config", json_string(ctx->pg.pg_config));
+	json_object_set_new(env, "psql_restricted_mode", json_boolean(ctx->restrict_meta));
+
+	ctx->sb_made = true;
+	rc = sandbox_create(&ctx->sb, &(sandbox_options)
+						{
+						.pg = &ctx->pg,.run_as = ctx->opt->run_as,.keep = ctx->opt->keep
+						}, err, sizeof(err));
+	json_object_set_new(env, "kind", json_string("isolated ephemeral local cluster (socket-only, throwaway)"));
+	json_object_set_new(env, "cluster_origin", json_string("initdb"));
+	json_object_set_new(env, "run_as_user", json_string(ctx->sb.user.name ? ctx->sb.user.name : "?"));
+	if (ctx->sb.run_dir)
+		json_object_set_new(env, "socket_directory", json_sprintf("%s/drydock-XXXXXX (private, mode 0700; removed)",
+																  ctx->sb.base));
+	if (ctx->sb.base_fell_back)
+		json_object_set_new(env, "tmpdir_fallback", json_string("$TMPDIR too long for a unix socket path; used /tmp"));
+	if (ctx->sb.ms_initdb > 0)
+		run_command(ctx, "initdb", "initdb -U " SANDBOX_ADMIN_ROLE " -A trust -E UTF8 --no-sync (then pg_hba.conf: local lines only)",
+					ctx->sb.ms_initdb > 0 ? "ok" : "failed", ctx->sb.ms_initdb);
+	if (rc != 0)
+	{
+		run_record_error(ctx, NULL, 0, err);
+		json_decref(facts);
+		return rc;
+	}
+	lifecycle_event(ctx, "created");
+	run_command(ctx, "postgres", "postgres -D DATA (child of drydock, PR_SET_PDEATHSIG=SIGQUIT, listen_addresses='')",
+				"accepting connections", ctx->sb.ms_start);
+	json_object_set_new(env, "port", json_integer(ctx->sb.port));
+	json_object_set_new(env, "admin_role", json_string(SANDBOX_ADMIN_ROLE " (trust over the unix socket, no password)"));
+	json_object_set_new(env, "initdb_ms", json_real(ctx->sb.ms_initdb));
+	json_object_set_new(env, "start_ms", json_real(ctx->sb.ms_start));
+
+	ctx->conn = sandbox_connect(&ctx->sb, "postgres", err, sizeof(err));
+	if (!ctx->conn)
+	{
+		run_record_error(ctx, NULL, 0, err);
+		json_decref(facts);
+		return EXIT_SANDBOX;
+	}
+	signals_cancel_on_signal(PQgetCancel(ctx->conn));
+	snprintf(sysid, sizeof(sysid), "%llu", (unsigned long long) ctx->sb.system_identifier);
+	t = now_ms();
+	json_object_set_new(env, "server_version", json_string(ctx->sb.server_version));
+	json_object_set_new(env, "server_major", json_integer(ctx->pg.major));
+	json_object_set_new(env, "system_identifier", json_string(sysid));
+
+	proven = isolation_prove(&ctx->sb, ctx->conn, ctx->opt->prod_sysids, ctx->opt->n_prod_sysids,
+							 facts, reason, sizeof(reason));
+	iso = json_pack("{s:b, s:o}", "proven", proven, "facts", facts);
+	json_object_set_new(ctx->report, "isolation", iso);
+	run_command(ctx, "isolation", "prove isolation (listen_addresses, TCP probes, /proc/net/tcp, pg_hba, sysid)",
+				proven ? "proven" : reason, now_ms() - t);
+	if (!proven)
+	{
+		char		msg[600];
+
+		snprintf(msg, sizeof(msg), "isolation could not be proven, nothing was applied: %s", reason);
+		run_record_error(ctx, NULL, 0, msg);
+		return EXIT_SANDBOX;
+	}
+	dd_progress("sandbox: cluster ready (initdb %.0f ms, start %.0f ms), isolation proven in %.0f ms",
+				ctx->sb.ms_initdb, ctx->sb.ms_start, now_ms() - t);
+	return 0;
+}
+
+/* ---------- the throwaway database ---------- */
+
+static int
+copy_into_sandbox(run_ctx *ctx, artifact *a)
+{
+	char	   *dir = xasprintf("%s/artifacts", ctx->sb.run_dir);
+	const char *slash = strrchr(a->path, '/');
+	char	   *copy;
+
+	mkdir(dir, 0700);
+	if (ctx->sb.user.switch_user && chown(dir, ctx->sb.user.uid, ctx->sb.user.gid) != 0)
+	{
+		free(dir);
+		return -1;
+	}
+	copy = xasprintf("%s/%s-%s", dir, a->label, slash ? slash + 1 : a->path);
+	free(dir);
+	/* the bytes the preflight checked, not a re-read of a file that may change */
+	if (!write_small_file(copy, a->pf.data, a->pf.data_len) ||
+		(ctx->sb.user.switch_user && chown(copy, ctx->sb.user.uid, ctx->sb.user.gid) != 0))
+	{
+		free(copy);
+		return -1;
+	}
+	a->sandbox_copy = copy;
+	return 0;
+}
+
+/* Map a psql message's line back onto the user's file. */
+static int
+apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta, const char *what,
+		   psql_apply_result *res)
+{
+	char		err[512];
+	char	   *cmd;
+
+	if (!a->sandbox_copy && copy_into_sandbox(ctx, a) != 0)
+	{
+		run_record_error(ctx, a->path, 0, "cannot copy the artifact into the sandbox");
+		return EXIT_SANDBOX;
+	}
+	if (!psql_apply(&(psql_apply_spec)
+					{
+					.sb = &ctx->sb,.dbname = ctx->dbname,.role = role,.file = a->sandbox_copy,
+					.display_name = a->path,.single_transaction = ctx->opt->single_transaction && strcmp(a->label, "base") != 0,
+					.restrict_meta = restrict_meta,.timeout_ms = ctx->opt->timeout_s * 1000,
+					.secrets = ctx->secrets,.n_secrets = ctx->n_secrets
+					}, res, err, sizeof(err)))
+	{
+		run_record_error(ctx, a->path, 0, err);
+		return EXIT_SANDBOX;
+	}
+	cmd = xasprintf("psql -X -w -v ON_ERROR_STOP=1%s%s -f %s  (as %s)",
+					ctx->opt->single_transaction && strcmp(a->label, "base") != 0 ? " -1" : "",
+					restrict_meta ? " -c '\\restrict KEY'" : "", a->path, role);
+	run_command(ctx, what, cmd, res->ok ? "rc 0" : (res->error_message ? res->error_message : "failed"), res->ms);
+	free(cmd);
+	return 0;
+}
+
+static const char *
+apply_role(run_ctx *ctx)
+{
+	return ctx->opt->apply_as_superuser ? SANDBOX_ADMIN_ROLE :
+		(ctx->opt->apply_role ? ctx->opt->apply_role : DEFAULT_APPLY_ROLE);
+}
+
+int
+run_prepare_database(run_ctx *ctx)
+{
+	char		err[1024];
+	PGresult   *res;
+	json_t	   *scaffolds = json_object_get(ctx->report, "scaffolds");
+	json_t	   *env = json_object_get(ctx->report, "environment");
+	role_list	roles = {0};
+	char	   *q;
+	char	   *db_ident;
+	char	   *role_ident;
+	const char *role = apply_role(ctx);
+	double		t = now_ms();
+
+	/* roles the base names, then the apply role */
+	if (ctx->opt->base_path)
+		base_roles_scan(ctx->base.pf.data, ctx->base.pf.data_len, &roles);
+	for (size_t i = 0; i < roles.n; i++)
+	{
+		const char *params[1] = {roles.names[i]};
+
+		res = sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, err, sizeof(err));
+		if (res && PQntuples(res) == 0)
+		{
+			char	   *ident = quote_ident(ctx, roles.names[i]);
+
+			PQclear(res);
+			q = xasprintf("CREATE ROLE %s NOLOGIN", ident);
+			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+			free(q);
+			free(ident);
+			if (res)
+				json_array_append_new(scaffolds, json_sprintf("role \"%s\" created NOLOGIN: the base schema names it and the sandbox lacked it", roles.names[i]));
+		}
+		if (!res)
+		{
+			role_list_free(&roles);
+			run_record_error(ctx, NULL, 0, err);
+			return EXIT_SANDBOX;
+		}
+		PQclear(res);
+	}
+
+	role_ident = quote_ident(ctx, role);
+	if (!ctx->opt->apply_as_superuser)
+	{
+		const char *params[1] = {role};
+
+		res = sql(ctx, NULL, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, err, sizeof(err));
+		if (res && PQntuples(res) == 0)
+		{
+			PQclear(res);
+			q = xasprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE", role_ident);
+			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+			free(q);
+			if (res)
+				json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" created (LOGIN, not superuser): the artifacts run as it, as a production migration role would", role));
+		}
+		else if (res)
+		{
+			/* a role the base names: it must be able to log in here */
+			PQclear(res);
+			q = xasprintf("ALTER ROLE %s LOGIN NOSUPERUSER", role_ident);
+			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+			free(q);
+			if (res)
+				json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" given LOGIN in the sandbox", role));
+		}
+		if (!res)
+		{
+			free(role_ident);
+			role_list_free(&roles);
+			run_record_error(ctx, NULL, 0, err);
+			return EXIT_SANDBOX;
+		}
+		PQclear(res);
+	}
+	json_object_set_new(env, "apply_role", json_string(role));
+	json_object_set_new(env, "apply_as_superuser", json_boolean(ctx->opt->apply_as_superuser));
+
+	db_ident = quote_ident(ctx, ctx->dbname);
+	q = xasprintf("CREATE DATABASE %s OWNER %s", db_ident, role_ident);
+	res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+	free(q);
+	free(db_ident);
+	if (!res)
+	{
+		free(role_ident);
+		role_list_free(&roles);
+		run_record_error(ctx, NULL, 0, err);
+		return EXIT_SANDBOX;
+	}
+	PQclear(res);
+	json_object_set_new(env, "database", json_string(ctx->dbname));
+
+	/* from here on, the throwaway database */
+	signals_cancel_on_signal(NULL);
+	PQfinish(ctx->conn);
+	ctx->conn = sandbox_connect(&ctx->sb, ctx->dbname, err, sizeof(err));
+	if (!ctx->conn)
+	{
+		free(role_ident);
+		role_list_free(&roles);
+		run_record_error(ctx, NULL, 0, err);
+		return EXIT_SANDBOX;
+	}
+	signals_cancel_on_signal(PQgetCancel(ctx->conn));
+	res = sql(ctx, NULL, "CREATE EXTENSION drydock", 0, NULL, err, sizeof(err));
+	if (!res)
+	{
+		char		msg[1200];
+
+		snprintf(msg, sizeof(msg), "cannot create the drydock extension in the sandbox (is it installed for %s?): %s",
+				 ctx->pg.pg_config, err);
+		free(role_ident);
+		role_list_free(&roles);
+		run_record_error(ctx, NULL, 0, msg);
+		return EXIT_SANDBOX;
+	}
+	PQclear(res);
+
+	if (ctx->opt->base_path)
+	{
+		psql_apply_result ar;
+		int			rc = apply_file(ctx, &ctx->base, SANDBOX_ADMIN_ROLE, false, "base", &ar);
+
+		if (rc != 0)
+		{
+			free(role_ident);
+			role_list_free(&roles);
+			return rc;
+		}
+		json_object_set(json_object_get(json_object_get(ctx->report, "artifacts"), "base"), "restore", ar.json);
+		if (!ar.ok)
+		{
+			char	   *msg = xasprintf("the base schema does not restore: %s", ar.error_message);
+
+			run_record_error(ctx, ctx->base.path, ar.error_line, msg);
+			free(msg);
+			psql_apply_result_free(&ar);
+			free(role_ident);
+			role_list_free(&roles);
+			return ar.interrupted ? 128 + dd_got_signal : EXIT_USAGE;
+		}
+		psql_apply_result_free(&ar);
+		/* the apply role acts for the owners of the base objects */
+		for (size_t i = 0; i < roles.n && !ctx->opt->apply_as_superuser; i++)
+		{
+			char	   *ident;
+
+			if (strcmp(roles.names[i], role) == 0)
+				continue;
+			ident = quote_ident(ctx, roles.names[i]);
+			q = xasprintf("GRANT %s TO %s", ident, role_ident);
+			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+			free(q);
+			free(ident);
+			if (res)
+				PQclear(res);
+		}
+		if (roles.n && !ctx->opt->apply_as_superuser)
+			json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" granted membership in the %zu role(s) the base names, so it may alter their objects", role, roles.n));
+	}
+	role_list_free(&roles);
+
+	/* the target schema */
+	{
+		const char *params[1] = {ctx->schema};
+		bool		exists;
+
+		res = sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params, err, sizeof(err));
+		if (!res)
+		{
+			free(role_ident);
+			run_record_error(ctx, NULL, 0, err);
+			return EXIT_SANDBOX;
+		}
+		exists = PQntuples(res) == 1;
+		PQclear(res);
+		if (!exists && ctx->opt->scaffold_schema)
+		{
+			char	   *ident = quote_ident(ctx, ctx->schema);
+
+			q = xasprintf("CREATE SCHEMA %s AUTHORIZATION %s", ident, role_ident);
+			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+			free(q);
+			free(ident);
+			if (!res)
+			{
+				free(role_ident);
+				run_record_error(ctx, NULL, 0, err);
+				return EXIT_SANDBOX;
+			}
+			PQclear(res);
+			json_array_append_new(scaffolds, json_sprintf("schema \"%s\" created by --scaffold-schema (owner %s) before the baseline: production must already have it", ctx->schema, role));
+		}
+		else if (!exists && !ctx->ddl.pf.creates_target_schema)
+		{
+			char	   *msg = xasprintf("target schema \"%s\" does not exist in the sandbox and the DDL does not create it; pass --scaffold-schema, or --base with a dump that has it",
+										ctx->schema);
+
+			free(role_ident);
+			run_record_error(ctx, NULL, 0, msg);
+			free(msg);
+			return EXIT_USAGE;
+		}
+		json_object_set_new(env, "target_schema_existed", json_boolean(exists));
+	}
+	free(role_ident);
+
+	{
+		const char *params[1] = {BASELINE_LABEL};
+
+		res = sql(ctx, "SELECT drydock.baseline_save('" BASELINE_LABEL "')",
+				  "SELECT drydock.baseline_save($1)", 1, params, err, sizeof(err));
+		if (!res)
+		{
+			run_record_error(ctx, NULL, 0, err);
+			return EXIT_INTERNAL;
+		}
+		json_object_set_new(ctx->report, "baseline_fingerprint", json_string(PQgetvalue(res, 0, 0)));
+		PQclear(res);
+	}
+	dd_progress("database: prepared in %.0f ms%s", now_ms() - t, ctx->opt->base_path ? " (base restored)" : "");
+	return 0;
+}
+
+/* ---------- rounds ---------- */
+
+static json_t *
+query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, const char *const *params,
+		   int *rc)
+{
+	char		err[1024];
+	PGresult   *res = sql(ctx, what, query, nparams, params, err, sizeof(err));
+	json_t	   *rows;
+
+	if (!res)
+	{
+		if (dd_got_signal)
+			*rc = 128 + dd_got_signal;
+		else
+		{
+			run_record_error(ctx, NULL, 0, err);
+			*rc = strstr(err, "policy") ? EXIT_USAGE : EXIT_INTERNAL;
+		}
+		return NULL;
+	}
+	rows = rows_json(res);
+	PQclear(res);
+	*rc = 0;
+	return rows;
+}
+
+static int
+capture(run_ctx *ctx, const char *phase)
+{
+	int			rc;
+	json_t	   *r;
+
+	if (phase)
+	{
+		const char *params[1] = {phase};
+
+		r = query_rows(ctx, NULL, "SELECT drydock.capture_begin($1)", 1, params, &rc);
+	}
+	else
+		r = query_rows(ctx, NULL, "SELECT drydock.capture_end()", 0, NULL, &rc);
+	json_decref(r);
+	return rc;
+}
+
+static void
+count_findings(run_ctx *ctx, json_t *rows)
+{
+	size_t		i;
+	json_t	   *row;
+
+	json_array_foreach(rows, i, row)
+	{
+		const char *st = json_string_value(json_object_get(row, "status"));
+
+		if (st && strcmp(st, "fail") == 0)
+			ctx->n_fail++;
+		else if (st && strcmp(st, "warn") == 0)
+			ctx->n_warn++;
+	}
+}
+
+/*
+ * NH004 from psql: PostgreSQL truncates an identifier longer than 63 bytes
+ * and says so in a NOTICE; the final name alone cannot show it was longer.
+ */
+static void
+truncation_findings(run_ctx *ctx, json_t *apply_json, json_t *rows)
+{
+	json_t	   *messages = json_object_get(apply_json, "messages");
+	size_t		i;
+	json_t	   *m;
+
+	json_array_foreach(messages, i, m)
+	{
+		const char *text = json_string_value(json_object_get(m, "message"));
+
+		if (text && strstr(text, "will be truncated to"))
+		{
+			char		msg[256];
+
+			snprintf(msg, sizeof(msg), "identifier truncated to 63 bytes (psql NOTICE at %s:%d)",
+					 ctx->ddl.path, (int) json_integer_value(json_object_get(m, "line")));
+			json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+												  "family", "NH", "code", "NH004", "object", text,
+												  "status", "fail", "message", msg));
+			ctx->n_fail++;
+		}
+	}
+}
+
+static int
+apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
+{
+	psql_apply_result ar;
+	int			rc;
+	char		key[64];
+	json_t	   *log;
+	const char *params[1] = {phase};
+
+	if ((rc = capture(ctx, phase)) != 0)
+		return rc;
+	rc = apply_file(ctx, a, apply_role(ctx), ctx->restrict_meta, phase, &ar);
+	if (rc != 0)
+		return rc;
+	json_object_set(round_json, phase, ar.json);
+	if (!ar.ok)
+	{
+		int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_SQL;
+
+		if (!ar.interrupted)
+			run_record_error(ctx, a->path, ar.error_line, ar.error_message);
+		psql_apply_result_free(&ar);
+		return code;
+	}
+	dd_progress("%s: %s applied in %.0f ms (%d notices)", phase, a->path, ar.ms, ar.n_notices);
+	if ((rc = capture(ctx, NULL)) != 0)
+	{
+		psql_apply_result_free(&ar);
+		return rc;
+	}
+	snprintf(key, sizeof(key), "%s_ddl_log", phase);
+	log = query_rows(ctx, NULL,
+					 "SELECT seq, command_tag, object_type, identity, cascade, rewrite, "
+					 "array_to_string(locks, ', ') AS locks FROM drydock.ddl_log WHERE phase = $1 ORDER BY seq",
+					 1, params, &rc);
+	if (!log)
+	{
+		psql_apply_result_free(&ar);
+		return rc;
+	}
+	json_object_set_new(round_json, key, log);
+	if (strcmp(phase, "apply") == 0)
+	{
+		json_t	   *rows;
+		char	   *policy = json_dumps(ctx->policy, JSON_COMPACT);
+		const char *vp[3] = {ctx->schema, policy, BASELINE_LABEL};
+
+		rows = query_rows(ctx, "SELECT * FROM drydock.verify(schema, policy, 'pre-apply')",
+						  "SELECT family, code, object, status, message FROM drydock.verify($1, $2::jsonb, $3)",
+						  3, vp, &rc);
+		free(policy);
+		if (!rows)
+		{
+			psql_apply_result_free(&ar);
+			return rc;
+		}
+		truncation_findings(ctx, ar.json, rows);
+		count_findings(ctx, rows);
+		json_object_set_new(round_json, "verification", rows);
+		if (!json_object_get(ctx->report, "pgtap_script"))
+		{
+			const char *sp[1] = {ctx->schema};
+			json_t	   *s = query_rows(ctx, "SELECT drydock.pgtap_script(schema)",
+									   "SELECT drydock.pgtap_script($1) AS script", 1, sp, &rc);
+
+			if (s && json_array_size(s) == 1)
+				json_object_set(ctx->report, "pgtap_script",
+								json_object_get(json_array_get(s, 0), "script"));
+			json_decref(s);
+		}
+		dd_progress("verify: %d failing, %d warning checks", ctx->n_fail, ctx->n_warn);
+	}
+	psql_apply_result_free(&ar);
+	return 0;
+}
+
+int
+run_round(run_ctx *ctx, int round)
+{
+	json_t	   *round_json = json_pack("{s:i}", "round", round);
+	int			rc;
+	json_t	   *rows;
+	char	   *policy;
+	const char *vp[3];
+	const char *sp[1] = {ctx->schema};
+	const char *bp[1] = {BASELINE_LABEL};
+
+	json_array_append_new(json_object_get(ctx->report, "rounds"), round_json);
+	if ((rc = capture(ctx, NULL)) != 0)
+		return rc;
+	json_decref(query_rows(ctx, NULL, "SELECT drydock.capture_reset()", 0, NULL, &rc));
+	if (rc != 0)
+		return rc;
+
+	if ((rc = apply_phase(ctx, &ctx->ddl, "apply", round_json)) != 0)
+		return rc;
+	if (round == 1)
+	{
+		lifecycle_event(ctx, "applied");
+		lifecycle_event(ctx, "verified");
+	}
+	if ((rc = apply_phase(ctx, &ctx->rollback, "rollback", round_json)) != 0)
+		return rc;
+
+	policy = json_dumps(ctx->policy, JSON_COMPACT);
+	vp[0] = ctx->schema;
+	vp[1] = policy;
+	vp[2] = BASELINE_LABEL;
+	rows = query_rows(ctx, "SELECT * FROM drydock.verify_rollback(schema, policy, 'pre-apply')",
+					  "SELECT family, code, object, status, message FROM drydock.verify_rollback($1, $2::jsonb, $3)",
+					  3, vp, &rc);
+	free(policy);
+	if (!rows)
+		return rc;
+	count_findings(ctx, rows);
+	json_object_set_new(round_json, "rollback_verification", rows);
+
+	rows = query_rows(ctx, "SELECT * FROM drydock.diff('pre-apply')",
+					  "SELECT change, kind, identity, before, after FROM drydock.diff($1)", 1, bp, &rc);
+	if (!rows)
+		return rc;
+	json_object_set_new(round_json, "residue", rows);
+
+	rows = query_rows(ctx, NULL,
+					  "SELECT kind, count(*)::int AS count FROM drydock.catalog_objects(ARRAY[$1]::name[]) "
+					  "WHERE kind <> 'schema' GROUP BY kind ORDER BY kind", 1, sp, &rc);
+	if (!rows)
+		return rc;
+	json_object_set_new(round_json, "post_rollback_objects_in_schema", rows);
+	if (round == 1)
+		lifecycle_event(ctx, "rolled back");
+	dd_progress("rollback: re-check done, %zu residue rows",
+				json_array_size(json_object_get(round_json, "residue")));
+	return 0;
+}
