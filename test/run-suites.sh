@@ -31,14 +31,16 @@ for s in $SUITES; do
 		run_suite pgtap "$DRYDOCK" exec --quiet -- \
 			pg_prove --ext .sql test/pgtap/ ;;
 	driver)
-		run_suite driver prove test/driver/ ;;
+		run_suite driver "$DRYDOCK" exec --quiet -- \
+			prove test/driver/ ;;
 	*)
 		echo "unknown suite $s"; failed=$((failed + 1)) ;;
 	esac
 done
 
-# Nothing of any suite may remain: no run directory, no postgres of ours.
-leftover=$(ls -d /tmp/drydock-?????? "${TMPDIR:-/tmp}"/drydock-?????? 2>/dev/null | sort -u)
+# Nothing of any suite may remain: no run directory whose driver is gone
+# (what `drydock gc` would remove), hence no postgres of ours either.
+leftover=$("$DRYDOCK" gc --dry-run --quiet | sed -n 's/^would remove //p')
 if [ -n "$leftover" ]; then
 	echo "left behind: $leftover"; failed=$((failed + 1)); failed_names="$failed_names leftovers"
 fi

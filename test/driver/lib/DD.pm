@@ -67,9 +67,16 @@ sub postgres_pids_in {
     return @pids;
 }
 
+# SysV shared memory segments nobody is attached to: a leaked segment of a
+# dead postmaster looks like that; live clusters' segments are attached.
 sub ipcs_count {
     my $out = `ipcs -m 2>/dev/null` // '';
-    return scalar(grep { /^0x/ } split /\n/, $out);
+    my @ids;
+    for (split /\n/, $out) {
+        my @f = split ' ';
+        push @ids, $f[1] if @f >= 6 && $f[0] =~ /^0x/ && $f[5] == 0;
+    }
+    return scalar(@ids);
 }
 
 sub wait_until {
