@@ -36,6 +36,7 @@ exec_usage(FILE *out)
 			"      --database NAME   throwaway database to create and export (default: sandbox)\n"
 			"      --keep            leave the cluster running; print how to connect and stop it\n"
 			"                        (CMD is optional then)\n"
+			"      --fresh           initdb a new cluster instead of copying the cached template\n"
 			"      --run-as USER     as root, run the cluster as USER (default: postgres)\n"
 			"      --pg-config PATH  the PostgreSQL installation to use\n"
 			"  -q, --quiet           no progress lines on stderr\n"
@@ -163,6 +164,7 @@ cmd_exec(int argc, char **argv)
 	static const struct option long_options[] = {
 		{"database", required_argument, NULL, 'd'},
 		{"keep", no_argument, NULL, 'k'},
+		{"fresh", no_argument, NULL, 'F'},
 		{"run-as", required_argument, NULL, 'u'},
 		{"pg-config", required_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -173,6 +175,7 @@ cmd_exec(int argc, char **argv)
 	const char *run_as = NULL;
 	const char *pg_config = NULL;
 	bool		keep = false;
+	bool		fresh = false;
 	int			quiet = 0;
 	int			c;
 	pg_install	pg;
@@ -191,6 +194,9 @@ cmd_exec(int argc, char **argv)
 				break;
 			case 'k':
 				keep = true;
+				break;
+			case 'F':
+				fresh = true;
 				break;
 			case 'u':
 				run_as = optarg;
@@ -228,7 +234,7 @@ cmd_exec(int argc, char **argv)
 	}
 	rc = sandbox_create(&sb, &(sandbox_options)
 						{
-						.pg = &pg,.run_as = run_as,.keep = keep
+						.pg = &pg,.run_as = run_as,.keep = keep,.fresh = fresh
 						}, err, sizeof(err));
 	if (rc == 0)
 		rc = create_database(&sb, dbname, err, sizeof(err));
@@ -240,8 +246,9 @@ cmd_exec(int argc, char **argv)
 		pg_install_free(&pg);
 		return rc;
 	}
-	dd_progress("sandbox ready in %.0f ms (initdb %.0f ms, start %.0f ms): %s port %d",
-				now_ms() - t0, sb.ms_initdb, sb.ms_start, sb.run_dir, sb.port);
+	dd_progress("sandbox ready in %.0f ms (%s: %.0f ms, start %.0f ms): %s port %d",
+				now_ms() - t0, sb.origin, sb.template_path && !sb.template_built_now ? sb.ms_clone : sb.ms_initdb,
+				sb.ms_start, sb.run_dir, sb.port);
 
 	if (optind < argc)
 		rc = run_command(&sb, dbname, argv + optind);

@@ -32,7 +32,7 @@ gc_usage(FILE *out)
 			"Usage: drydock gc [OPTION]... [RUNDIR]...\n"
 			"Remove run directories left by drydock processes that no longer run: stop any\n"
 			"postmaster still running there, then delete the directory.  Without RUNDIR, scans\n"
-			"$TMPDIR and /tmp; a sandbox left by --keep is removed only when named.\n"
+			"$TMPDIR, /tmp and /dev/shm; a sandbox left by --keep is removed only when named.\n"
 			"\n"
 			"Options:\n"
 			"  -n, --dry-run   say what would be removed, remove nothing\n"
@@ -239,6 +239,7 @@ cmd_gc(int argc, char **argv)
 					real_env[PATH_MAX];
 
 		failures += scan("/tmp", dry_run, quiet, &removed);
+		failures += scan("/dev/shm", dry_run, quiet, &removed);
 		if (tmpdir && tmpdir[0] == '/' && realpath(tmpdir, real_env) &&
 			(!realpath("/tmp", real_tmp) || strcmp(real_tmp, real_env) != 0))
 			failures += scan(tmpdir, dry_run, quiet, &removed);

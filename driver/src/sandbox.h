@@ -27,6 +27,7 @@ typedef struct sandbox_options
 	const char *run_as;			/* as root; NULL: postgres */
 	const char *locale;			/* NULL: C.UTF-8 */
 	bool		keep;			/* leave it running when the driver exits */
+	bool		fresh;			/* initdb even when a template is cached */
 	int			start_timeout_ms;	/* 0: 60 s */
 } sandbox_options;
 
@@ -45,6 +46,11 @@ typedef struct sandbox
 	uint64_t	system_identifier;	/* from global/pg_control */
 	char	   *server_version; /* server_version, once connected */
 	bool		keep;
+	const char *origin;			/* "template clone", "initdb (...)" */
+	char	   *template_path;	/* the template cloned, if any */
+	char		template_created_at[32];
+	bool		template_built_now; /* this run made the template */
+	double		ms_clone;
 	bool		registered;		/* torn down by the atexit handler */
 	bool		torn_down;
 
@@ -83,6 +89,12 @@ bool		sandbox_teardown(sandbox *sb);
 
 /* Stop whatever postmaster runs on data_dir and kill its strays (gc too). */
 bool		cluster_stop_dir(const char *data_dir, pid_t known_child, int timeout_ms, char *note, size_t notelen);
+
+/* initdb into data_dir as the sandbox's user; ms gets the duration. */
+int			sandbox_initdb_into(sandbox *sb, const char *data_dir, double *ms, char *err, size_t errlen);
+
+/* pg_hba.conf of data_dir: local trust lines only. */
+bool		sandbox_write_hba(sandbox *sb, const char *data_dir);
 
 /* Read the system identifier from DATA/global/pg_control. */
 bool		read_system_identifier(const char *data_dir, uint64_t *sysid);

@@ -145,6 +145,8 @@ PERL
     my $r = run_cmd([$dd, 'exec', '--', 'sh', '-c', 'echo $PGHOST'], env => { TMPDIR => $long });
     is($r->{rc}, 0, 'long TMPDIR still works') or diag($r->{err});
     like($r->{out}, qr{^/tmp/drydock-}, 'long TMPDIR falls back to /tmp');
+    $r = run_cmd([$dd, 'exec', '--', 'sh', '-c', 'echo $PGHOST'], env => { TMPDIR => $tmp });
+    like($r->{out}, qr{^\Q$tmp\E/drydock-}, 'TMPDIR is honoured');
 }
 
 is(ipcs_count(), $ipcs_before, 'no SysV shared memory segment leaked');

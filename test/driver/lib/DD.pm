@@ -49,7 +49,7 @@ sub run_cmd {
 
 # Run directories of drydock currently present.
 sub root_dirs_now {
-    my @d = glob("/tmp/drydock-??????");
+    my @d = (glob("/tmp/drydock-??????"), glob("/dev/shm/drydock-??????"));
     push @d, glob("$ENV{TMPDIR}/drydock-??????") if $ENV{TMPDIR} && $ENV{TMPDIR} ne '/tmp';
     return sort @d;
 }
