@@ -123,7 +123,12 @@ static const char *const kc_sql =
 " con AS (SELECT con.oid, con.conname::text AS conname, con.contype, con.conkey,"
 "                con.confrelid, con.confkey, con.convalidated, con.conrelid,"
 "                t.tbl, t.tbl || '.' || quote_ident(con.conname) AS obj"
-"           FROM pg_constraint con JOIN t ON t.oid = con.conrelid)"
+"           FROM pg_constraint con JOIN t ON t.oid = con.conrelid),"
+/* one row per FK column pair; materialized so that the attribute lookups
+ * below are index probes rather than a hash per constraint */
+" fk AS MATERIALIZED (SELECT con.obj, con.conname, con.conrelid, con.confrelid, k.att, k.fatt"
+"                       FROM con, unnest(con.conkey, con.confkey) AS k(att, fatt)"
+"                      WHERE con.contype = 'f')"
 " SELECT 'KC001', tbl, format('table %s has no primary key', tbl)"
 "   FROM t WHERE relkind IN ('r', 'p')"
 "    AND NOT EXISTS (SELECT 1 FROM pg_constraint p WHERE p.conrelid = t.oid AND p.contype = 'p')"
@@ -135,15 +140,15 @@ static const char *const kc_sql =
 "        JOIN pg_namespace fn ON fn.oid = fc.relnamespace"
 "  WHERE con.contype = 'f' AND fn.nspname <> $1"
 " UNION ALL"
-" SELECT 'KC003', con.obj,"
+" SELECT 'KC003', fk.obj,"
 "        format('foreign key %s: column %s is %s but referenced column %s.%s is %s',"
-"               quote_ident(conname), quote_ident(a.attname), format_type(a.atttypid, a.atttypmod),"
-"               quote_ident(fc.relname), quote_ident(fa.attname), format_type(fa.atttypid, fa.atttypmod))"
-"   FROM con CROSS JOIN LATERAL unnest(con.conkey, con.confkey) AS k(att, fatt)"
-"        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.att"
-"        JOIN pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = k.fatt"
-"        JOIN pg_class fc ON fc.oid = con.confrelid"
-"  WHERE con.contype = 'f' AND (a.atttypid <> fa.atttypid OR a.atttypmod <> fa.atttypmod)"
+"               quote_ident(fk.conname), quote_ident(a.attname), format_type(a.atttypid, a.atttypmod),"
+"               (SELECT quote_ident(relname) FROM pg_class WHERE oid = fk.confrelid),"
+"               quote_ident(fa.attname), format_type(fa.atttypid, fa.atttypmod))"
+"   FROM fk"
+"   JOIN pg_attribute a ON a.attrelid = fk.conrelid AND a.attnum = fk.att"
+"   JOIN pg_attribute fa ON fa.attrelid = fk.confrelid AND fa.attnum = fk.fatt"
+"  WHERE a.atttypid <> fa.atttypid OR a.atttypmod <> fa.atttypmod"
 " UNION ALL"
 " SELECT 'KC004', con.obj,"
 "        format('foreign key %s on %s (%s) has no index with these leading columns',"
@@ -397,6 +402,7 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql)
 	bool		any_active = false;
 	SPITupleTable *tt = NULL;
 	uint64		ntup = 0;
+	uint64		next = 0;
 	char	   *schema_obj = (char *) quote_identifier(ctx->schema);
 
 	for (int i = 0; i < drydock_nrules; i++)
@@ -453,6 +459,10 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql)
 
 		if (strcmp(rule->family, family) != 0)
 			continue;
+		/* drop findings of earlier rules that were off or not applicable */
+		while (next < ntup &&
+			   strcmp(SPI_getvalue(tt->vals[next], tt->tupdesc, 1), rule->code) < 0)
+			next++;
 		if (p->sev[i] == SEV_OFF)
 		{
 			emit(ctx, rule, schema_obj, "skipped",
@@ -465,13 +475,12 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql)
 			emit(ctx, rule, schema_obj, "skipped", why);
 			continue;
 		}
-		for (uint64 r = 0; r < ntup; r++)
+		/* findings are sorted by code, like the rules: consume in one pass */
+		while (next < ntup &&
+			   strcmp(SPI_getvalue(tt->vals[next], tt->tupdesc, 1), rule->code) == 0)
 		{
-			HeapTuple	tup = tt->vals[r];
-			char	   *code = SPI_getvalue(tup, tt->tupdesc, 1);
+			HeapTuple	tup = tt->vals[next++];
 
-			if (strcmp(code, rule->code) != 0)
-				continue;
 			found = true;
 			emit(ctx, rule, SPI_getvalue(tup, tt->tupdesc, 2),
 				 p->sev[i] == SEV_ERROR ? "fail" : "warn",
