@@ -43,6 +43,7 @@ run_usage(FILE *out)
 			"      --run-as USER         as root, run the cluster as USER (default: postgres)\n"
 			"      --pg-config PATH      the PostgreSQL installation to use\n"
 			"      --keep                leave the sandbox running afterwards\n"
+			"      --fresh               initdb instead of copying the cached template\n"
 			"Output:\n"
 			"  -o, --out DIR             report directory (default: ./drydock-report-<UTC time>)\n"
 			"      --format tap          also print the checks as TAP on stdout\n"
@@ -84,7 +85,7 @@ cmd_run(int argc, char **argv)
 	{
 		OPT_SCAFFOLD = 256, OPT_PROD_SYSID, OPT_PROD_VERSION, OPT_ROUNDS, OPT_SINGLE,
 		OPT_ALLOW_META, OPT_RUN_AS, OPT_PG_CONFIG, OPT_KEEP, OPT_APPLY_ROLE,
-		OPT_APPLY_SUPER, OPT_TIMEOUT, OPT_FORMAT
+		OPT_APPLY_SUPER, OPT_TIMEOUT, OPT_FORMAT, OPT_FRESH
 	};
 	static const struct option long_options[] = {
 		{"schema", required_argument, NULL, 's'},
@@ -101,6 +102,7 @@ cmd_run(int argc, char **argv)
 		{"run-as", required_argument, NULL, OPT_RUN_AS},
 		{"pg-config", required_argument, NULL, OPT_PG_CONFIG},
 		{"keep", no_argument, NULL, OPT_KEEP},
+		{"fresh", no_argument, NULL, OPT_FRESH},
 		{"apply-role", required_argument, NULL, OPT_APPLY_ROLE},
 		{"apply-as-superuser", no_argument, NULL, OPT_APPLY_SUPER},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -180,6 +182,9 @@ cmd_run(int argc, char **argv)
 				break;
 			case OPT_KEEP:
 				opt.keep = true;
+				break;
+			case OPT_FRESH:
+				opt.fresh = true;
 				break;
 			case OPT_APPLY_ROLE:
 				opt.apply_role = optarg;
@@ -305,7 +310,8 @@ cmd_run(int argc, char **argv)
 	INTERRUPTED_CHECK();
 	rc = run_prepare_database(&ctx);
 	if (rc != 0)
-		return run_exit(&ctx, run_finish(&ctx, rc, rc == EXIT_USAGE ? "bad_input" : "sandbox_failed", "the throwaway database could not be prepared"));
+		return run_exit(&ctx, run_finish(&ctx, rc, rc == EXIT_USAGE ? "bad_input" : rc == EXIT_SQL ? "sql_error" : "sandbox_failed",
+										 rc == EXIT_SQL ? "the base schema failed with an SQL error" : "the throwaway database could not be prepared"));
 	for (int round = 1; round <= opt.rounds; round++)
 	{
 		INTERRUPTED_CHECK();

@@ -120,9 +120,107 @@ count_tags(const char *out, json_t *tags, json_t *order)
  *   psql:FILE:LINE: SEVERITY:  text
  * followed by DETAIL/HINT/CONTEXT/LINE lines, which belong to it.
  */
-static void
-parse_messages(const char *errtext, const char *file, psql_apply_result *res, json_t *messages)
+/*
+ * The statement psql was at when it printed a message tagged with line
+ * psql_line: the first whose range covers it, else the last one begun
+ * before it (a last statement without ';' runs to the end of the file).
+ * Returns its index, or -1.
+ */
+static int
+statement_at(const psql_apply_spec *spec, int psql_line)
 {
+	int			found = -1;
+
+	for (size_t i = 0; i < spec->n_statements; i++)
+	{
+		const preflight_statement *st = &spec->statements[i];
+
+		if ((int) st->first_line > psql_line)
+			break;
+		if ((int) st->last_line >= psql_line)
+			return (int) i;
+		found = (int) i;
+	}
+	return found;
+}
+
+/* Place a message at its statement: line, psql_line, statement. */
+static void
+place_message(const psql_apply_spec *spec, json_t *m, int psql_line, int *first, int *stmt)
+{
+	int			i = psql_line > 0 ? statement_at(spec, psql_line) : -1;
+
+	*first = psql_line;
+	*stmt = 0;
+	if (i < 0)
+		return;
+	*first = (int) spec->statements[i].first_line;
+	*stmt = i + 1;
+	json_object_set_new(m, "line", json_integer(*first));
+	json_object_set_new(m, "statement", json_integer(*stmt));
+	if (*first != psql_line)
+		json_object_set_new(m, "psql_line", json_integer(psql_line));
+}
+
+/* "LINE n:" in a message's detail: the server's error position in the statement. */
+static int
+position_line(json_t *m)
+{
+	const char *d = json_string_value(json_object_get(m, "detail"));
+	const char *p;
+
+	for (p = d; p && (p = strstr(p, "LINE ")) != NULL; p += 5)
+	{
+		if ((p == d || p[-1] == '\n') && isdigit((unsigned char) p[5]))
+			return atoi(p + 5);
+	}
+	return 0;
+}
+
+/*
+ * The file line of the server's "LINE n:" in a statement starting at line
+ * first: psql skips empty lines (MainLoop drops a line that is "" outside
+ * quotes), so the n-th line sent is the n-th non-empty line from there.
+ */
+static int
+file_line_of(const psql_apply_spec *spec, int first, int n)
+{
+	const char *p = spec->data;
+	const char *end = spec->data + spec->data_len;
+	int			line = 1;
+
+	if (!spec->data)
+		return first + n - 1;
+	while (p < end && line < first)
+	{
+		const char *nl = memchr(p, '\n', (size_t) (end - p));
+
+		if (!nl)
+			return 0;
+		p = nl + 1;
+		line++;
+	}
+	while (p < end)
+	{
+		const char *nl = memchr(p, '\n', (size_t) (end - p));
+
+		if (*p != '\n' && --n == 0)
+			return line;
+		if (!nl)
+			break;
+		p = nl + 1;
+		line++;
+	}
+	return 0;
+}
+
+static void
+parse_messages(const char *errtext, const psql_apply_spec *spec, psql_apply_result *res,
+			   json_t *messages)
+{
+	const char *file = spec->file;
+	json_t	   *error_msg = NULL;
+	int			error_first = 0;
 	const char *p = errtext;
 	json_t	   *cur = NULL;
 	size_t		flen = strlen(file);
@@ -172,14 +270,22 @@ parse_messages(const char *errtext, const char *file, psql_apply_result *res, js
 				snprintf(severity, sizeof(severity), "ERROR");
 				text = rest + 7;
 			}
+			int			first,
+						stmt;
+
 			cur = json_pack("{s:s, s:i, s:s}", "severity", severity, "line", lineno, "message", text);
 			json_array_append_new(messages, cur);
+			place_message(spec, cur, lineno, &first, &stmt);
 			if (strcmp(severity, "ERROR") == 0 || strcmp(severity, "FATAL") == 0)
 			{
 				if (!res->error_message)
 				{
 					res->error_message = xstrdup(text);
-					res->error_line = lineno;
+					res->error_line = first;
+					res->error_last_line = lineno;
+					res->error_statement = stmt;
+					error_msg = cur;
+					error_first = stmt ? first : 0;
 				}
 			}
 			else if (strcmp(severity, "NOTICE") == 0 || strcmp(severity, "WARNING") == 0)
@@ -200,6 +306,16 @@ parse_messages(const char *errtext, const char *file, psql_apply_result *res, js
 		}
 		free(line);
 		p = nl ? nl + 1 : p + len;
+	}
+	/* its detail is complete now: "LINE n:" counts from the statement's start */
+	if (error_msg && error_first > 0)
+	{
+		int			n = position_line(error_msg);
+
+		if (n > 0 && (res->error_at_line = file_line_of(spec, error_first, n)) > 0)
+		{
+			json_object_set_new(error_msg, "position_line", json_integer(res->error_at_line));
+		}
 	}
 }
 
@@ -302,7 +418,7 @@ psql_apply(const psql_apply_spec *spec, psql_apply_result *res, char *err, size_
 	res->ms = pr.ms;
 	res->ok = pr.exit_code == 0 && !pr.timed_out && !pr.interrupted;
 	count_tags(out, tags, order);
-	parse_messages(errtext, spec->file, res, messages);
+	parse_messages(errtext, spec, res, messages);
 	if (!res->ok && !res->error_message)
 	{
 		if (pr.timed_out)
@@ -327,8 +443,15 @@ psql_apply(const psql_apply_spec *spec, psql_apply_result *res, char *err, size_
 						  "stderr", errtext);
 	if (res->error_message)
 	{
-		json_object_set_new(res->json, "error", json_pack("{s:i, s:s}", "line", res->error_line,
-														  "message", res->error_message));
+		json_t	   *e = json_pack("{s:i, s:s}", "line", res->error_line, "message", res->error_message);
+
+		if (res->error_statement)
+			json_object_set_new(e, "statement", json_integer(res->error_statement));
+		if (res->error_last_line && res->error_last_line != res->error_line)
+			json_object_set_new(e, "psql_line", json_integer(res->error_last_line));
+		if (res->error_at_line)
+			json_object_set_new(e, "position_line", json_integer(res->error_at_line));
+		json_object_set_new(res->json, "error", e);
 	}
 	free(out);
 	free(errtext);

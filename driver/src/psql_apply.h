@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "preflight.h"
 #include "sandbox.h"
 
 typedef struct psql_apply_spec
@@ -26,6 +27,18 @@ typedef struct psql_apply_spec
 	int			timeout_ms;
 	char *const *secrets;		/* redacted from everything recorded */
 	size_t		n_secrets;
+
+	/*
+	 * The artifact's statements as preflight split them (optional).  psql
+	 * tags a message with the line it had read up to when it sent the
+	 * statement (the line of its ';'); with these, every message is placed
+	 * at the first line of its statement instead, and an error's "LINE n:"
+	 * context is turned into a file line.
+	 */
+	const preflight_statement *statements;
+	size_t		n_statements;
+	const char *data;			/* the artifact's bytes (for "LINE n:") */
+	size_t		data_len;
 } psql_apply_spec;
 
 typedef struct psql_apply_result
@@ -35,7 +48,13 @@ typedef struct psql_apply_result
 	bool		timed_out;
 	bool		interrupted;
 	double		ms;
-	int			error_line;		/* line of the first ERROR in the file, 0 if none */
+	int			error_line;		/* first line of the statement of the first ERROR
+								 * in the file (psql's line without statements),
+								 * 0 if none */
+	int			error_statement;	/* its 1-based number, 0 if unknown */
+	int			error_last_line;	/* the line psql named (the statement's end) */
+	int			error_at_line;	/* the file line of the server's error position,
+								 * 0 if none was given */
 	char	   *error_message;	/* the first ERROR (redacted), or NULL */
 	int			n_notices;		/* NOTICE and WARNING messages */
 	json_t	   *json;			/* everything above plus tags and messages */

@@ -48,33 +48,122 @@ count_rows(json_t *report, const char *key, const char *code_prefix, const char 
 	return n;
 }
 
-/* Statements of the first round's apply log that touched relations existing at the baseline. */
+/*
+ * Relations the first round's apply created (CREATE events' identities):
+ * the rollback locking them is expected and tells nothing about production.
+ */
+static json_t *
+created_by_apply(json_t *round)
+{
+	json_t	   *set = json_object();
+	size_t		i;
+	json_t	   *row;
+
+	json_array_foreach(json_object_get(round, "apply_ddl_log"), i, row)
+	{
+		const char *tag = json_string_value(json_object_get(row, "command_tag"));
+		const char *id = json_string_value(json_object_get(row, "identity"));
+
+		if (tag && id && strncmp(tag, "CREATE", 6) == 0)
+			json_object_set_new(set, id, json_true());
+	}
+	return set;
+}
+
+/*
+ * The locks the first round took on relations that existed before it:
+ * each captured event's "rel:mode, ..." list (the locks its transaction held
+ * then) without the relations the apply itself created; an event whose list
+ * repeats the previous one of its phase adds nothing and is left out.
+ */
 static json_t *
 lock_table(json_t *report)
 {
 	json_t	   *out = json_array();
 	json_t	   *round = json_array_get(json_object_get(report, "rounds"), 0);
 	const char *phases[] = {"apply_ddl_log", "rollback_ddl_log"};
+	json_t	   *created = round ? created_by_apply(round) : json_object();
 
 	for (int p = 0; p < 2 && round; p++)
 	{
 		size_t		i;
 		json_t	   *row;
+		char	   *prev = NULL;
 
 		json_array_foreach(json_object_get(round, phases[p]), i, row)
 		{
 			const char *locks = json_string_value(json_object_get(row, "locks"));
+			bool		rewrite = json_is_true(json_object_get(row, "rewrite"));
+			strbuf		kept;
+			char	   *copy = xstrdup(locks ? locks : "");
+			char	   *save = NULL;
 
-			if ((locks && locks[0]) || json_is_true(json_object_get(row, "rewrite")))
-				json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:s, s:O}",
+			sb_init(&kept);
+			for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save))
+			{
+				char	   *colon;
+
+				while (*item == ' ')
+					item++;
+				colon = strrchr(item, ':');
+				if (colon)
+					*colon = '\0';
+				if (json_object_get(created, item))
+					continue;
+				if (colon)
+					*colon = ':';
+				sb_printf(&kept, "%s%s", kept.len ? ", " : "", item);
+			}
+			free(copy);
+			if ((kept.len > 0 && !(prev && strcmp(prev, kept.data) == 0)) || rewrite)
+				json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:s, s:b}",
 													 "phase", p == 0 ? "apply" : "rollback",
 													 "command_tag", json_object_get(row, "command_tag"),
 													 "identity", json_object_get(row, "identity"),
-													 "locks", locks ? locks : "",
-													 "rewrite", json_object_get(row, "rewrite")));
+													 "locks", kept.len ? kept.data : "",
+													 "rewrite", rewrite));
+			if (kept.len > 0)
+			{
+				free(prev);
+				prev = xstrdup(kept.data);
+			}
+			sb_free(&kept);
 		}
+		free(prev);
 	}
+	json_decref(created);
 	return out;
+}
+
+/* Distinct pre-existing relations in the lock table, "rel (mode)" joined. */
+static int
+locked_relations(json_t *locks, strbuf *list)
+{
+	json_t	   *seen = json_object();
+	size_t		i;
+	json_t	   *row;
+	int			n = 0;
+
+	json_array_foreach(locks, i, row)
+	{
+		char	   *copy = xstrdup(json_string_value(json_object_get(row, "locks")));
+		char	   *save = NULL;
+
+		for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save))
+		{
+			while (*item == ' ')
+				item++;
+			if (*item && !json_object_get(seen, item))
+			{
+				json_object_set_new(seen, item, json_true());
+				sb_printf(list, "%s%s", n ? ", " : "", item);
+				n++;
+			}
+		}
+		free(copy);
+	}
+	json_decref(seen);
+	return n;
 }
 
 static void
@@ -92,7 +181,8 @@ fidelity_notes(run_ctx *ctx)
 		count_rows(ctx->report, "verification", "AO001", "warn") +
 		count_rows(ctx->report, "verification", "AO002", "fail") +
 		count_rows(ctx->report, "verification", "AO002", "warn");
-	int			locked = (int) json_array_size(json_object_get(ctx->report, "locks"));
+	strbuf		locked_list;
+	int			locked;
 	int			alter_stmts = 0;
 
 	/* N-1 */
@@ -125,10 +215,12 @@ fidelity_notes(run_ctx *ctx)
 		if (strncmp(tag, "ALTER ", 6) == 0 || strncmp(tag, "DROP ", 5) == 0)
 			alter_stmts++;
 	}
+	sb_init(&locked_list);
+	locked = locked_relations(json_object_get(ctx->report, "locks"), &locked_list);
 	if (cross_fk > 0 || altered > 0 || locked > 0)
 	{
-		snprintf(buf, sizeof(buf), "not self-contained: %d cross-schema foreign key finding(s), %d pre-existing object(s) altered or dropped, %d statement(s) locking pre-existing relations%s",
-				 cross_fk, altered, locked,
+		snprintf(buf, sizeof(buf), "not self-contained: %d cross-schema foreign key finding(s), %d pre-existing object(s) altered or dropped, %d lock(s) on pre-existing relations%s%s%s%s",
+				 cross_fk, altered, locked, locked ? " (" : "", locked ? locked_list.data : "", locked ? ")" : "",
 				 has_base ? "; exercised against the base schema" : "; a base schema (--base) is required for a faithful dry-run");
 		note(notes, "N-2", "self-contained", has_base ? "exercised" : "base required", buf);
 	}
@@ -141,6 +233,7 @@ fidelity_notes(run_ctx *ctx)
 	else
 		note(notes, "N-2", "self-contained", "yes",
 			 "no cross-schema foreign key and no ALTER/DROP of pre-existing objects was captured");
+	sb_free(&locked_list);
 
 	/* N-3 */
 	if (!has_base)

@@ -80,11 +80,13 @@ sql(run_ctx *ctx, const char *what, const char *query, int nparams, const char *
 	free(shown);
 	if (!ok)
 	{
-		const char *m = PQresultErrorMessage(res);
-		size_t		n = strlen(m);
+		/* one line for the error; the command log above has the whole message */
+		const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		size_t		n;
 
-		while (n > 0 && m[n - 1] == '\n')
-			n--;
+		if (!m)
+			m = PQresultErrorMessage(res);
+		n = strcspn(m, "\n");
 		snprintf(err, errlen, "%.*s", (int) n, m);
 		PQclear(res);
 		return NULL;
@@ -290,16 +292,31 @@ run_start_sandbox(run_ctx *ctx)
 	ctx->sb_made = true;
 	rc = sandbox_create(&ctx->sb, &(sandbox_options)
 						{
-						.pg = &ctx->pg,.run_as = ctx->opt->run_as,.keep = ctx->opt->keep
+						.pg = &ctx->pg,.run_as = ctx->opt->run_as,.keep = ctx->opt->keep,.fresh = ctx->opt->fresh
 						}, err, sizeof(err));
 	json_object_set_new(env, "kind", json_string("isolated ephemeral local cluster (socket-only, throwaway)"));
-	json_object_set_new(env, "cluster_origin", json_string("initdb"));
+	json_object_set_new(env, "cluster_origin", json_string(ctx->sb.origin ? ctx->sb.origin : "none"));
+	if (ctx->sb.template_path)
+		json_object_set_new(env, "template", json_pack("{s:s, s:b, s:f, s:s}",
+													   "created_at", ctx->sb.template_created_at,
+													   "built_by_this_run", ctx->sb.template_built_now,
+													   "clone_ms", ctx->sb.ms_clone,
+													   "note", "a clone shares the template's system identifier; every run from this template has the same one"));
+	json_object_set_new(env, "run_directory_base", json_string(ctx->sb.base ? ctx->sb.base : ""));
 	json_object_set_new(env, "run_as_user", json_string(ctx->sb.user.name ? ctx->sb.user.name : "?"));
 	if (ctx->sb.run_dir)
 		json_object_set_new(env, "socket_directory", json_sprintf("%s/drydock-XXXXXX (private, mode 0700; removed)",
 																  ctx->sb.base));
 	if (ctx->sb.base_fell_back)
 		json_object_set_new(env, "tmpdir_fallback", json_string("$TMPDIR too long for a unix socket path; used /tmp"));
+	if (ctx->sb.template_path)
+	{
+		char	   *c = xasprintf("cp -a --reflink=auto TEMPLATE/data RUN/data (template made %s%s)",
+								  ctx->sb.template_created_at, ctx->sb.template_built_now ? " by this run" : "");
+
+		run_command(ctx, "clone", c, "ok", ctx->sb.ms_clone);
+		free(c);
+	}
 	if (ctx->sb.ms_initdb > 0)
 		run_command(ctx, "initdb", "initdb -U " SANDBOX_ADMIN_ROLE " -A trust -E UTF8 --no-sync (then pg_hba.conf: local lines only)",
 					ctx->sb.ms_initdb > 0 ? "ok" : "failed", ctx->sb.ms_initdb);
@@ -378,7 +395,13 @@ copy_into_sandbox(run_ctx *ctx, artifact *a)
 	return 0;
 }
 
-/* Map a psql message's line back onto the user's file. */
+/*
+ * Apply an artifact with psql, from the sandbox's copy of the bytes the
+ * preflight checked, as role; psql's messages are placed at the lines of the
+ * user's file (its statements as preflight split them), the command logged.
+ * Returns 0 when psql ran (res->ok says whether the artifact succeeded), or
+ * an exit code when it could not be run at all.
+ */
 static int
 apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta, const char *what,
 		   psql_apply_result *res)
@@ -396,7 +419,9 @@ apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta, cons
 					.sb = &ctx->sb,.dbname = ctx->dbname,.role = role,.file = a->sandbox_copy,
 					.display_name = a->path,.single_transaction = ctx->opt->single_transaction && strcmp(a->label, "base") != 0,
 					.restrict_meta = restrict_meta,.timeout_ms = ctx->opt->timeout_s * 1000,
-					.secrets = ctx->secrets,.n_secrets = ctx->n_secrets
+					.secrets = ctx->secrets,.n_secrets = ctx->n_secrets,
+					.statements = a->pf.statements,.n_statements = a->pf.n_statements,
+					.data = a->pf.data,.data_len = a->pf.data_len
 					}, res, err, sizeof(err)))
 	{
 		run_record_error(ctx, a->path, 0, err);
@@ -408,6 +433,24 @@ apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta, cons
 	run_command(ctx, what, cmd, res->ok ? "rc 0" : (res->error_message ? res->error_message : "failed"), res->ms);
 	free(cmd);
 	return 0;
+}
+
+/* The one-line error for a failed artifact: the message, then where in the statement. */
+static char *
+apply_error_message(const psql_apply_result *ar, const char *prefix)
+{
+	strbuf		sb;
+
+	sb_init(&sb);
+	sb_printf(&sb, "%s%s", prefix ? prefix : "", ar->error_message ? ar->error_message : "failed");
+	if (ar->error_statement)
+	{
+		sb_printf(&sb, " (statement %d", ar->error_statement);
+		if (ar->error_at_line && ar->error_at_line != ar->error_line)
+			sb_printf(&sb, "; the server points at line %d", ar->error_at_line);
+		sb_append(&sb, ")");
+	}
+	return sb.data;
 }
 
 static const char *
@@ -552,14 +595,19 @@ run_prepare_database(run_ctx *ctx)
 		json_object_set(json_object_get(json_object_get(ctx->report, "artifacts"), "base"), "restore", ar.json);
 		if (!ar.ok)
 		{
-			char	   *msg = xasprintf("the base schema does not restore: %s", ar.error_message);
+			int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_SQL;
 
-			run_record_error(ctx, ctx->base.path, ar.error_line, msg);
-			free(msg);
+			if (!ar.interrupted)
+			{
+				char	   *msg = apply_error_message(&ar, "the base schema does not restore: ");
+
+				run_record_error(ctx, ctx->base.path, ar.error_line, msg);
+				free(msg);
+			}
 			psql_apply_result_free(&ar);
 			free(role_ident);
 			role_list_free(&roles);
-			return ar.interrupted ? 128 + dd_got_signal : EXIT_USAGE;
+			return code;
 		}
 		psql_apply_result_free(&ar);
 		/* the apply role acts for the owners of the base objects */
@@ -755,7 +803,12 @@ apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
 		int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_SQL;
 
 		if (!ar.interrupted)
-			run_record_error(ctx, a->path, ar.error_line, ar.error_message);
+		{
+			char	   *msg = apply_error_message(&ar, NULL);
+
+			run_record_error(ctx, a->path, ar.error_line, msg);
+			free(msg);
+		}
 		psql_apply_result_free(&ar);
 		return code;
 	}
@@ -821,6 +874,7 @@ run_round(run_ctx *ctx, int round)
 	const char *vp[3];
 	const char *sp[1] = {ctx->schema};
 	const char *bp[1] = {BASELINE_LABEL};
+	bool		schema_present;
 
 	json_array_append_new(json_object_get(ctx->report, "rounds"), round_json);
 	if ((rc = capture(ctx, NULL)) != 0)
@@ -839,7 +893,18 @@ run_round(run_ctx *ctx, int round)
 	if ((rc = apply_phase(ctx, &ctx->rollback, "rollback", round_json)) != 0)
 		return rc;
 
-	policy = json_dumps(ctx->policy, JSON_COMPACT);
+	/*
+	 * The RB rules use no allowed_types; and a type the migration created
+	 * (an enum allowed by the policy) no longer exists after the rollback,
+	 * so the extension would refuse the policy naming it.
+	 */
+	{
+		json_t	   *rb_policy = json_deep_copy(ctx->policy);
+
+		json_object_del(rb_policy, "allowed_types");
+		policy = json_dumps(rb_policy, JSON_COMPACT);
+		json_decref(rb_policy);
+	}
 	vp[0] = ctx->schema;
 	vp[1] = policy;
 	vp[2] = BASELINE_LABEL;
@@ -858,11 +923,24 @@ run_round(run_ctx *ctx, int round)
 		return rc;
 	json_object_set_new(round_json, "residue", rows);
 
-	rows = query_rows(ctx, NULL,
-					  "SELECT kind, count(*)::int AS count FROM drydock.catalog_objects(ARRAY[$1]::name[]) "
-					  "WHERE kind <> 'schema' GROUP BY kind ORDER BY kind", 1, sp, &rc);
+	/* a rollback may drop the target schema itself (when the DDL created it) */
+	rows = query_rows(ctx, NULL, "SELECT 1 AS present FROM pg_catalog.pg_namespace WHERE nspname = $1",
+					  1, sp, &rc);
 	if (!rows)
 		return rc;
+	schema_present = json_array_size(rows) > 0;
+	json_decref(rows);
+	json_object_set_new(round_json, "post_rollback_schema_exists", json_boolean(schema_present));
+	if (schema_present)
+	{
+		rows = query_rows(ctx, NULL,
+						  "SELECT kind, count(*)::int AS count FROM drydock.catalog_objects(ARRAY[$1]::name[]) "
+						  "WHERE kind <> 'schema' GROUP BY kind ORDER BY kind", 1, sp, &rc);
+		if (!rows)
+			return rc;
+	}
+	else
+		rows = json_array();
 	json_object_set_new(round_json, "post_rollback_objects_in_schema", rows);
 	if (round == 1)
 		lifecycle_event(ctx, "rolled back");
