@@ -19,7 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
@@ -324,6 +328,80 @@ log_tail(const char *path, char *out, size_t outlen)
 	free(log);
 }
 
+/*
+ * In the postmaster's child, before exec: a network namespace of its own,
+ * with only a loopback interface, so that nothing the server runs (an
+ * extension, a PL, COPY ... PROGRAM) can open a connection to anything
+ * outside.  As root that is unshare(CLONE_NEWNET); otherwise an unprivileged
+ * user namespace mapping our ids onto themselves carries it, where the
+ * kernel allows.  Failure is not fatal: the report says whether it was on.
+ */
+static void
+enter_private_netns(const run_user *u)
+{
+	int			fd;
+	struct ifreq ifr;
+
+	if (unshare(CLONE_NEWNET) != 0)
+	{
+		char		map[64];
+		uid_t		uid = getuid();
+		gid_t		gid = getgid();
+
+		if (u->switch_user || unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
+			return;
+		/* our own ids, mapped onto themselves */
+		if ((fd = open("/proc/self/setgroups", O_WRONLY)) >= 0)
+		{
+			(void) !write(fd, "deny", 4);
+			close(fd);
+		}
+		snprintf(map, sizeof(map), "%d %d 1", (int) uid, (int) uid);
+		if ((fd = open("/proc/self/uid_map", O_WRONLY)) >= 0)
+		{
+			(void) !write(fd, map, strlen(map));
+			close(fd);
+		}
+		snprintf(map, sizeof(map), "%d %d 1", (int) gid, (int) gid);
+		if ((fd = open("/proc/self/gid_map", O_WRONLY)) >= 0)
+		{
+			(void) !write(fd, map, strlen(map));
+			close(fd);
+		}
+	}
+	/* loopback up: PostgreSQL 13/14's statistics collector uses a UDP socket on it */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
+	{
+		ifr.ifr_flags |= IFF_UP;
+		ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+}
+
+/* Is pid in a network namespace other than ours? */
+static bool
+in_other_netns(pid_t pid)
+{
+	char		path[64];
+	char		mine[64] = "",
+				theirs[64] = "";
+	ssize_t		n;
+
+	n = readlink("/proc/self/ns/net", mine, sizeof(mine) - 1);
+	if (n > 0)
+		mine[n] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) pid);
+	n = readlink(path, theirs, sizeof(theirs) - 1);
+	if (n > 0)
+		theirs[n] = '\0';
+	return mine[0] && theirs[0] && strcmp(mine, theirs) != 0;
+}
+
 static int
 start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
 {
@@ -354,6 +432,7 @@ start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		enter_private_netns(&sb->user);
 		run_user_become(&sb->user);
 
 		/*
@@ -423,6 +502,7 @@ start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
 		sleep_ms(5);
 	}
 	sb->ms_start = now_ms() - start;
+	sb->netns_active = in_other_netns(pid);
 	return 0;
 }
 

@@ -44,6 +44,7 @@ typedef struct sandbox
 	int			port;
 	pid_t		postmaster_pid;
 	uint64_t	system_identifier;	/* from global/pg_control */
+	bool		netns_active;	/* postmaster in its own network namespace */
 	char	   *server_version; /* server_version, once connected */
 	bool		keep;
 	const char *origin;			/* "template clone", "initdb (...)" */
