@@ -186,9 +186,22 @@ preflight_one(run_ctx *ctx, artifact *a, const char *label, const char *path, pr
 	json_object_set_new(json_object_get(ctx->report, "artifacts"), label, artifact_json(a));
 	if (rc == PREFLIGHT_REFUSED)
 	{
-		/* pf.error is "NAME:LINE: message" already */
-		json_object_set_new(ctx->report, "error", json_pack("{s:s, s:s}", "file", path,
-															"message", a->pf.error));
+		/* pf.error is "NAME:LINE: message" already; the report gets its parts */
+		json_t	   *e = json_pack("{s:s, s:s}", "file", path, "message", a->pf.error);
+
+		for (size_t i = 0; i < a->pf.n_findings; i++)
+		{
+			const preflight_finding *f = &a->pf.findings[i];
+
+			if (f->kind != PREFLIGHT_REFUSE)
+				continue;
+			json_object_set_new(e, "message", json_string(f->message));
+			json_object_set_new(e, "code", json_string(f->code));
+			if (f->line > 0)
+				json_object_set_new(e, "line", json_integer(f->line));
+			break;
+		}
+		json_object_set_new(ctx->report, "error", e);
 		dd_error("%s", a->pf.error);
 		return EXIT_USAGE;
 	}

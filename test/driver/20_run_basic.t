@@ -46,8 +46,8 @@ my @twelve = ('--schema', 'app', '--scaffold-schema', '--policy', F('twelve_tabl
     is($j->{gating}{production_sql_executed}, 'none', 'twelve: gating production_sql_executed none');
     ok($j->{teardown}{done} && $j->{teardown}{clean}, 'twelve: teardown clean');
     my @kinds = map { $_->{kind} } @{ $j->{commands} };
-    is_deeply([grep { /^(preflight|initdb|isolation|apply|rollback|teardown)$/ } @kinds],
-              [qw(preflight initdb isolation apply rollback teardown)], 'twelve: commands in order');
+    is_deeply([grep { /^(preflight|isolation|apply|rollback|teardown)$/ } @kinds],
+              [qw(preflight isolation apply rollback teardown)], 'twelve: commands in order');
     is_deeply([map { $_->{n} } @{ $j->{commands} }], [1 .. scalar(@kinds)], 'twelve: commands numbered 1..N');
     my $log = DD::slurp("$r->{dir}/execution-log.md") // '';
     like($log, qr/12x "CREATE TABLE"/, 'twelve: execution-log.md has psql\'s output as counts');
@@ -103,10 +103,22 @@ my @twelve = ('--schema', 'app', '--scaffold-schema', '--policy', F('twelve_tabl
     is($u->{rc}, 2, 'sysid-bad: exit 2');
     like($u->{err}, qr/^drydock: --prod-sysid must be a system identifier/, 'sysid-bad: one-line error');
 }
-TODO: {
-    local $TODO = 'no honest way yet to make a sandbox share a known system identifier: each initdb makes a new one; '
-                . 'the template cache (issue 7) will let clones share the template\'s, then pass it as --prod-sysid';
-    fail('--prod-sysid equal to the sandbox\'s: exit 4, nothing applied');
+# --prod-sysid equal to the sandbox's: exit 4, nothing applied.  Honest only
+# when clones share a template's system identifier (the template cache): a
+# first run tells it, a second run from the same template must refuse it.
+{
+    my $first = dd_run('sysid-probe', ['--schema', 'app', '--scaffold-schema', F('simple/up.sql'), F('simple/down.sql')]);
+    my $env = $first->{report}{environment} || {};
+    SKIP: {
+        skip 'sandboxes come from initdb (no template cache): each has a new system identifier, so none can be known in advance', 6
+            unless ($env->{cluster_origin} // '') eq 'template clone' && $env->{system_identifier};
+        my $r = dd_run('sysid-equal', ['--prod-sysid', $env->{system_identifier}, '--schema', 'app', '--scaffold-schema',
+                                       F('simple/up.sql'), F('simple/down.sql')]);
+        is($r->{rc}, 4, 'sysid-equal: exit 4');
+        like($r->{err}, qr/^drydock: isolation could not be proven, nothing was applied: system identifier vs production/m, 'sysid-equal: one-line error');
+        ok(!$r->{report}{isolation}{proven}, 'sysid-equal: isolation.proven false');
+        is_deeply($r->{report}{rounds}, [], 'sysid-equal: nothing applied');
+    }
 }
 
 # an unprivileged caller (when root): the same run works as nobody

@@ -1,0 +1,76 @@
+#!/usr/bin/perl
+# drydock run --base with real pg_dump --schema-only output (PostgreSQL 15.20:
+# \restrict/\unrestrict, search_path '', OWNER TO app_owner, GRANT ... TO
+# reporting): roles created NOLOGIN (N-4), collisions, ALTER of an existing
+# table (AO, lock mode), cross-schema FK, a golang-migrate style migration.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use DD;
+use DDRun;
+use Test::More;
+
+my @base = ('--schema', 'app', '--base', BASE());
+my $dump = DD::slurp(BASE());
+like($dump, qr/^\\restrict \S+$/m, 'fixture: the dump opens with \\restrict KEY');
+like($dump, qr/OWNER TO app_owner;/, 'fixture: names app_owner');
+
+# a name collision with an existing table: exit 3 at the colliding statement
+{
+    my $r = dd_run('collision', [@base, F('base_collision/up.sql'), F('base_collision/down.sql')]);
+    is($r->{rc}, 3, 'collision: exit 3');
+    check_error_line($r, F('base_collision/up.sql'), 6, qr/relation "accounts" already exists \(statement 2\)/, 'collision');
+    ok($r->{report}{artifacts}{base}{restore}{ok}, 'collision: the base restored');
+    like(note_of($r, 'N-4')->{text}, qr/role "app_owner" created NOLOGIN.*role "reporting" created NOLOGIN/, 'collision: N-4 names the roles created NOLOGIN');
+    is(note_of($r, 'N-3')->{status}, 'partly exercised', 'collision: N-3 collisions exercised');
+}
+
+# ALTER of an existing table: AO fails, its lock mode is reported
+{
+    my $r = dd_run('alter', [@base, F('base_alter/up.sql'), F('base_alter/down.sql')]);
+    is($r->{rc}, 1, 'alter: exit 1');
+    my ($ao) = grep { $_->{status} eq 'fail' } rows_with($r, 'verification', 'AO006');
+    like($ao && $ao->{message} // '', qr/AccessExclusiveLock on pre-existing app\.accounts/, 'alter: AO006 with the lock mode');
+    my ($l) = grep { $_->{phase} eq 'apply' } @{ $r->{report}{locks} };
+    is($l && $l->{locks}, 'app.accounts:AccessExclusiveLock', 'alter: the lock table has it');
+    is(note_of($r, 'N-2')->{status}, 'exercised', 'alter: N-2 not self-contained, exercised against the base');
+    like(DD::slurp("$r->{dir}/verification-result.md") // '', qr/AccessExclusiveLock/, 'alter: verification-result.md shows the lock');
+}
+
+# a cross-schema foreign key
+{
+    my $r = dd_run('cross-fk', [@base, F('base_cross_fk/up.sql'), F('base_cross_fk/down.sql')]);
+    is($r->{rc}, 1, 'cross-fk: exit 1');
+    my ($k) = grep { $_->{status} eq 'fail' } rows_with($r, 'verification', 'KC002');
+    like($k && $k->{message} // '', qr/references billing\.invoices outside the target schema/, 'cross-fk: KC002');
+    is_deeply(codes_failing($r), { KC002 => 1 }, 'cross-fk: nothing else fails');
+    like(note_of($r, 'N-2')->{text}, qr/1 cross-schema foreign key/, 'cross-fk: N-2 counts it');
+}
+
+# golang-migrate style: BEGIN; CREATE EXTENSION IF NOT EXISTS citext; enum; plpgsql trigger; COMMIT;
+{
+    my $r = dd_run('golang-migrate', [@base, '--policy', F('golang_migrate/policy.json'),
+                   F('golang_migrate/1_account_tags.up.sql'), F('golang_migrate/1_account_tags.down.sql')]);
+    my $a = $r->{report}{rounds}[0]{apply} || {};
+    ok($a->{ok}, 'golang-migrate: the apply succeeded as the non-superuser apply role') or diag($r->{err});
+    is_deeply($a->{tag_order}, ['BEGIN', 'CREATE EXTENSION', 'CREATE TYPE', 'CREATE TABLE', 'CREATE FUNCTION', 'CREATE TRIGGER', 'COMMIT'], 'golang-migrate: psql tags in order');
+    is(scalar(grep { $_->{status} eq 'fail' } @{ $r->{report}{rounds}[0]{verification} || [] }), 0, 'golang-migrate: the battery passes (enum allowed by the policy)');
+    ok($r->{report}{artifacts}{ddl}{has_transaction_control}, 'golang-migrate: transaction control noted');
+    is_deeply($r->{report}{rounds}[0]{residue}, [], 'golang-migrate: nothing left after the rollback');
+    TODO: {
+        local $TODO = 'extension bug: RB003 flags every member of an extension dropped by DROP EXTENSION as "dropped by CASCADE"';
+        is($r->{rc}, 0, 'golang-migrate: exit 0');
+    }
+}
+
+# GRANT/REVOKE on the schema in apply/rollback
+{
+    my $r = dd_run('grant-revoke', ['--schema', 'app', '--scaffold-schema', '--apply-as-superuser', F('grant_revoke/up.sql'), F('grant_revoke/down.sql')]);
+    TODO: {
+        local $TODO = 'extension bug: capture inserts a NULL "preexisting" for REVOKE ... ON SCHEMA in the rollback phase (not-null violation)';
+        isnt($r->{rc}, 3, 'grant-revoke: the rollback\'s REVOKE does not fail');
+    }
+}
+
+done_testing();
