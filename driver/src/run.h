@@ -37,6 +37,7 @@ typedef struct run_options
 	const char *run_as;
 	const char *pg_config;
 	bool		keep;
+	bool		fresh;			/* initdb even when a template is cached */
 	bool		quiet;
 	const char *apply_role;
 	bool		apply_as_superuser;

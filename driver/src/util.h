@@ -42,6 +42,7 @@ void	   *xmalloc(size_t n);
 void	   *xcalloc(size_t n, size_t size);
 void	   *xrealloc(void *p, size_t n);
 char	   *xstrdup(const char *s);
+char	   *xstrndup_n(const char *s, size_t n);	/* first n bytes, NUL-terminated */
 char	   *xasprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
 /* Growable NUL-terminated buffer. */
