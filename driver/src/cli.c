@@ -12,18 +12,6 @@
 
 extern char **environ;
 
-/* The NAME of a NAME=VALUE environment entry, newly allocated. */
-static char *
-xstrndup_name(const char *entry)
-{
-	size_t		n = strcspn(entry, "=");
-	char	   *p = xmalloc(n + 1);
-
-	memcpy(p, entry, n);
-	p[n] = '\0';
-	return p;
-}
-
 void
 cli_set_quiet(int quiet)
 {
@@ -50,7 +38,7 @@ scrub_environment(void)
 
 			if (strncmp(v, "PSQLRC=", 7) == 0 || strncmp(v, "PSQL_HISTORY=", 13) == 0)
 			{
-				victim = xstrndup_name(v);
+				victim = xstrndup_n(v, strcspn(v, "="));
 				break;
 			}
 			if (strncmp(v, "PG", 2) != 0)
@@ -59,7 +47,7 @@ scrub_environment(void)
 				i++;
 			if (i > 2 && v[i] == '=')
 			{
-				victim = xstrndup_name(v);
+				victim = xstrndup_n(v, strcspn(v, "="));
 				break;
 			}
 		}

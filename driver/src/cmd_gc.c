@@ -40,30 +40,6 @@ gc_usage(FILE *out)
 			"  -h, --help      show this help, then exit\n");
 }
 
-static unsigned long long
-start_time_of(pid_t pid)
-{
-	char		path[64];
-	char	   *buf,
-			   *p;
-	unsigned long long start = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-	if (!(buf = read_small_file(path, NULL)))
-		return 0;
-	if ((p = strrchr(buf, ')')))
-	{
-		int			field = 2;
-
-		for (p++; *p && field < 22; p++)
-			if (*p == ' ')
-				field++;
-		start = strtoull(p, NULL, 10);
-	}
-	free(buf);
-	return start;
-}
-
 /* Is the driver that owns run_dir still running?  -1: not a run dir. */
 static int
 owner_alive(const char *run_dir)
@@ -84,7 +60,7 @@ owner_alive(const char *run_dir)
 	free(text);
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return 0;
-	return start_time_of(pid) == start ? 1 : 0;
+	return process_start_time(pid) == start ? 1 : 0;
 }
 
 static bool

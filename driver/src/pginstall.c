@@ -27,18 +27,6 @@ trim(char *s)
 	return s;
 }
 
-/* The version number up to the first space: "15.20 (Debian ...)" -> "15.20". */
-static char *
-xstrndup_word(const char *s)
-{
-	size_t		n = strcspn(s, " \t");
-	char	   *p = xmalloc(n + 1);
-
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
 static char *
 program_in(const char *bindir, const char *name, char *err, size_t errlen)
 {
@@ -94,7 +82,7 @@ pg_install_find(const char *pg_config, pg_install *pg, char *err, size_t errlen)
 	v = trim(nl + 1);
 	if (strncmp(v, "PostgreSQL ", 11) == 0)
 		v += 11;
-	pg->version = xstrndup_word(v);
+	pg->version = xstrndup_n(v, strcspn(v, " \t"));	/* "15.20 (Debian ...)" -> "15.20" */
 	proc_result_free(&res);
 	pg->major = atoi(pg->version);
 	if (pg->major < 13)

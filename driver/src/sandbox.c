@@ -84,32 +84,6 @@ unregister_sandbox(sandbox *sb)
 	sb->registered = false;
 }
 
-/* Start time of a process in clock ticks since boot (/proc/PID/stat #22). */
-static unsigned long long
-process_start_time(pid_t pid)
-{
-	char		path[64];
-	char	   *buf,
-			   *p;
-	unsigned long long start = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-	if (!(buf = read_small_file(path, NULL)))
-		return 0;
-	/* fields after the command name, which may contain spaces or parens */
-	if ((p = strrchr(buf, ')')))
-	{
-		int			field = 2;
-
-		for (p++; *p && field < 22; p++)
-			if (*p == ' ')
-				field++;
-		start = strtoull(p, NULL, 10);
-	}
-	free(buf);
-	return start;
-}
-
 /*
  * Choose where the run directory goes: $TMPDIR when set (unless the socket
  * path would not fit in sun_path: then /tmp).  When TMPDIR is not set, the

@@ -305,3 +305,29 @@ sleep_ms(int ms)
 
 	nanosleep(&ts, NULL);
 }
+
+/* Start time of a process in clock ticks since boot (/proc/PID/stat #22). */
+unsigned long long
+process_start_time(pid_t pid)
+{
+	char		path[64];
+	char	   *buf,
+			   *p;
+	unsigned long long start = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	if (!(buf = read_small_file(path, NULL)))
+		return 0;
+	/* fields after the command name, which may contain spaces or parens */
+	if ((p = strrchr(buf, ')')))
+	{
+		int			field = 2;
+
+		for (p++; *p && field < 22; p++)
+			if (*p == ' ')
+				field++;
+		start = strtoull(p, NULL, 10);
+	}
+	free(buf);
+	return start;
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
+#include <sys/types.h>
 
 /* Exit codes, documented in README.md and drydock(1). */
 #define EXIT_PASS		0		/* all checks pass */
@@ -71,6 +72,12 @@ bool		write_small_file(const char *path, const char *data, size_t len);
 
 /* Remove a directory tree without following symlinks; false on failure. */
 bool		remove_tree(const char *path);
+
+/*
+ * Start time of a process in clock ticks since boot (/proc/PID/stat field
+ * 22), 0 if unknown: with the pid, it names a process unambiguously.
+ */
+unsigned long long process_start_time(pid_t pid);
 
 /* Sleep for ms milliseconds (restarting after signals is the caller's call). */
 void		sleep_ms(int ms);
