@@ -608,7 +608,8 @@ run_prepare_database(run_ctx *ctx)
 		json_object_set(json_object_get(json_object_get(ctx->report, "artifacts"), "base"), "restore", ar.json);
 		if (!ar.ok)
 		{
-			int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_SQL;
+			/* the base is input, not an artifact under test: bad input */
+			int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_USAGE;
 
 			if (!ar.interrupted)
 			{

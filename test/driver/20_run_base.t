@@ -26,6 +26,15 @@ like($dump, qr/OWNER TO app_owner;/, 'fixture: names app_owner');
     is(note_of($r, 'N-3')->{status}, 'partly exercised', 'collision: N-3 collisions exercised');
 }
 
+# a base that does not restore is bad input: exit 2 at its line, nothing applied
+{
+    my $r = dd_run('base-broken', ['--schema', 'app', '--base', F('base_broken/base.sql'),
+                                   F('base_collision/up.sql'), F('base_collision/down.sql')]);
+    is($r->{rc}, 2, 'base-broken: exit 2');
+    check_error_line($r, F('base_broken/base.sql'), 3, qr/the base schema does not restore: relation "app\.owners" does not exist/, 'base-broken');
+    is(scalar(@{ $r->{report}{rounds} }), 0, 'base-broken: no artifact was applied');
+}
+
 # ALTER of an existing table: AO fails, its lock mode is reported
 {
     my $r = dd_run('alter', [@base, F('base_alter/up.sql'), F('base_alter/down.sql')]);
