@@ -84,6 +84,15 @@ int			run_start_sandbox(run_ctx *ctx);
 int			run_prepare_database(run_ctx *ctx);
 int			run_round(run_ctx *ctx, int round);
 
+/*
+ * The pieces of a round, for replay: apply an artifact in a captured phase
+ * ("apply" also verifies), and roll back + re-check against the baseline.
+ */
+int			run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json);
+int			run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json);
+json_t	   *run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams,
+						   const char *const *params, int *rc);
+
 /* Tear down, record it, write the reports, print the summary: exit code. */
 int			run_finish(run_ctx *ctx, int code, const char *status, const char *message);
 

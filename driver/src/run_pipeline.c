@@ -708,8 +708,8 @@ run_prepare_database(run_ctx *ctx)
 
 /* ---------- rounds ---------- */
 
-static json_t *
-query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, const char *const *params,
+json_t *
+run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, const char *const *params,
 		   int *rc)
 {
 	char		err[1024];
@@ -743,10 +743,10 @@ capture(run_ctx *ctx, const char *phase)
 	{
 		const char *params[1] = {phase};
 
-		r = query_rows(ctx, NULL, "SELECT drydock.capture_begin($1)", 1, params, &rc);
+		r = run_query_rows(ctx, NULL, "SELECT drydock.capture_begin($1)", 1, params, &rc);
 	}
 	else
-		r = query_rows(ctx, NULL, "SELECT drydock.capture_end()", 0, NULL, &rc);
+		r = run_query_rows(ctx, NULL, "SELECT drydock.capture_end()", 0, NULL, &rc);
 	json_decref(r);
 	return rc;
 }
@@ -773,7 +773,7 @@ count_findings(run_ctx *ctx, json_t *rows)
  * and says so in a NOTICE; the final name alone cannot show it was longer.
  */
 static void
-truncation_findings(run_ctx *ctx, json_t *apply_json, json_t *rows)
+truncation_findings(run_ctx *ctx, const artifact *a, json_t *apply_json, json_t *rows)
 {
 	json_t	   *messages = json_object_get(apply_json, "messages");
 	size_t		i;
@@ -788,7 +788,7 @@ truncation_findings(run_ctx *ctx, json_t *apply_json, json_t *rows)
 			char		msg[256];
 
 			snprintf(msg, sizeof(msg), "identifier truncated to 63 bytes (psql NOTICE at %s:%d)",
-					 ctx->ddl.path, (int) json_integer_value(json_object_get(m, "line")));
+					 a->path, (int) json_integer_value(json_object_get(m, "line")));
 			json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s}",
 												  "family", "NH", "code", "NH004", "object", text,
 												  "status", "fail", "message", msg));
@@ -797,8 +797,8 @@ truncation_findings(run_ctx *ctx, json_t *apply_json, json_t *rows)
 	}
 }
 
-static int
-apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
+int
+run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
 {
 	psql_apply_result ar;
 	int			rc;
@@ -812,6 +812,15 @@ apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
 	if (rc != 0)
 		return rc;
 	json_object_set(round_json, phase, ar.json);
+	if (!ar.ok && !ar.interrupted && !sandbox_alive(&ctx->sb))
+	{
+		char	   *msg = xasprintf("the sandbox's postmaster died during the %s phase; nothing more could run", phase);
+
+		run_record_error(ctx, a->path, 0, msg);
+		free(msg);
+		psql_apply_result_free(&ar);
+		return EXIT_SANDBOX;
+	}
 	if (!ar.ok)
 	{
 		int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_SQL;
@@ -833,7 +842,7 @@ apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
 		return rc;
 	}
 	snprintf(key, sizeof(key), "%s_ddl_log", phase);
-	log = query_rows(ctx, NULL,
+	log = run_query_rows(ctx, NULL,
 					 "SELECT seq, command_tag, object_type, identity, cascade, rewrite, "
 					 "array_to_string(locks, ', ') AS locks FROM drydock.ddl_log WHERE phase = $1 ORDER BY seq",
 					 1, params, &rc);
@@ -849,7 +858,7 @@ apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
 		char	   *policy = json_dumps(ctx->policy, JSON_COMPACT);
 		const char *vp[3] = {ctx->schema, policy, BASELINE_LABEL};
 
-		rows = query_rows(ctx, "SELECT * FROM drydock.verify(schema, policy, 'pre-apply')",
+		rows = run_query_rows(ctx, "SELECT * FROM drydock.verify(schema, policy, 'pre-apply')",
 						  "SELECT family, code, object, status, message FROM drydock.verify($1, $2::jsonb, $3)",
 						  3, vp, &rc);
 		free(policy);
@@ -858,13 +867,13 @@ apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
 			psql_apply_result_free(&ar);
 			return rc;
 		}
-		truncation_findings(ctx, ar.json, rows);
+		truncation_findings(ctx, a, ar.json, rows);
 		count_findings(ctx, rows);
 		json_object_set_new(round_json, "verification", rows);
 		if (!json_object_get(ctx->report, "pgtap_script"))
 		{
 			const char *sp[1] = {ctx->schema};
-			json_t	   *s = query_rows(ctx, "SELECT drydock.pgtap_script(schema)",
+			json_t	   *s = run_query_rows(ctx, "SELECT drydock.pgtap_script(schema)",
 									   "SELECT drydock.pgtap_script($1) AS script", 1, sp, &rc);
 
 			if (s && json_array_size(s) == 1)
@@ -883,6 +892,32 @@ run_round(run_ctx *ctx, int round)
 {
 	json_t	   *round_json = json_pack("{s:i}", "round", round);
 	int			rc;
+
+	json_array_append_new(json_object_get(ctx->report, "rounds"), round_json);
+	if ((rc = capture(ctx, NULL)) != 0)
+		return rc;
+	json_decref(run_query_rows(ctx, NULL, "SELECT drydock.capture_reset()", 0, NULL, &rc));
+	if (rc != 0)
+		return rc;
+
+	if ((rc = run_apply_phase(ctx, &ctx->ddl, "apply", round_json)) != 0)
+		return rc;
+	if (round == 1)
+	{
+		lifecycle_event(ctx, "applied");
+		lifecycle_event(ctx, "verified");
+	}
+	if ((rc = run_check_rollback(ctx, &ctx->rollback, round_json)) != 0)
+		return rc;
+	if (round == 1)
+		lifecycle_event(ctx, "rolled back");
+	return 0;
+}
+
+int
+run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
+{
+	int			rc;
 	json_t	   *rows;
 	char	   *policy;
 	const char *vp[3];
@@ -890,21 +925,7 @@ run_round(run_ctx *ctx, int round)
 	const char *bp[1] = {BASELINE_LABEL};
 	bool		schema_present;
 
-	json_array_append_new(json_object_get(ctx->report, "rounds"), round_json);
-	if ((rc = capture(ctx, NULL)) != 0)
-		return rc;
-	json_decref(query_rows(ctx, NULL, "SELECT drydock.capture_reset()", 0, NULL, &rc));
-	if (rc != 0)
-		return rc;
-
-	if ((rc = apply_phase(ctx, &ctx->ddl, "apply", round_json)) != 0)
-		return rc;
-	if (round == 1)
-	{
-		lifecycle_event(ctx, "applied");
-		lifecycle_event(ctx, "verified");
-	}
-	if ((rc = apply_phase(ctx, &ctx->rollback, "rollback", round_json)) != 0)
+	if ((rc = run_apply_phase(ctx, down, "rollback", round_json)) != 0)
 		return rc;
 
 	/*
@@ -922,7 +943,7 @@ run_round(run_ctx *ctx, int round)
 	vp[0] = ctx->schema;
 	vp[1] = policy;
 	vp[2] = BASELINE_LABEL;
-	rows = query_rows(ctx, "SELECT * FROM drydock.verify_rollback(schema, policy, 'pre-apply')",
+	rows = run_query_rows(ctx, "SELECT * FROM drydock.verify_rollback(schema, policy, 'pre-apply')",
 					  "SELECT family, code, object, status, message FROM drydock.verify_rollback($1, $2::jsonb, $3)",
 					  3, vp, &rc);
 	free(policy);
@@ -931,14 +952,14 @@ run_round(run_ctx *ctx, int round)
 	count_findings(ctx, rows);
 	json_object_set_new(round_json, "rollback_verification", rows);
 
-	rows = query_rows(ctx, "SELECT * FROM drydock.diff('pre-apply')",
+	rows = run_query_rows(ctx, "SELECT * FROM drydock.diff('pre-apply')",
 					  "SELECT change, kind, identity, before, after FROM drydock.diff($1)", 1, bp, &rc);
 	if (!rows)
 		return rc;
 	json_object_set_new(round_json, "residue", rows);
 
 	/* a rollback may drop the target schema itself (when the DDL created it) */
-	rows = query_rows(ctx, NULL, "SELECT 1 AS present FROM pg_catalog.pg_namespace WHERE nspname = $1",
+	rows = run_query_rows(ctx, NULL, "SELECT 1 AS present FROM pg_catalog.pg_namespace WHERE nspname = $1",
 					  1, sp, &rc);
 	if (!rows)
 		return rc;
@@ -947,7 +968,7 @@ run_round(run_ctx *ctx, int round)
 	json_object_set_new(round_json, "post_rollback_schema_exists", json_boolean(schema_present));
 	if (schema_present)
 	{
-		rows = query_rows(ctx, NULL,
+		rows = run_query_rows(ctx, NULL,
 						  "SELECT kind, count(*)::int AS count FROM drydock.catalog_objects(ARRAY[$1]::name[]) "
 						  "WHERE kind <> 'schema' GROUP BY kind ORDER BY kind", 1, sp, &rc);
 		if (!rows)
@@ -956,8 +977,6 @@ run_round(run_ctx *ctx, int round)
 	else
 		rows = json_array();
 	json_object_set_new(round_json, "post_rollback_objects_in_schema", rows);
-	if (round == 1)
-		lifecycle_event(ctx, "rolled back");
 	dd_progress("rollback: re-check done, %zu residue rows",
 				json_array_size(json_object_get(round_json, "residue")));
 	return 0;
