@@ -21,14 +21,19 @@ INSERT INTO drydock.capture_state (id, phase) VALUES (1, NULL);
 
 -- Relations that existed when the current phase began (capture_begin),
 -- with their rendered names, so that a relation later dropped by the phase
--- can still be named in a lock entry.
+-- can still be named in a lock entry; for an index, the rendered name of its
+-- table (AO006 folds index locks into their table).
 CREATE TABLE drydock.capture_baseline (
-    relid    oid PRIMARY KEY,
-    relname  text NOT NULL
+    relid      oid PRIMARY KEY,
+    relname    text NOT NULL,
+    tablename  text
 );
 
--- The log.  classid/objid/objsubid and preexisting are kept for the checks
--- (AO, RB) but not shown in the ddl_log view.
+-- The log.  classid/objid/objsubid, preexisting, original/normal, the
+-- transaction (xact), the statement (stmt: the command id it started at,
+-- unique within xact) and the lock details (lock_relids, lock_tables: in the
+-- order of locks, the oid and, for an index, its table) are kept for the
+-- checks (AO, RB) but not shown in the ddl_log view.
 CREATE TABLE drydock.capture_log (
     seq          bigserial PRIMARY KEY,
     phase        text NOT NULL,
@@ -44,7 +49,11 @@ CREATE TABLE drydock.capture_log (
     objsubid     integer,
     preexisting  boolean NOT NULL DEFAULT false,
     original     boolean,
-    normal       boolean
+    normal       boolean,
+    xact         bigint,
+    stmt         bigint,
+    lock_relids  oid[] NOT NULL DEFAULT '{}',
+    lock_tables  text[] NOT NULL DEFAULT '{}'
 );
 
 CREATE VIEW drydock.ddl_log AS
@@ -70,8 +79,12 @@ BEGIN
                   HINT = 'Use e.g. drydock.capture_begin(''apply'').';
     END IF;
     DELETE FROM drydock.capture_baseline;
-    INSERT INTO drydock.capture_baseline (relid, relname)
-        SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+    INSERT INTO drydock.capture_baseline (relid, relname, tablename)
+        SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+               (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname)
+                  FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+                  JOIN pg_namespace tn ON tn.oid = t.relnamespace
+                 WHERE i.indexrelid = c.oid)
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'drydock')
            AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%';
@@ -102,6 +115,9 @@ $$;
 REVOKE ALL ON FUNCTION drydock.capture_begin(text), drydock.capture_end(),
                        drydock.capture_reset() FROM PUBLIC;
 
+CREATE FUNCTION drydock.capture_ddl_command_start() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'drydock_capture_ddl_command_start'
+    LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION drydock.capture_ddl_command_end() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'drydock_capture_ddl_command_end'
     LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
@@ -111,10 +127,15 @@ CREATE FUNCTION drydock.capture_sql_drop() RETURNS event_trigger
 CREATE FUNCTION drydock.capture_table_rewrite() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'drydock_capture_table_rewrite'
     LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-REVOKE ALL ON FUNCTION drydock.capture_ddl_command_end(), drydock.capture_sql_drop(),
+REVOKE ALL ON FUNCTION drydock.capture_ddl_command_start(), drydock.capture_ddl_command_end(), drydock.capture_sql_drop(),
                        drydock.capture_table_rewrite() FROM PUBLIC;
 
 -- Event triggers last, so the script's own commands above are not seen.
+-- ddl_command_start only remembers where the statement starts (no catalog
+-- access): sql_drop needs it to tell a CASCADE drop from an object dropped
+-- with its owner (capture.c, cascade_keys()).
+CREATE EVENT TRIGGER drydock_capture_ddl_command_start ON ddl_command_start
+    EXECUTE FUNCTION drydock.capture_ddl_command_start();
 CREATE EVENT TRIGGER drydock_capture_ddl_command_end ON ddl_command_end
     EXECUTE FUNCTION drydock.capture_ddl_command_end();
 CREATE EVENT TRIGGER drydock_capture_sql_drop ON sql_drop

@@ -8,9 +8,14 @@
  *	ddl_command_end	one log row per command collected by
  *					pg_event_trigger_ddl_commands(), flagged rewrite = true when
  *					a table_rewrite event fired for that table in the statement;
+ *	ddl_command_start	remembers the command id the statement starts at
+ *					(no SPI, no catalog access): sql_drop reads pg_depend as
+ *					it was before the statement, and rows of one statement
+ *					share it as their statement key ("stmt");
  *	sql_drop		one log row per object of pg_event_trigger_dropped_objects(),
- *					cascade = (NOT original AND normal), i.e. dropped through a
- *					normal dependency rather than named by the statement;
+ *					cascade = true iff PostgreSQL would have refused the
+ *					statement without CASCADE because of that object (see
+ *					cascade_keys());
  *	table_rewrite	remembers the rewritten table so that ddl_command_end of the
  *					same statement can flag it.
  *
@@ -31,6 +36,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
@@ -41,11 +47,14 @@
 #include "tcop/cmdtag.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "capture.h"
 
+PG_FUNCTION_INFO_V1(drydock_capture_ddl_command_start);
 PG_FUNCTION_INFO_V1(drydock_capture_ddl_command_end);
 PG_FUNCTION_INFO_V1(drydock_capture_sql_drop);
 PG_FUNCTION_INFO_V1(drydock_capture_table_rewrite);
@@ -65,13 +74,40 @@ static LocalTransactionId rewritten_lxid = InvalidLocalTransactionId;
 #endif
 
 /*
+ * The command id each DDL statement in progress started at, innermost last
+ * (a DDL statement can run another one, e.g. through a function).  Pushed by
+ * ddl_command_start, popped by ddl_command_end; tagged with the local
+ * transaction id, so entries left by a failed statement never outlive their
+ * transaction.  Entries deeper than MAX_START_DEPTH are counted, not kept.
+ */
+#define MAX_START_DEPTH 32
+static CommandId start_cids[MAX_START_DEPTH];
+static int	start_depth = 0;
+static LocalTransactionId start_lxid = InvalidLocalTransactionId;
+
+/* The current statement's start command id, if known. */
+static bool
+current_start_cid(CommandId *cid)
+{
+	if (start_lxid != CURRENT_LXID() || start_depth < 1 || start_depth > MAX_START_DEPTH)
+		return false;
+	*cid = start_cids[start_depth - 1];
+	return true;
+}
+
+/*
  * The strongest granted relation lock this backend holds on each baseline
- * relation, as a text[] ("schema.name:Mode", sorted).  Shared by all inserts.
+ * relation, as a text[] ("schema.name:Mode", sorted: the ddl_log view), and
+ * in the same order the relation oids and, for an index, the name of its
+ * table (NULL otherwise): AO006 folds index locks into their table.
+ * Shared by all inserts.
  */
 #define LOCKS_CTE \
 	"lk AS (" \
 	" SELECT coalesce(array_agg(b.relname || ':' || l.mode ORDER BY b.relname)," \
-	"                 '{}'::text[]) AS locks" \
+	"                 '{}'::text[]) AS locks," \
+	"        coalesce(array_agg(b.relid ORDER BY b.relname), '{}'::oid[]) AS lock_relids," \
+	"        coalesce(array_agg(b.tablename ORDER BY b.relname), '{}'::text[]) AS lock_tables" \
 	"   FROM (SELECT DISTINCT ON (relation) relation, mode" \
 	"           FROM pg_catalog.pg_locks" \
 	"          WHERE locktype = 'relation' AND granted" \
@@ -121,18 +157,37 @@ check_event_trigger_call(FunctionCallInfo fcinfo, const char *fname)
 	return (EventTriggerData *) fcinfo->context;
 }
 
-/* Run one INSERT with (phase text, tag text, rewritten oid[]) parameters. */
+/*
+ * Run one INSERT with parameters
+ *	$1 text phase, $2 text command tag, $3 oid[] rewritten tables,
+ *	$4 text[] keys "classid/objid/objsubid" of objects dropped by cascade
+ *	   (NULL: unknown, fall back to NOT original AND normal),
+ *	$5 int8 statement key (the start command id; NULL: unknown).
+ */
 static void
-run_insert(const char *sql, const char *phase, const char *tag, Datum rewritten)
+run_insert(const char *sql, const char *phase, const char *tag, Datum rewritten,
+		   Datum cascades)
 {
-	Oid			argtypes[3] = {TEXTOID, TEXTOID, OIDARRAYOID};
-	Datum		values[3];
+	Oid			argtypes[5] = {TEXTOID, TEXTOID, OIDARRAYOID, TEXTARRAYOID, INT8OID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	CommandId	cid;
 	int			ret;
 
 	values[0] = CStringGetTextDatum(phase);
 	values[1] = CStringGetTextDatum(tag);
 	values[2] = rewritten;
-	ret = SPI_execute_with_args(sql, 3, argtypes, values, NULL, false, 0);
+	values[3] = cascades;
+	if (cascades == (Datum) 0)
+		nulls[3] = 'n';
+	if (current_start_cid(&cid))
+		values[4] = Int64GetDatum((int64) cid);
+	else
+	{
+		values[4] = (Datum) 0;
+		nulls[4] = 'n';
+	}
+	ret = SPI_execute_with_args(sql, 5, argtypes, values, nulls, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "drydock: writing capture_log failed: %s",
 			 SPI_result_code_string(ret));
@@ -162,6 +217,100 @@ forget_rewrites(void)
 	rewritten_lxid = InvalidLocalTransactionId;
 }
 
+/*
+ * The objects of the current sql_drop event that were dropped BECAUSE of
+ * CASCADE, as a text[] of "classid/objid/objsubid" keys, or (Datum) 0 when
+ * this cannot be told (the statement's start is unknown).
+ *
+ * PostgreSQL's own rule (dependency.c, reportDependentObjects): an object
+ * that the statement did not name needs CASCADE unless it was reached, on
+ * SOME path, through an AUTO, INTERNAL, PARTITION or EXTENSION dependency.
+ * sql_drop only exposes "normal" (reached through a NORMAL dependency, or
+ * as the owner of an internal part), so a CHECK constraint, a policy, a
+ * trigger with WHEN, a serial column's default -- all NORMAL on their own
+ * table's columns and AUTO on the table -- look like cascades although
+ * DROP TABLE without CASCADE drops them.  The missing half is read from
+ * pg_depend as it was when the statement started: the rows of the dropped
+ * objects are gone from the current snapshot, but a copy of it with the
+ * statement's start command id still sees them (our own deletions with a
+ * later cmax are invisible to it).  An object is a cascade iff it is not
+ * original, normal, and has no AUTO/INTERNAL/PARTITION/EXTENSION dependency
+ * on another object dropped by the same statement (on the whole object, or
+ * on the very column dropped).  Must be called connected to SPI.
+ */
+static Datum
+cascade_keys(void)
+{
+	CommandId	cid;
+	SPIPlanPtr	plan;
+	int			ret;
+	bool		isnull;
+	Datum		keys;
+
+	if (!current_start_cid(&cid))
+		return (Datum) 0;
+	plan = SPI_prepare("WITH d AS (SELECT classid, objid, objsubid, original, normal"
+					   "             FROM pg_catalog.pg_event_trigger_dropped_objects())"
+					   " SELECT coalesce(pg_catalog.array_agg(d.classid::pg_catalog.text"
+					   "          OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) d.objid::pg_catalog.text"
+					   "          OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) d.objsubid::pg_catalog.text),"
+					   "        '{}'::pg_catalog.text[])"
+					   "   FROM d"
+					   "  WHERE NOT d.original AND d.normal"
+					   "    AND NOT EXISTS ("
+					   "        SELECT 1 FROM pg_catalog.pg_depend dep"
+					   "          JOIN d o ON o.classid OPERATOR(pg_catalog.=) dep.refclassid"
+					   "                  AND o.objid OPERATOR(pg_catalog.=) dep.refobjid"
+					   "                  AND (o.objsubid OPERATOR(pg_catalog.=) 0"
+					   "                       OR o.objsubid OPERATOR(pg_catalog.=) dep.refobjsubid)"
+					   "         WHERE dep.classid OPERATOR(pg_catalog.=) d.classid"
+					   "           AND dep.objid OPERATOR(pg_catalog.=) d.objid"
+					   "           AND dep.objsubid OPERATOR(pg_catalog.=) d.objsubid"
+					   "           AND dep.deptype OPERATOR(pg_catalog.=) ANY ('{a,i,P,S,e,x}'::pg_catalog.\"char\"[]))",
+					   0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "drydock: preparing the cascade query failed: %s",
+			 SPI_result_code_string(SPI_result));
+
+	/* the current snapshot, seeing the catalog as of the statement's start */
+	PushCopiedSnapshot(GetTransactionSnapshot());
+	GetActiveSnapshot()->curcid = cid;
+	ret = SPI_execute_snapshot(plan, NULL, NULL, GetActiveSnapshot(), InvalidSnapshot,
+							   true, false, 1);
+	PopActiveSnapshot();
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "drydock: reading the dependencies of dropped objects failed: %s",
+			 SPI_result_code_string(ret));
+	keys = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	keys = isnull ? (Datum) 0 : datumCopy(keys, false, -1);
+	SPI_freetuptable(SPI_tuptable);
+	SPI_freeplan(plan);
+	return keys;
+}
+
+Datum
+drydock_capture_ddl_command_start(PG_FUNCTION_ARGS)
+{
+	(void) check_event_trigger_call(fcinfo, "capture_ddl_command_start");
+	if (start_lxid != CURRENT_LXID())
+	{
+		start_depth = 0;
+		start_lxid = CURRENT_LXID();
+	}
+	if (start_depth < MAX_START_DEPTH)
+		start_cids[start_depth] = GetCurrentCommandId(false);
+	start_depth++;
+	PG_RETURN_NULL();
+}
+
+/* ddl_command_end of a statement: forget its start. */
+static void
+pop_start(void)
+{
+	if (start_lxid == CURRENT_LXID() && start_depth > 0)
+		start_depth--;
+}
+
 Datum
 drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 {
@@ -179,26 +328,30 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 		run_insert("WITH " LOCKS_CTE ","
 				   " cmd AS (SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands())"
 				   " INSERT INTO drydock.capture_log (phase, command_tag, object_type,"
-				   "   identity, rewrite, locks, event, classid, objid, objsubid, preexisting)"
+				   "   identity, rewrite, locks, event, classid, objid, objsubid, preexisting,"
+				   "   xact, stmt, lock_relids, lock_tables)"
 				   " SELECT $1, c.command_tag, c.object_type, c.object_identity,"
 				   "        c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.objid = ANY ($3),"
 				   "        lk.locks, 'ddl_command_end', c.classid, c.objid, c.objsubid,"
 				   "        c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
-				   "        c.objid IN (SELECT relid FROM drydock.capture_baseline)"
+				   "        c.objid IN (SELECT relid FROM drydock.capture_baseline),"
+				   "        pg_catalog.txid_current(), $5, lk.lock_relids, lk.lock_tables"
 				   "   FROM cmd c, lk"
 				   " UNION ALL"
 				   " SELECT $1, $2, 'table', (pg_catalog.pg_identify_object("
 				   "          'pg_catalog.pg_class'::pg_catalog.regclass, r, 0)).identity,"
 				   "        true, lk.locks, 'table_rewrite',"
 				   "        'pg_catalog.pg_class'::pg_catalog.regclass, r, 0,"
-				   "        r IN (SELECT relid FROM drydock.capture_baseline)"
+				   "        r IN (SELECT relid FROM drydock.capture_baseline),"
+				   "        pg_catalog.txid_current(), $5, lk.lock_relids, lk.lock_tables"
 				   "   FROM pg_catalog.unnest($3) r, lk"
 				   "  WHERE r NOT IN (SELECT objid FROM cmd"
 				   "                   WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass)",
-				   phase, GetCommandTagName(trigdata->tag), rewritten_array());
+				   phase, GetCommandTagName(trigdata->tag), rewritten_array(), (Datum) 0);
 	}
 	forget_rewrites();
 	SPI_finish();
+	pop_start();
 	PG_RETURN_NULL();
 }
 
@@ -211,16 +364,23 @@ drydock_capture_sql_drop(PG_FUNCTION_ARGS)
 	SPI_connect();
 	phase = active_phase();
 	if (phase != NULL)
+	{
+		Datum		cascades = cascade_keys();
+
 		run_insert("WITH " LOCKS_CTE
 				   " INSERT INTO drydock.capture_log (phase, command_tag, object_type,"
 				   "   identity, cascade, locks, event, classid, objid, objsubid,"
-				   "   preexisting, original, normal)"
+				   "   preexisting, original, normal, xact, stmt, lock_relids, lock_tables)"
 				   " SELECT $1, $2, d.object_type, d.object_identity,"
-				   "        NOT d.original AND d.normal, lk.locks, 'sql_drop',"
+				   "        CASE WHEN $4 IS NULL THEN NOT d.original AND d.normal"
+				   "             ELSE d.classid::pg_catalog.text || '/' || d.objid::pg_catalog.text"
+				   "                  || '/' || d.objsubid::pg_catalog.text = ANY ($4) END,"
+				   "        lk.locks, 'sql_drop',"
 				   "        d.classid, d.objid, d.objsubid,"
 				   "        d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
 				   "        d.objid IN (SELECT relid FROM drydock.capture_baseline),"
-				   "        d.original, d.normal"
+				   "        d.original, d.normal,"
+				   "        pg_catalog.txid_current(), $5, lk.lock_relids, lk.lock_tables"
 				   "   FROM pg_catalog.pg_event_trigger_dropped_objects() d, lk"
 				   "  WHERE NOT d.is_temporary AND $3 IS NOT NULL"
 				   /* internal parts (row types, toast, RI triggers) are noise */
@@ -228,7 +388,8 @@ drydock_capture_sql_drop(PG_FUNCTION_ARGS)
 				   "    AND (d.original OR d.normal OR"
 				   "         d.object_type NOT IN ('type', 'trigger', 'toast table'))",
 				   phase, GetCommandTagName(trigdata->tag),
-				   PointerGetDatum(construct_empty_array(OIDOID)));
+				   PointerGetDatum(construct_empty_array(OIDOID)), cascades);
+	}
 	SPI_finish();
 	PG_RETURN_NULL();
 }

@@ -7,6 +7,7 @@
 
 #include "fmgr.h"
 
+extern Datum drydock_capture_ddl_command_start(PG_FUNCTION_ARGS);
 extern Datum drydock_capture_ddl_command_end(PG_FUNCTION_ARGS);
 extern Datum drydock_capture_sql_drop(PG_FUNCTION_ARGS);
 extern Datum drydock_capture_table_rewrite(PG_FUNCTION_ARGS);
