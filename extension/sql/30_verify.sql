@@ -11,6 +11,16 @@
 -- shadow the catalog functions their queries use.
 -- ---------------------------------------------------------------------------
 
+-- object_exists(classid, objid, objsubid): used by RB004 before
+-- pg_identify_object(), which raises an ERROR for a dropped object before
+-- PostgreSQL 14.
+CREATE FUNCTION drydock.object_exists(classid oid, objid oid, objsubid integer)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'drydock_object_exists'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION drydock.object_exists(oid, oid, integer) IS
+    'does the object (a pg_depend-style address) exist? a column must not be dropped';
+
 CREATE FUNCTION drydock.verify(target_schema name, policy jsonb DEFAULT '{}',
                                baseline text DEFAULT NULL)
     RETURNS TABLE (family text, code text, object text, status text, message text)

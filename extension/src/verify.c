@@ -46,7 +46,8 @@
  *	AO003	object created outside the target schema
  *	AO004	the artifact creates the target schema
  *	AO005	pre-existing table rewritten (captured table_rewrite)
- *	AO006	lock stronger than max_lock_on_existing on a pre-existing relation
+ *	AO006	a statement locks a pre-existing table (its indexes folded in)
+ *			stronger than max_lock_on_existing
  *	RB001	rollback residue: object left behind (diff "added")
  *	RB002	rollback damaged pre-existing state (diff "removed"/"changed")
  *	RB003	rollback dropped something by CASCADE
@@ -60,6 +61,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -68,12 +73,14 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #include "verify.h"
 
 PG_FUNCTION_INFO_V1(drydock_verify);
 PG_FUNCTION_INFO_V1(drydock_verify_rollback);
+PG_FUNCTION_INFO_V1(drydock_object_exists);
 
 /* Parameters common to every family query. */
 #define NPARAMS 9
@@ -251,13 +258,31 @@ static const char *const nh_sql =
 	"d AS (SELECT NULL::text AS change, NULL::text AS kind, NULL::text AS identity WHERE false)," \
 	" added AS (SELECT kind, identity, NULL::text AS schema FROM d)"
 
+/*
+ * AO006 works per statement (rows of one statement share xact and stmt;
+ * a row without them is a statement of its own) and per pre-existing TABLE:
+ * a lock on an index is folded into its table, unless the statement targets
+ * the index itself (a ddl_command_end row or an original sql_drop row naming
+ * it: ALTER INDEX, DROP INDEX).  Locks are held to the end of the
+ * transaction and every row shows all of them, so a statement is charged
+ * only with what it raised: the strongest mode on the table, if no earlier
+ * statement of the same transaction already held it at least as strongly.
+ */
 static const char *const ao_sql =
-" ap AS (SELECT * FROM drydock.capture_log WHERE phase = 'apply'),"
-" lk AS (SELECT ap.seq, ap.command_tag, m[1] AS rel, m[2] AS mode,"
-"               array_position(ARRAY['AccessShareLock', 'RowShareLock', 'RowExclusiveLock',"
+" ap AS (SELECT *, coalesce(stmt, -seq) AS st FROM drydock.capture_log WHERE phase = 'apply'),"
+" sts AS (SELECT xact, st, min(seq) AS seq0,"
+"                coalesce(array_agg(objid) FILTER (WHERE classid = 'pg_class'::regclass"
+"                                       AND (event <> 'sql_drop' OR original)), '{}') AS targets"
+"           FROM ap GROUP BY xact, st),"
+" lk AS (SELECT s.xact, s.seq0,"
+"               CASE WHEN x.tbl IS NOT NULL AND x.relid <> ALL (s.targets) THEN x.tbl ELSE m[1] END AS rel,"
+"               max(array_position(ARRAY['AccessShareLock', 'RowShareLock', 'RowExclusiveLock',"
 "                 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock',"
-"                 'ExclusiveLock', 'AccessExclusiveLock'], m[2]) AS rank"
-"          FROM ap, unnest(ap.locks) l, LATERAL regexp_match(l, '^(.*):([A-Za-z]+)$') m)"
+"                 'ExclusiveLock', 'AccessExclusiveLock'], m[2])) AS rank"
+"          FROM ap JOIN sts s ON s.xact IS NOT DISTINCT FROM ap.xact AND s.st = ap.st,"
+"               unnest(ap.locks, ap.lock_relids, ap.lock_tables) x(l, relid, tbl),"
+"               LATERAL regexp_match(x.l, '^(.*):([A-Za-z]+)$') m"
+"         GROUP BY 1, 2, 3)"
 " SELECT 'AO001', identity, format('pre-existing %s %s was altered', kind, identity)"
 "   FROM d WHERE change = 'changed'"
 " UNION ALL"
@@ -280,9 +305,16 @@ static const char *const ao_sql =
 "                                  command_tag, identity)"
 "   FROM ap WHERE rewrite AND preexisting"
 " UNION ALL"
-" SELECT 'AO006', rel, format('%s takes %s on pre-existing %s (stronger than max_lock_on_existing %s)',"
-"                             command_tag, mode, rel, $9)"
-"   FROM (SELECT DISTINCT ON (rel) * FROM lk WHERE rank > $8 ORDER BY rel, rank DESC, seq) s";
+" SELECT DISTINCT 'AO006', lk.rel,"
+"        format('%s %s takes %s on pre-existing %s (stronger than max_lock_on_existing %s)',"
+"               f.command_tag, coalesce(f.identity, '?'),"
+"               (ARRAY['AccessShareLock', 'RowShareLock', 'RowExclusiveLock',"
+"                 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock',"
+"                 'ExclusiveLock', 'AccessExclusiveLock'])[lk.rank], lk.rel, $9)"
+"   FROM lk JOIN ap f ON f.seq = lk.seq0"
+"  WHERE lk.rank > $8"
+"    AND NOT EXISTS (SELECT 1 FROM lk e WHERE e.xact = lk.xact AND e.rel = lk.rel"
+"                       AND e.seq0 < lk.seq0 AND e.rank >= lk.rank)";
 
 static const char *const rb_sql =
 " lg AS (SELECT * FROM drydock.capture_log)"
@@ -298,7 +330,10 @@ static const char *const rb_sql =
 " UNION ALL"
 " SELECT 'RB004', identity, format('%s %s created by the apply (%s) still exists', object_type, identity, command_tag)"
 "   FROM lg WHERE phase = 'apply' AND event = 'ddl_command_end' AND command_tag LIKE 'CREATE %'"
-"    AND (pg_identify_object(classid, objid, objsubid)).identity = lg.identity";
+/* pg_identify_object() of a dropped object is NULL from PG 14 on, an ERROR
+ * before: ask drydock.object_exists() first (CASE evaluates lazily) */
+"    AND CASE WHEN drydock.object_exists(classid, objid, objsubid)"
+"             THEN (pg_identify_object(classid, objid, objsubid)).identity END = lg.identity";
 
 typedef struct VerifyCtx
 {
@@ -618,4 +653,41 @@ drydock_verify_rollback(PG_FUNCTION_ARGS)
 {
 	run_battery(fcinfo, true);
 	return (Datum) 0;
+}
+
+/*
+ * drydock.object_exists(classid oid, objid oid, objsubid int4) -> boolean:
+ * does the object exist (a column: exists and is not dropped)?  RB004 asks
+ * before calling pg_identify_object(), which returns NULLs for a missing
+ * object only from PostgreSQL 14 on and raises "cache lookup failed" before.
+ * For a catalog objectaddress.c does not describe, the answer is true from
+ * PostgreSQL 14 on (pg_identify_object() copes) and false before (nothing
+ * is claimed rather than risking the ERROR).
+ */
+Datum
+drydock_object_exists(PG_FUNCTION_ARGS)
+{
+	Oid			classid = PG_GETARG_OID(0);
+	Oid			objid = PG_GETARG_OID(1);
+	int32		subid = PG_GETARG_INT32(2);
+	bool		exists;
+	Relation	rel;
+
+	if (!is_objectclass_supported(classid))
+		PG_RETURN_BOOL(PG_VERSION_NUM >= 140000);
+	if (classid == RelationRelationId && subid > 0)
+	{
+		HeapTuple	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(objid),
+										  Int16GetDatum((int16) subid));
+
+		if (!HeapTupleIsValid(tup))
+			PG_RETURN_BOOL(false);
+		exists = !((Form_pg_attribute) GETSTRUCT(tup))->attisdropped;
+		ReleaseSysCache(tup);
+		PG_RETURN_BOOL(exists);
+	}
+	rel = table_open(classid, AccessShareLock);
+	exists = HeapTupleIsValid(get_catalog_object_by_oid(rel, get_object_attnum_oid(classid), objid));
+	table_close(rel, AccessShareLock);
+	PG_RETURN_BOOL(exists);
 }

@@ -53,6 +53,7 @@ extern int	drydock_rule_index(const char *code);
 
 extern Datum drydock_verify(PG_FUNCTION_ARGS);
 extern Datum drydock_verify_rollback(PG_FUNCTION_ARGS);
+extern Datum drydock_object_exists(PG_FUNCTION_ARGS);
 extern Datum drydock_default_policy(PG_FUNCTION_ARGS);
 
 #endif							/* DRYDOCK_VERIFY_H */

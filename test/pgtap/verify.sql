@@ -3,13 +3,16 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS drydock;
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT has_function('drydock', 'verify', ARRAY['name', 'jsonb', 'text'], 'verify(name, jsonb, text) exists');
 SELECT has_function('drydock', 'verify_rollback', ARRAY['name', 'jsonb', 'text'], 'verify_rollback(name, jsonb, text) exists');
 SELECT has_function('drydock', 'default_policy', 'default_policy() exists');
 SELECT has_function('drydock', 'pgtap_script', ARRAY['name'], 'pgtap_script(name) exists');
 SELECT has_view('drydock', 'ddl_log', 'ddl_log view exists');
+SELECT has_function('drydock', 'object_exists', ARRAY['oid', 'oid', 'integer'], 'object_exists(oid, oid, integer) exists');
+SELECT ok(EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'drydock_capture_ddl_command_start' AND evtevent = 'ddl_command_start'),
+          'the ddl_command_start capture trigger is installed (RB003 needs it)');
 SELECT columns_are('drydock', 'ddl_log',
     ARRAY['seq', 'phase', 'command_tag', 'object_type', 'identity', 'cascade', 'rewrite', 'locks'],
     'ddl_log has the documented columns');
