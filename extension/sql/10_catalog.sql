@@ -36,6 +36,16 @@ COMMENT ON TABLE drydock.baseline_object IS 'objects of each saved baseline, as 
 SELECT pg_catalog.pg_extension_config_dump('drydock.baseline', '');
 SELECT pg_catalog.pg_extension_config_dump('drydock.baseline_object', '');
 
+-- Internal to catalog_objects(): pg_get_constraintdef(oid), rendered from the
+-- syscache for PRIMARY KEY / UNIQUE / FOREIGN KEY (same text), falling back
+-- to pg_get_constraintdef for everything else.  Expects search_path =
+-- pg_catalog, pg_temp, as catalog_objects() sets it.
+CREATE FUNCTION drydock.constraint_def(oid)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'drydock_constraint_def'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION drydock.constraint_def(oid) IS 'internal to catalog_objects(): pg_get_constraintdef(), fast for PK/UNIQUE/FK';
+
 -- NULL schemas = every user schema plus database/cluster-wide objects
 -- (roles, publications, event triggers, extensions, global default ACLs).
 -- A schema that does not exist is an error (SQLSTATE 3F000).

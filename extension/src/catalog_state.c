@@ -34,6 +34,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tstoreReceiver.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -375,8 +376,8 @@ DESCR_JOIN("d", "pg_class", "r.oid", "0")
 "          'storage=' || CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,"
 "          'inherited=' || NULLIF(a.attinhcount, 0),"
 "          'local=' || CASE WHEN NOT a.attislocal THEN 'false' END,"
-"          'options=' || NULLIF(btrim(regexp_replace(array_to_string(a.attoptions, ','),"
-"                                  '(^|,)pg_[^,]*', '', 'g'), ','), ''),"
+"          'options=' || CASE WHEN a.attoptions IS NOT NULL THEN"
+"            (SELECT string_agg(o, ',') FROM unnest(a.attoptions) o WHERE o !~~ 'pg\\_%') END,"
 "          'fdw_options=' || array_to_string(a.attfdwoptions, ','),"
 "          'acl=' || " ACL_NODEF_EXPR("a.attacl") ","
 "          'comment=' || d.description)"
@@ -393,7 +394,7 @@ DESCR_JOIN("d", "pg_class", "a.attrelid", "a.attnum")
 "          'type=' || CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique'"
 "             WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclude'"
 "             ELSE con.contype::text END,"
-"          'def=' || pg_get_constraintdef(con.oid),"
+"          'def=' || drydock.constraint_def(con.oid),"
 "          'validated=' || con.convalidated,"
 "          'inherited=' || NULLIF(con.coninhcount, 0),"
 "          'local=' || CASE WHEN NOT con.conislocal THEN 'false' END,"
@@ -581,6 +582,21 @@ pin_search_path(void)
 		{"timezone", "UTC"},
 		{"extra_float_digits", "1"},
 		{"bytea_output", "hex"},
+		/*
+		 * JIT-compiling this query's expressions costs more than running
+		 * them: the planner's cost estimate for ~100,000 rows crosses
+		 * jit_above_cost and LLVM then spends ~0.4 s before the first row.
+		 */
+		{"jit", "off"},
+		/*
+		 * The plan is generic and made without statistics on the catalogs
+		 * (autovacuum rarely analyzes them in a throwaway cluster): the
+		 * planner then chooses nested loops of index probes per table, which
+		 * cost one index descent per table per branch.  Hash joins over one
+		 * sequential scan of each catalog are linear and cheaper from a few
+		 * hundred tables on.
+		 */
+		{"enable_nestloop", "off"},
 	};
 	int			nestlevel = NewGUCNestLevel();
 
@@ -707,12 +723,15 @@ require_baseline(const char *label)
  * re-plans by itself should that happen or the search_path differ.
  */
 static void
-run_catalog_query(FunctionCallInfo fcinfo, int argno)
+run_catalog_query(FunctionCallInfo fcinfo, int argno, DestReceiver *dest)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[1] = {NAMEARRAYOID};
-	Datum		values[1];
-	char		nulls[1];
+#if PG_VERSION_NUM >= 140000
+	ParamListInfo params;
+	SPIExecuteOptions options;
+	int			rc;
+#endif
 
 	if (plan == NULL)
 	{
@@ -726,10 +745,41 @@ run_catalog_query(FunctionCallInfo fcinfo, int argno)
 			elog(ERROR, "could not keep catalog query plan");
 		plan = newplan;
 	}
-	values[0] = PG_ARGISNULL(argno) ? (Datum) 0 : PG_GETARG_DATUM(argno);
-	nulls[0] = PG_ARGISNULL(argno) ? 'n' : ' ';
-	if (SPI_execute_plan(plan, values, nulls, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "catalog query failed");
+#if PG_VERSION_NUM >= 140000
+	params = makeParamList(1);
+	params->params[0].value = PG_ARGISNULL(argno) ? (Datum) 0 : PG_GETARG_DATUM(argno);
+	params->params[0].isnull = PG_ARGISNULL(argno);
+	params->params[0].pflags = PARAM_FLAG_CONST;
+	params->params[0].ptype = NAMEARRAYOID;
+
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = dest;
+	rc = SPI_execute_plan_extended(plan, &options);
+	if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+		elog(ERROR, "catalog query failed: %s", SPI_result_code_string(rc));
+#else
+	{
+		Datum		values[1];
+		char		nulls[1];
+		TupleTableSlot *slot;
+
+		values[0] = PG_ARGISNULL(argno) ? (Datum) 0 : PG_GETARG_DATUM(argno);
+		nulls[0] = PG_ARGISNULL(argno) ? 'n' : ' ';
+		if (SPI_execute_plan(plan, values, nulls, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "catalog query failed");
+		slot = MakeSingleTupleTableSlot(SPI_tuptable->tupdesc, &TTSOpsHeapTuple);
+		dest->rStartup(dest, CMD_SELECT, SPI_tuptable->tupdesc);
+		for (uint64 row = 0; row < SPI_processed; row++)
+		{
+			ExecStoreHeapTuple(SPI_tuptable->vals[row], slot, false);
+			dest->receiveSlot(slot, dest);
+		}
+		dest->rShutdown(dest);
+		ExecDropSingleTupleTableSlot(slot);
+	}
+#endif
 }
 
 /*
@@ -792,98 +842,177 @@ spi_to_tuplestore(Tuplestorestate *tupstore, TupleDesc tupdesc)
 }
 
 /*
- * sha256 over the rows of the SPI result, hex-encoded.  Each row is fed as
- * its five fields, each followed by 0x1F (unit separator), NULL fields as a
+ * sha256 over rows of text fields, hex-encoded.  Each row is fed as its
+ * five fields, each followed by 0x1F (unit separator), NULL fields as a
  * lone 0x01, and the row closed by 0x1E (record separator): unambiguous,
  * since none of these bytes appears in catalog text.
+ *
+ * Rows are fed one at a time (fp_row), so that drydock.fingerprint() hashes
+ * them as the executor produces them, without materializing the result.
  */
-static char *
-fingerprint_spi_result(void)
+typedef struct Fingerprint
+{
+#if PG_VERSION_NUM >= 140000
+	pg_cryptohash_ctx *ctx;
+#else
+	pg_sha256_ctx ctx;
+#endif
+} Fingerprint;
+
+#if PG_VERSION_NUM >= 140000
+#define FP_UPDATE(fp, data, len) \
+	do { if (pg_cryptohash_update((fp)->ctx, (const uint8 *) (data), (len)) < 0) \
+			elog(ERROR, "could not update sha256 context"); } while (0)
+#else
+#define FP_UPDATE(fp, data, len) pg_sha256_update(&(fp)->ctx, (const uint8 *) (data), (len))
+#endif
+
+static void
+fp_init(Fingerprint *fp)
+{
+#if PG_VERSION_NUM >= 140000
+	/* owned by the current resource owner: freed on error */
+	fp->ctx = pg_cryptohash_create(PG_SHA256);
+	if (fp->ctx == NULL || pg_cryptohash_init(fp->ctx) < 0)
+		elog(ERROR, "could not initialize sha256 context");
+#else
+	pg_sha256_init(&fp->ctx);
+#endif
+}
+
+static void
+fp_row(Fingerprint *fp, int natts, const Datum *values, const bool *nulls)
 {
 	static const uint8 unit_sep = 0x1F;
 	static const uint8 rec_sep = 0x1E;
 	static const uint8 null_mark = 0x01;
+
+	for (int col = 0; col < natts; col++)
+	{
+		if (nulls[col])
+			FP_UPDATE(fp, &null_mark, 1);
+		else
+		{
+			text	   *t = DatumGetTextPP(values[col]);
+
+			FP_UPDATE(fp, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			if ((Pointer) t != DatumGetPointer(values[col]))
+				pfree(t);
+		}
+		FP_UPDATE(fp, &unit_sep, 1);
+	}
+	FP_UPDATE(fp, &rec_sep, 1);
+}
+
+/* Finish: the hex digest, palloc'd in the current memory context. */
+static char *
+fp_final(Fingerprint *fp)
+{
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char	   *hex = palloc(PG_SHA256_DIGEST_STRING_LENGTH);
-	TupleDesc	desc = SPI_tuptable->tupdesc;
-
-#if PG_VERSION_NUM >= 140000
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
-#define FP_UPDATE(data, len) \
-	do { if (pg_cryptohash_update(ctx, (const uint8 *) (data), (len)) < 0) \
-			elog(ERROR, "could not update sha256 context"); } while (0)
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
-		elog(ERROR, "could not initialize sha256 context");
-#else
-	pg_sha256_ctx ctx;
-
-#define FP_UPDATE(data, len) pg_sha256_update(&ctx, (const uint8 *) (data), (len))
-	pg_sha256_init(&ctx);
-#endif
-
-	for (uint64 row = 0; row < SPI_processed; row++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[row];
-
-		for (int col = 1; col <= desc->natts; col++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
-
-			if (isnull)
-				FP_UPDATE(&null_mark, 1);
-			else
-			{
-				text	   *t = DatumGetTextPP(d);
-
-				FP_UPDATE(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-				if ((Pointer) t != DatumGetPointer(d))
-					pfree(t);
-			}
-			FP_UPDATE(&unit_sep, 1);
-		}
-		FP_UPDATE(&rec_sep, 1);
-	}
 
 #if PG_VERSION_NUM >= 150000
-	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+	if (pg_cryptohash_final(fp->ctx, digest, sizeof(digest)) < 0)
 		elog(ERROR, "could not finalize sha256 context");
-	pg_cryptohash_free(ctx);
+	pg_cryptohash_free(fp->ctx);
 #elif PG_VERSION_NUM >= 140000
-	if (pg_cryptohash_final(ctx, digest) < 0)
+	if (pg_cryptohash_final(fp->ctx, digest) < 0)
 		elog(ERROR, "could not finalize sha256 context");
-	pg_cryptohash_free(ctx);
+	pg_cryptohash_free(fp->ctx);
 #else
-	pg_sha256_final(&ctx, digest);
+	pg_sha256_final(&fp->ctx, digest);
 #endif
-#undef FP_UPDATE
-
 	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 	return hex;
 }
 
+/* The fingerprint of the rows of the SPI result. */
+static char *
+fingerprint_spi_result(void)
+{
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	Datum	   *values = palloc(desc->natts * sizeof(Datum));
+	bool	   *nulls = palloc(desc->natts * sizeof(bool));
+	Fingerprint fp;
+
+	fp_init(&fp);
+	for (uint64 row = 0; row < SPI_processed; row++)
+	{
+		heap_deform_tuple(SPI_tuptable->vals[row], desc, values, nulls);
+		fp_row(&fp, desc->natts, values, nulls);
+	}
+	return fp_final(&fp);
+}
+
+/*
+ * A DestReceiver that hashes the rows it receives (fingerprint()): the
+ * catalog rows stream from the executor into sha256, never stored.
+ */
+typedef struct FingerprintReceiver
+{
+	DestReceiver pub;
+	Fingerprint fp;
+} FingerprintReceiver;
+
+static bool
+fp_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	FingerprintReceiver *r = (FingerprintReceiver *) self;
+
+	slot_getallattrs(slot);
+	fp_row(&r->fp, slot->tts_tupleDescriptor->natts, slot->tts_values, slot->tts_isnull);
+	return true;
+}
+
+static void
+fp_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+fp_shutdown(DestReceiver *self)
+{
+}
+
+static void
+fp_destroy(DestReceiver *self)
+{
+}
+
 /*
  * drydock.catalog_objects(schemas name[] DEFAULT NULL)
  *	 RETURNS TABLE(kind, identity, schema, parent, definition)
+ *
+ * The executor's rows go straight into the SRF's tuplestore (no SPI
+ * tuptable in between).  The settings are pinned before the tuplestore is
+ * made so that it gets the raised work_mem and stays in memory.
  */
 Datum
 drydock_catalog_objects(PG_FUNCTION_ARGS)
 {
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Tuplestorestate *tupstore;
 	TupleDesc	tupdesc;
+	DestReceiver *dest;
 	int			nestlevel;
 
 	check_schemas(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), NULL);
+	nestlevel = pin_search_path();
 	init_srf(fcinfo, &tupstore, &tupdesc);
 
 	SPI_connect();
-	nestlevel = pin_search_path();
-	run_catalog_query(fcinfo, 0);
-	spi_to_tuplestore(tupstore, tupdesc);
-	AtEOXact_GUC(true, nestlevel);
+	dest = CreateDestReceiver(DestTuplestore);
+	SetTuplestoreDestReceiverParams(dest, tupstore,
+									rsinfo->econtext->ecxt_per_query_memory,
+									false
+#if PG_VERSION_NUM >= 150000
+									, NULL, NULL
+#endif
+		);
+	run_catalog_query(fcinfo, 0, dest);
 	SPI_finish();
+	AtEOXact_GUC(true, nestlevel);
 
 	return (Datum) 0;
 }
@@ -897,13 +1026,21 @@ drydock_fingerprint(PG_FUNCTION_ARGS)
 	char	   *hex;
 	text	   *result;
 	int			nestlevel;
+	FingerprintReceiver receiver;
 
 	check_schemas(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), NULL);
 
 	SPI_connect();
 	nestlevel = pin_search_path();
-	run_catalog_query(fcinfo, 0);
-	hex = fingerprint_spi_result();
+	memset(&receiver, 0, sizeof(receiver));
+	receiver.pub.receiveSlot = fp_receive;
+	receiver.pub.rStartup = fp_startup;
+	receiver.pub.rShutdown = fp_shutdown;
+	receiver.pub.rDestroy = fp_destroy;
+	receiver.pub.mydest = DestNone;
+	fp_init(&receiver.fp);
+	run_catalog_query(fcinfo, 0, &receiver.pub);
+	hex = fp_final(&receiver.fp);
 	AtEOXact_GUC(true, nestlevel);
 	result = (text *) SPI_palloc(VARHDRSZ + strlen(hex));
 	SET_VARSIZE(result, VARHDRSZ + strlen(hex));
