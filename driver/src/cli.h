@@ -9,6 +9,7 @@
 int			cmd_exec(int argc, char **argv);
 int			cmd_gc(int argc, char **argv);
 int			cmd_run(int argc, char **argv);
+int			cmd_replay(int argc, char **argv);
 
 /* Decide whether progress lines are shown (--quiet, stderr not a tty). */
 void		cli_set_quiet(int quiet);

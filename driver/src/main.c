@@ -23,6 +23,7 @@ usage(FILE *out)
 			"\n"
 			"Usage:\n"
 			"  drydock run DDL.sql ROLLBACK.sql [OPTION]...   dry-run a migration and its rollback\n"
+			"  drydock replay DIR [OPTION]...                  check every up/down pair of a history\n"
 			"  drydock exec [OPTION]... -- CMD [ARG]...        run CMD against a throwaway cluster\n"
 			"  drydock gc [OPTION]... [RUNDIR]...              remove what killed runs left behind\n"
 			"\n"
@@ -61,7 +62,24 @@ main(int argc, char **argv)
 		return EXIT_PASS;
 	}
 	if (strcmp(cmd, "run") == 0)
-		return cmd_run(argc - 1, argv + 1);
+	{
+		int			rc = cmd_run(argc - 1, argv + 1);
+
+		/*
+		 * A terminating signal, whenever it came (even while the report was
+		 * being written or the summary printed, after the pipeline's last
+		 * look at it): the run was interrupted, and the exit says so.
+		 */
+		if (dd_got_signal)
+		{
+			dd_error("interrupted by %s; the sandbox was torn down",
+					 sigabbrev_np(dd_got_signal) ? sigabbrev_np(dd_got_signal) : "signal");
+			rc = 128 + dd_got_signal;
+		}
+		return rc;
+	}
+	if (strcmp(cmd, "replay") == 0)
+		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(cmd, "exec") == 0)
 		return cmd_exec(argc - 1, argv + 1);
 	if (strcmp(cmd, "gc") == 0)

@@ -185,6 +185,9 @@ report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 						secrets, n, err, errlen) && ok;
 	ok = write_rendered(dir, "verification-result.md", report_render_verification(doc), files,
 						secrets, n, err, errlen) && ok;
+	if (json_object_get(doc, "replay"))
+		ok = write_rendered(dir, "replay-log.md", report_render_replay(doc), files,
+							secrets, n, err, errlen) && ok;
 	{
 		json_t	   *pgtap = json_object_get(doc, "pgtap_script");
 

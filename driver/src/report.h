@@ -31,5 +31,7 @@ bool		report_write_all(const char *dir, json_t *doc, char *const *secrets, size_
 char	   *report_render_execution_log(json_t *doc);
 char	   *report_render_verification(json_t *doc);
 char	   *report_render_tap(json_t *doc);
+char	   *report_render_replay(json_t *doc);
+char	   *report_render_replay_tap(json_t *doc);
 
 #endif							/* DRYDOCK_REPORT_H */

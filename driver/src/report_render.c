@@ -367,6 +367,8 @@ report_render_tap(json_t *doc)
 	json_t	   *round;
 	int			n = 0;
 
+	if (json_object_get(doc, "replay"))
+		return report_render_replay_tap(doc);
 	sb_init(&sb);
 	sb_init(&body);
 	json_array_foreach(json_object_get(doc, "rounds"), i, round)

@@ -16,6 +16,8 @@
 #include "preflight.h"
 #include "sandbox.h"
 
+struct psql_apply_result;
+
 #define DEFAULT_APPLY_ROLE "drydock_apply"
 
 typedef struct run_options
@@ -51,6 +53,7 @@ typedef struct artifact
 	const char *path;			/* as the user gave it */
 	preflight_result pf;		/* with the checked bytes (keep_data) */
 	char	   *sandbox_copy;	/* the exact bytes, copied into the run dir */
+	signed char single_tx;		/* psql -1: 0 per --single-transaction, 1 yes, -1 no */
 } artifact;
 
 typedef struct run_ctx
@@ -88,6 +91,9 @@ int			run_round(run_ctx *ctx, int round);
  * The pieces of a round, for replay: apply an artifact in a captured phase
  * ("apply" also verifies), and roll back + re-check against the baseline.
  */
+int			run_apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta,
+						   const char *what, struct psql_apply_result *res);
+const char *run_apply_role(run_ctx *ctx);
 int			run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json);
 int			run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json);
 json_t	   *run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams,
@@ -95,6 +101,12 @@ json_t	   *run_query_rows(run_ctx *ctx, const char *what, const char *query, int
 
 /* Tear down, record it, write the reports, print the summary: exit code. */
 int			run_finish(run_ctx *ctx, int code, const char *status, const char *message);
+
+/* A fresh context with the report skeleton (gating, options, empty lists). */
+void		run_ctx_init(run_ctx *ctx, const run_options *opt);
+
+/* Load --policy (and the target schema it may name); 0 or exit code. */
+int			run_load_policy(run_ctx *ctx);
 
 /* Release everything of ctx; returns code (for "return run_exit(...)"). */
 int			run_exit(run_ctx *ctx, int code);

@@ -302,6 +302,12 @@ print_summary(run_ctx *ctx, int code, const char *status, bool wrote, const char
 		fputs(tap, stdout);
 		free(tap);
 	}
+	{
+		const char *replay = json_string_value(json_object_get(json_object_get(ctx->report, "replay"), "summary"));
+
+		if (replay)
+			printf("%s\n", replay);
+	}
 	printf("drydock: %s (exit %d): %d failing, %d warning checks; %s%s\n", status, code,
 		   ctx->n_fail, ctx->n_warn, wrote ? "report in " : "no report written", wrote ? out_dir : "");
 	fflush(stdout);
@@ -410,4 +416,49 @@ run_exit(run_ctx *ctx, int code)
 	free((void *) ctx->opt->prod_sysids);
 	memset(ctx, 0, sizeof(*ctx));
 	return code;
+}
+
+void
+run_ctx_init(run_ctx *ctx, const run_options *opt)
+{
+	char		started[32];
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->opt = opt;
+	ctx->t0 = now_ms();
+	ctx->dbname = xstrdup(opt->database);
+	ctx->schema = opt->schema ? xstrdup(opt->schema) : NULL;
+	utc_now_iso(started, sizeof(started));
+	ctx->commands = json_array();
+	ctx->lifecycle = json_array();
+	ctx->report = json_pack("{s:s, s:i, s:s, s:{s:s, s:s, s:s, s:b}, s:{s:o}, s:{}, s:o, s:[], s:[]}",
+						   "drydock_version", DRYDOCK_VERSION,
+						   "report_format", 1,
+						   "started_at", started,
+						   "gating",
+						   "environment", "isolated ephemeral local cluster, proven not production before anything ran",
+						   "production_sql_executed", "none",
+						   "secrets_recorded", "none",
+						   "advances_past_dry_run", 0,
+						   "environment", "lifecycle", ctx->lifecycle,
+						   "artifacts",
+						   "commands", ctx->commands,
+						   "scaffolds",
+						   "rounds");
+	json_object_set_new(ctx->report, "options",
+						json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:i, s:b, s:i, s:b, s:b, s:i}",
+								  "ddl", opt->ddl_path, "rollback", opt->rollback_path,
+								  "base", opt->base_path, "policy", opt->policy_path,
+								  "scaffold_schema", opt->scaffold_schema, "rounds", opt->rounds,
+								  "single_transaction", opt->single_transaction,
+								  "prod_version", opt->prod_version, "allow_meta", opt->allow_meta,
+								  "apply_as_superuser", opt->apply_as_superuser, "timeout_s", opt->timeout_s));
+	{
+		json_t	   *ids = json_array();
+
+		for (int i = 0; i < opt->n_prod_sysids; i++)
+			json_array_append_new(ids, json_string(opt->prod_sysids[i]));
+		json_object_set_new(json_object_get(ctx->report, "options"), "prod_sysids", ids);
+	}
+
 }

@@ -213,8 +213,8 @@ preflight_one(run_ctx *ctx, artifact *a, const char *label, const char *path, pr
 	return 0;
 }
 
-static int
-load_policy(run_ctx *ctx)
+int
+run_load_policy(run_ctx *ctx)
 {
 	json_error_t jerr;
 	const char *path = ctx->opt->policy_path;
@@ -256,7 +256,7 @@ run_preflight(run_ctx *ctx)
 	int			rc;
 	double		t = now_ms();
 
-	if ((rc = load_policy(ctx)) != 0)
+	if ((rc = run_load_policy(ctx)) != 0)
 		return rc;
 	if (!ctx->schema)
 	{
@@ -415,12 +415,14 @@ copy_into_sandbox(run_ctx *ctx, artifact *a)
  * Returns 0 when psql ran (res->ok says whether the artifact succeeded), or
  * an exit code when it could not be run at all.
  */
-static int
-apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta, const char *what,
+int
+run_apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta, const char *what,
 		   psql_apply_result *res)
 {
 	char		err[512];
 	char	   *cmd;
+	bool		single_tx = a->single_tx > 0 ||
+		(a->single_tx == 0 && ctx->opt->single_transaction && strcmp(a->label, "base") != 0);
 
 	if (!a->sandbox_copy && copy_into_sandbox(ctx, a) != 0)
 	{
@@ -430,7 +432,7 @@ apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta, cons
 	if (!psql_apply(&(psql_apply_spec)
 					{
 					.sb = &ctx->sb,.dbname = ctx->dbname,.role = role,.file = a->sandbox_copy,
-					.display_name = a->path,.single_transaction = ctx->opt->single_transaction && strcmp(a->label, "base") != 0,
+					.display_name = a->path,.single_transaction = single_tx,
 					.restrict_meta = restrict_meta,.timeout_ms = ctx->opt->timeout_s * 1000,
 					.secrets = ctx->secrets,.n_secrets = ctx->n_secrets,
 					.statements = a->pf.statements,.n_statements = a->pf.n_statements,
@@ -441,7 +443,7 @@ apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta, cons
 		return EXIT_SANDBOX;
 	}
 	cmd = xasprintf("psql -X -w -v ON_ERROR_STOP=1%s%s -f %s  (as %s)",
-					ctx->opt->single_transaction && strcmp(a->label, "base") != 0 ? " -1" : "",
+					single_tx ? " -1" : "",
 					restrict_meta ? " -c '\\restrict KEY'" : "", a->path, role);
 	run_command(ctx, what, cmd, res->ok ? "rc 0" : (res->error_message ? res->error_message : "failed"), res->ms);
 	free(cmd);
@@ -466,8 +468,8 @@ apply_error_message(const psql_apply_result *ar, const char *prefix)
 	return sb.data;
 }
 
-static const char *
-apply_role(run_ctx *ctx)
+const char *
+run_apply_role(run_ctx *ctx)
 {
 	return ctx->opt->apply_as_superuser ? SANDBOX_ADMIN_ROLE :
 		(ctx->opt->apply_role ? ctx->opt->apply_role : DEFAULT_APPLY_ROLE);
@@ -484,7 +486,7 @@ run_prepare_database(run_ctx *ctx)
 	char	   *q;
 	char	   *db_ident;
 	char	   *role_ident;
-	const char *role = apply_role(ctx);
+	const char *role = run_apply_role(ctx);
 	double		t = now_ms();
 
 	/* roles the base names, then the apply role */
@@ -597,7 +599,7 @@ run_prepare_database(run_ctx *ctx)
 	if (ctx->opt->base_path)
 	{
 		psql_apply_result ar;
-		int			rc = apply_file(ctx, &ctx->base, SANDBOX_ADMIN_ROLE, false, "base", &ar);
+		int			rc = run_apply_file(ctx, &ctx->base, SANDBOX_ADMIN_ROLE, false, "base", &ar);
 
 		if (rc != 0)
 		{
@@ -808,7 +810,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 
 	if ((rc = capture(ctx, phase)) != 0)
 		return rc;
-	rc = apply_file(ctx, a, apply_role(ctx), ctx->restrict_meta, phase, &ar);
+	rc = run_apply_file(ctx, a, run_apply_role(ctx), ctx->restrict_meta, phase, &ar);
 	if (rc != 0)
 		return rc;
 	json_object_set(round_json, phase, ar.json);

@@ -1,0 +1,742 @@
+/*
+ * cmd_replay.c
+ *		drydock replay DIR: prove every up/down pair of a project's migration
+ *		history.  One sandbox, isolation proven once; every file preflighted
+ *		before any cluster exists; a state database advances by applying each
+ *		up, and each pair is checked on a copy of the state before it
+ *		(CREATE DATABASE ... TEMPLATE): baseline, capture + up, verify,
+ *		capture + down, re-check against the baseline.
+ *
+ * The pipeline pieces are drydock run's (run_pipeline.c); each checked pair
+ * is recorded as one of the report's rounds, with its version, title and
+ * verdict, so the execution log, lock table and fidelity notes come for free.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "history.h"
+#include "psql_apply.h"
+#include "report.h"
+#include "run.h"
+#include "signals.h"
+#include "util.h"
+
+#define STATE_DB "drydock_replay_state"
+#define PAIR_DB "drydock_replay_pair"
+
+typedef struct replay_options
+{
+	const char *dir;
+	const char *layout;
+	const char *from;
+	const char *to;
+	bool		keep_going;
+	const char *missing_down;	/* error, warn, off */
+} replay_options;
+
+static void
+replay_usage(FILE *out)
+{
+	fprintf(out,
+			"Usage: drydock replay DIR [OPTION]...\n"
+			"Replay a project's migration history in one throwaway cluster and check that every\n"
+			"down restores exactly the state its up started from.\n"
+			"\n"
+			"Layouts (detected, or --layout): golang-migrate ({v}_{t}.up.sql/.down.sql), goose\n"
+			"(-- +goose Up/Down), dbmate (-- migrate:up/down), sqitch (sqitch.plan), flyway (V/U/R).\n"
+			"\n"
+			"Options:\n"
+			"      --layout NAME         golang-migrate, goose, dbmate, sqitch or flyway\n"
+			"      --from V              apply earlier ups unchecked; check from version V\n"
+			"      --to V                check up to version V, then stop\n"
+			"      --keep-going          after a failing migration, report it and go on\n"
+			"      --missing-down SEV    a migration without a down: error (default), warn or off\n"
+			"  -s, --schema NAME         target schema (required unless the policy names it)\n"
+			"      --scaffold-schema     create the target schema first if missing\n"
+			"  -b, --base FILE           pg_dump --schema-only of production, restored first\n"
+			"  -p, --policy FILE         JSON policy for drydock.verify\n"
+			"      --prod-sysid N        a production system identifier (repeatable)\n"
+			"      --prod-version MAJOR  production server major (fidelity note N-1)\n"
+			"      --timeout SECONDS     per phase (default 600)\n"
+			"      --allow-meta, --run-as USER, --pg-config PATH, --fresh, --apply-role NAME\n"
+			"  -o, --out DIR             report directory (default ./drydock-replay-<UTC time>)\n"
+			"      --format tap          print one TAP test per pair on stdout\n"
+			"  -q, --quiet               no progress lines on stderr\n"
+			"  -h, --help                show this help, then exit\n"
+			"\n"
+			"Exit codes as drydock run: 0 every pair exact, 1 findings, 2 bad input,\n"
+			"3 a migration failed, 4 sandbox, 5 internal.\n");
+}
+
+/* -1, 0, 1: numeric component order, the same as history.c's. */
+static int
+vcmp(const char *a, const char *b)
+{
+	while (*a || *b)
+	{
+		const char *da,
+				   *db;
+		size_t		la,
+					lb;
+
+		while (*a && (*a < '0' || *a > '9'))
+			a++;
+		while (*b && (*b < '0' || *b > '9'))
+			b++;
+		if (!*a || !*b)
+			return (*a ? 1 : 0) - (*b ? 1 : 0);
+		while (*a == '0' && a[1] >= '0' && a[1] <= '9')
+			a++;
+		while (*b == '0' && b[1] >= '0' && b[1] <= '9')
+			b++;
+		for (da = a; *a >= '0' && *a <= '9'; a++)
+			;
+		for (db = b; *b >= '0' && *b <= '9'; b++)
+			;
+		la = (size_t) (a - da);
+		lb = (size_t) (b - db);
+		if (la != lb)
+			return la < lb ? -1 : 1;
+		if (memcmp(da, db, la) != 0)
+			return memcmp(da, db, la) < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
+/* Is version inside [from, to]?  sqitch names compare by plan position. */
+static int
+position(const history *h, const char *version)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->items[i].version, version) == 0)
+			return (int) i;
+	return -1;
+}
+
+static bool
+before_from(const history *h, size_t i, const char *from)
+{
+	if (!from)
+		return false;
+	if (strcmp(h->layout, "sqitch") == 0)
+		return (int) i < position(h, from);
+	return vcmp(h->items[i].version, from) < 0;
+}
+
+static bool
+after_to(const history *h, size_t i, const char *to)
+{
+	if (!to)
+		return false;
+	if (strcmp(h->layout, "sqitch") == 0)
+		return (int) i > position(h, to);
+	return vcmp(h->items[i].version, to) > 0;
+}
+
+/* Preflight one part into an artifact (keeps the checked bytes). */
+static int
+preflight_part(run_ctx *ctx, artifact *a, const char *label, const migration_part *part,
+			   preflight_role role, bool in_tx)
+{
+	preflight_options po;
+	int			rc;
+
+	memset(a, 0, sizeof(*a));
+	a->label = label;
+	a->path = part->path;
+	a->single_tx = in_tx ? 1 : -1;
+	preflight_options_init(&po, role);
+	po.target_schema = ctx->schema;
+	po.allow_meta = ctx->opt->allow_meta;
+	rc = preflight_check_buffer(part->path, part->text, part->len, &po, &a->pf);
+	if (rc == PREFLIGHT_ERROR)
+	{
+		run_record_error(ctx, part->path, 0, "internal error in preflight");
+		return EXIT_INTERNAL;
+	}
+	if (rc == PREFLIGHT_REFUSED)
+	{
+		json_object_set_new(ctx->report, "error", json_pack("{s:s, s:s}", "file", part->path,
+															"message", a->pf.error));
+		dd_error("%s", a->pf.error);
+		return EXIT_USAGE;
+	}
+	a->pf.data = xstrndup_n(part->text, part->len);
+	a->pf.data_len = part->len;
+	for (size_t i = 0; i < a->pf.n_secrets; i++)
+	{
+		ctx->secrets = xrealloc(ctx->secrets, (ctx->n_secrets + 1) * sizeof(char *));
+		ctx->secrets[ctx->n_secrets++] = xstrdup(a->pf.secrets[i]);
+	}
+	return 0;
+}
+
+static int
+reconnect(run_ctx *ctx, const char *dbname)
+{
+	char		err[1024];
+
+	signals_cancel_on_signal(NULL);
+	if (ctx->conn)
+		PQfinish(ctx->conn);
+	ctx->conn = sandbox_connect(&ctx->sb, dbname, err, sizeof(err));
+	if (!ctx->conn)
+	{
+		run_record_error(ctx, NULL, 0, err);
+		return EXIT_SANDBOX;
+	}
+	signals_cancel_on_signal(PQgetCancel(ctx->conn));
+	free(ctx->dbname);
+	ctx->dbname = xstrdup(dbname);
+	return 0;
+}
+
+static int
+exec_sql(run_ctx *ctx, const char *sql)
+{
+	int			rc;
+
+	json_decref(run_query_rows(ctx, NULL, sql, 0, NULL, &rc));
+	return rc;
+}
+
+/* Apply an up to the state database, unchecked. */
+static int
+advance_state(run_ctx *ctx, artifact *up, json_t *pair)
+{
+	psql_apply_result ar;
+	int			rc;
+
+	if ((rc = reconnect(ctx, STATE_DB)) != 0)
+		return rc;
+	if ((rc = run_apply_file(ctx, up, run_apply_role(ctx), ctx->restrict_meta, "state", &ar)) != 0)
+		return rc;
+	if (!ar.ok)
+	{
+		int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_SQL;
+
+		if (!ar.interrupted)
+			run_record_error(ctx, up->path, ar.error_line, ar.error_message);
+		if (pair)
+			json_object_set_new(pair, "verdict", json_string("failed"));
+		psql_apply_result_free(&ar);
+		return code;
+	}
+	psql_apply_result_free(&ar);
+	return 0;
+}
+
+static void
+add_finding(run_ctx *ctx, json_t *rows, const char *code, const char *object, const char *severity,
+			const char *message)
+{
+	const char *status = strcmp(severity, "error") == 0 ? "fail" :
+		strcmp(severity, "warn") == 0 ? "warn" : "skipped";
+
+	json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s}", "family", "RP", "code", code,
+										  "object", object, "status", status, "message", message));
+	if (strcmp(status, "fail") == 0)
+		ctx->n_fail++;
+	else if (strcmp(status, "warn") == 0)
+		ctx->n_warn++;
+}
+
+static bool
+rows_fail(json_t *rows)
+{
+	size_t		i;
+	json_t	   *r;
+
+	json_array_foreach(rows, i, r)
+		if (strcmp(json_string_value(json_object_get(r, "status")) ?: "", "fail") == 0)
+		return true;
+	return false;
+}
+
+/*
+ * Check one pair on a copy of the state.  Returns 0 (the verdict is in
+ * pair), or an exit code when the replay must stop.
+ */
+static int
+check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact *up, artifact *down,
+		   artifact *verify, json_t *pair)
+{
+	int			rc;
+	char	   *q;
+	json_t	   *rp = json_array();
+	const char *verdict;
+	char		object[256];
+
+	snprintf(object, sizeof(object), "%s %s", m->version, m->title);
+	json_object_set_new(pair, "replay_findings", rp);
+	if ((rc = reconnect(ctx, "postgres")) != 0)
+		return rc;
+	{
+		char	   *owner = PQescapeIdentifier(ctx->conn, run_apply_role(ctx), strlen(run_apply_role(ctx)));
+
+		q = xasprintf("CREATE DATABASE " PAIR_DB " TEMPLATE " STATE_DB " OWNER %s%s", owner,
+					  ctx->pg.major >= 15 ? " STRATEGY FILE_COPY" : "");
+		PQfreemem(owner);
+	}
+	rc = exec_sql(ctx, q);
+	free(q);
+	if (rc != 0)
+		return rc;
+	if ((rc = reconnect(ctx, PAIR_DB)) != 0 ||
+		(rc = exec_sql(ctx, "SELECT drydock.capture_reset()")) != 0 ||
+		(rc = exec_sql(ctx, "SELECT drydock.baseline_drop(label) FROM drydock.baseline")) != 0 ||
+		(rc = exec_sql(ctx, "SELECT drydock.baseline_save('pre-apply')")) != 0)
+		return rc;
+
+	rc = run_apply_phase(ctx, up, "apply", pair);
+	if (rc == EXIT_SQL)
+	{
+		json_object_set_new(pair, "verdict", json_string("failed"));
+		json_object_set_new(pair, "failure", json_incref(json_object_get(ctx->report, "error")));
+		return ro->keep_going ? 0 : rc;
+	}
+	if (rc != 0)
+		return rc;
+	if (verify)
+	{
+		psql_apply_result ar;
+
+		if ((rc = run_apply_file(ctx, verify, run_apply_role(ctx), ctx->restrict_meta, "verify", &ar)) != 0)
+			return rc;
+		json_object_set(pair, "sqitch_verify", ar.json);
+		if (!ar.ok)
+		{
+			char	   *msg = xasprintf("sqitch verify failed at %s:%d: %s", verify->path, ar.error_line,
+										ar.error_message ? ar.error_message : "error");
+
+			add_finding(ctx, rp, "RP002", object, "error", msg);
+			free(msg);
+		}
+		psql_apply_result_free(&ar);
+	}
+	if (!down)
+	{
+		add_finding(ctx, rp, "RP001", object, ro->missing_down,
+					"no down migration: the change cannot be rolled back by the tool");
+		verdict = "missing_down";
+	}
+	else
+	{
+		rc = run_check_rollback(ctx, down, pair);
+		if (rc == EXIT_SQL)
+		{
+			json_object_set_new(pair, "verdict", json_string("failed"));
+			json_object_set_new(pair, "failure", json_incref(json_object_get(ctx->report, "error")));
+			return ro->keep_going ? 0 : rc;
+		}
+		if (rc != 0)
+			return rc;
+		if (json_array_size(json_object_get(pair, "residue")) > 0 ||
+			rows_fail(json_object_get(pair, "rollback_verification")))
+			verdict = "not_inverse";
+		else
+			verdict = "exact";
+	}
+	if (strcmp(verdict, "exact") == 0 && rows_fail(rp))
+		verdict = "failing_verify";
+	json_object_set_new(pair, "verdict", json_string(verdict));
+	if ((rc = reconnect(ctx, "postgres")) != 0)
+		return rc;
+	return exec_sql(ctx, "DROP DATABASE " PAIR_DB);
+}
+
+int
+cmd_replay(int argc, char **argv)
+{
+	enum
+	{
+		OPT_LAYOUT = 256, OPT_FROM, OPT_TO, OPT_KEEP_GOING, OPT_MISSING_DOWN, OPT_SCAFFOLD,
+		OPT_PROD_SYSID, OPT_PROD_VERSION, OPT_TIMEOUT, OPT_ALLOW_META, OPT_RUN_AS,
+		OPT_PG_CONFIG, OPT_FRESH, OPT_APPLY_ROLE, OPT_FORMAT
+	};
+	static const struct option long_options[] = {
+		{"layout", required_argument, NULL, OPT_LAYOUT},
+		{"from", required_argument, NULL, OPT_FROM},
+		{"to", required_argument, NULL, OPT_TO},
+		{"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+		{"missing-down", required_argument, NULL, OPT_MISSING_DOWN},
+		{"schema", required_argument, NULL, 's'},
+		{"scaffold-schema", no_argument, NULL, OPT_SCAFFOLD},
+		{"base", required_argument, NULL, 'b'},
+		{"policy", required_argument, NULL, 'p'},
+		{"prod-sysid", required_argument, NULL, OPT_PROD_SYSID},
+		{"prod-version", required_argument, NULL, OPT_PROD_VERSION},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"allow-meta", no_argument, NULL, OPT_ALLOW_META},
+		{"run-as", required_argument, NULL, OPT_RUN_AS},
+		{"pg-config", required_argument, NULL, OPT_PG_CONFIG},
+		{"fresh", no_argument, NULL, OPT_FRESH},
+		{"apply-role", required_argument, NULL, OPT_APPLY_ROLE},
+		{"out", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	run_options opt;
+	replay_options ro;
+	run_ctx		ctx;
+	history		h;
+	artifact   *ups,
+			   *downs,
+			   *verifies;
+	int			c;
+	int			rc = 0;
+	char		default_out[64];
+	char		err[1024];
+	char	   *err_file = NULL;
+	int			err_line = 0;
+	int			n_exact = 0,
+				n_not = 0,
+				n_failed = 0,
+				n_missing = 0,
+				n_verify = 0,
+				n_checked = 0;
+
+	memset(&opt, 0, sizeof(opt));
+	memset(&ro, 0, sizeof(ro));
+	opt.rounds = 1;
+	opt.timeout_s = 600;
+	opt.database = STATE_DB;
+	ro.missing_down = "error";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:b:p:o:qh", long_options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case OPT_LAYOUT:
+				ro.layout = optarg;
+				break;
+			case OPT_FROM:
+				ro.from = optarg;
+				break;
+			case OPT_TO:
+				ro.to = optarg;
+				break;
+			case OPT_KEEP_GOING:
+				ro.keep_going = true;
+				break;
+			case OPT_MISSING_DOWN:
+				if (strcmp(optarg, "error") && strcmp(optarg, "warn") && strcmp(optarg, "off"))
+				{
+					dd_error("--missing-down must be error, warn or off: \"%s\"", optarg);
+					return EXIT_USAGE;
+				}
+				ro.missing_down = optarg;
+				break;
+			case 's':
+				opt.schema = optarg;
+				break;
+			case OPT_SCAFFOLD:
+				opt.scaffold_schema = true;
+				break;
+			case 'b':
+				opt.base_path = optarg;
+				break;
+			case 'p':
+				opt.policy_path = optarg;
+				break;
+			case OPT_PROD_SYSID:
+				if (!*optarg || strspn(optarg, "0123456789") != strlen(optarg) || strlen(optarg) > 20)
+				{
+					dd_error("--prod-sysid must be a system identifier (digits): \"%s\"", optarg);
+					return EXIT_USAGE;
+				}
+				opt.prod_sysids = xrealloc(opt.prod_sysids, (opt.n_prod_sysids + 1) * sizeof(char *));
+				opt.prod_sysids[opt.n_prod_sysids++] = optarg;
+				break;
+			case OPT_PROD_VERSION:
+				opt.prod_version = atoi(optarg);
+				if (opt.prod_version < 9 || opt.prod_version > 99)
+				{
+					dd_error("--prod-version must be a major version such as 15: \"%s\"", optarg);
+					return EXIT_USAGE;
+				}
+				break;
+			case OPT_TIMEOUT:
+				opt.timeout_s = atoi(optarg);
+				if (opt.timeout_s < 1 || opt.timeout_s > 86400)
+				{
+					dd_error("--timeout must be 1 to 86400 seconds: \"%s\"", optarg);
+					return EXIT_USAGE;
+				}
+				break;
+			case OPT_ALLOW_META:
+				opt.allow_meta = true;
+				break;
+			case OPT_RUN_AS:
+				opt.run_as = optarg;
+				break;
+			case OPT_PG_CONFIG:
+				opt.pg_config = optarg;
+				break;
+			case OPT_FRESH:
+				opt.fresh = true;
+				break;
+			case OPT_APPLY_ROLE:
+				opt.apply_role = optarg;
+				break;
+			case 'o':
+				opt.out_dir = optarg;
+				break;
+			case OPT_FORMAT:
+				if (strcmp(optarg, "tap") == 0)
+					opt.format_tap = true;
+				else if (strcmp(optarg, "text") != 0)
+				{
+					dd_error("--format must be text or tap: \"%s\"", optarg);
+					return EXIT_USAGE;
+				}
+				break;
+			case 'q':
+				opt.quiet = true;
+				break;
+			case 'h':
+				replay_usage(stdout);
+				return EXIT_PASS;
+			default:
+				replay_usage(stderr);
+				return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1)
+	{
+		dd_error("replay needs one directory: drydock replay DIR [OPTION]... (see drydock replay --help)");
+		return EXIT_USAGE;
+	}
+	ro.dir = argv[optind];
+	cli_set_quiet(opt.quiet);
+	if (!opt.out_dir)
+	{
+		time_t		now = time(NULL);
+		struct tm	tm;
+
+		gmtime_r(&now, &tm);
+		strftime(default_out, sizeof(default_out), "drydock-replay-%Y%m%dT%H%M%SZ", &tm);
+		opt.out_dir = default_out;
+	}
+	if (!history_load(ro.dir, ro.layout, &h, err, sizeof(err), &err_file, &err_line))
+	{
+		dd_error_at(err_file ? err_file : ro.dir, err_line, "%s", err);
+		free(err_file);
+		history_free(&h);
+		free(opt.prod_sysids);
+		return EXIT_USAGE;
+	}
+	if ((ro.from && strcmp(h.layout, "sqitch") == 0 && position(&h, ro.from) < 0) ||
+		(ro.to && strcmp(h.layout, "sqitch") == 0 && position(&h, ro.to) < 0))
+	{
+		dd_error("--from/--to names a change the plan does not have");
+		history_free(&h);
+		free(opt.prod_sysids);
+		return EXIT_USAGE;
+	}
+	opt.ddl_path = ro.dir;
+	opt.rollback_path = ro.dir;
+	run_ctx_init(&ctx, &opt);
+	json_object_set_new(ctx.report, "replay",
+						json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:b, s:s}", "directory", ro.dir,
+								  "layout", h.layout, "migrations", (json_int_t) h.n,
+								  "from", ro.from, "to", ro.to, "keep_going", ro.keep_going,
+								  "missing_down", ro.missing_down));
+	if (!report_prepare_dir(opt.out_dir, err, sizeof(err)))
+	{
+		dd_error("%s", err);
+		history_free(&h);
+		return run_exit(&ctx, EXIT_USAGE);
+	}
+
+	/* every file, before any cluster exists */
+	ups = xcalloc(h.n, sizeof(artifact));
+	downs = xcalloc(h.n, sizeof(artifact));
+	verifies = xcalloc(h.n, sizeof(artifact));
+	rc = run_load_policy(&ctx);
+	if (rc == 0)
+	{
+		/*
+		 * A history's later migrations alter what earlier ones made: the
+		 * additive-only family judges one migration on its way to
+		 * production, not a replayed history.  Off unless the policy says.
+		 */
+		json_t	   *rules = json_object_get(ctx.policy, "rules");
+
+		if (!rules)
+			json_object_set_new(ctx.policy, "rules", rules = json_object());
+		if (json_is_object(rules) && !json_object_get(rules, "AO"))
+		{
+			json_object_set_new(rules, "AO", json_string("off"));
+			json_object_set_new(json_object_get(ctx.report, "replay"), "policy_note",
+								json_string("the AO (additive only) family is off by default in a replay; set rules.AO in the policy to judge it"));
+		}
+	}
+	if (rc == 0 && !ctx.schema)
+	{
+		run_record_error(&ctx, NULL, 0, "no target schema: pass --schema NAME or set \"schema\" in the policy");
+		rc = EXIT_USAGE;
+	}
+	if (rc == 0 && opt.base_path)
+	{
+		preflight_options po;
+
+		preflight_options_init(&po, PREFLIGHT_BASE);
+		po.keep_data = true;
+		ctx.base.label = "base";
+		ctx.base.path = opt.base_path;
+		if (preflight_check(opt.base_path, &po, &ctx.base.pf) != PREFLIGHT_OK)
+		{
+			run_record_error(&ctx, opt.base_path, 0, ctx.base.pf.error[0] ? ctx.base.pf.error : "refused");
+			rc = EXIT_USAGE;
+		}
+	}
+	for (size_t i = 0; i < h.n && rc == 0; i++)
+	{
+		migration  *m = &h.items[i];
+
+		rc = preflight_part(&ctx, &ups[i], "up", &m->up, PREFLIGHT_DDL, m->in_transaction);
+		if (rc == 0 && m->down.text)
+			rc = preflight_part(&ctx, &downs[i], "down", &m->down, PREFLIGHT_ROLLBACK, m->in_transaction);
+		if (rc == 0 && m->verify.text)
+			rc = preflight_part(&ctx, &verifies[i], "verify", &m->verify, PREFLIGHT_ROLLBACK, false);
+		if (rc == 0 && ups[i].pf.creates_target_schema && !ctx.ddl.pf.creates_target_schema)
+		{
+			/* the history creates its schema: no scaffold needed (N-4 says where) */
+			ctx.ddl.pf.creates_target_schema = true;
+			ctx.ddl.pf.target_schema_line = ups[i].pf.target_schema_line;
+			ctx.ddl.path = m->up.path;
+		}
+	}
+	if (rc != 0)
+	{
+		rc = run_finish(&ctx, rc, rc == EXIT_USAGE ? "refused" : "internal_error",
+						"refused before any cluster existed: nothing was executed");
+		goto out;
+	}
+	run_command(&ctx, "preflight", "lex and check every migration file (no cluster exists yet)", "ok", 0);
+	dd_progress("preflight: %zu migrations (%s) checked", h.n, h.layout);
+
+	if ((rc = run_start_sandbox(&ctx)) != 0)
+	{
+		rc = run_finish(&ctx, rc, "isolation_failed", "the sandbox failed or isolation could not be proven: nothing was applied");
+		goto out;
+	}
+	if ((rc = run_prepare_database(&ctx)) != 0)
+	{
+		rc = run_finish(&ctx, rc, rc == EXIT_USAGE ? "bad_input" : "sandbox_failed", "the state database could not be prepared");
+		goto out;
+	}
+	for (size_t i = 0; i < h.n; i++)
+	{
+		migration  *m = &h.items[i];
+		json_t	   *pair;
+
+		if (dd_got_signal)
+			break;
+		if (after_to(&h, i, ro.to))
+			break;
+		if (before_from(&h, i, ro.from))
+		{
+			if ((rc = advance_state(&ctx, &ups[i], NULL)) != 0)
+				break;
+			continue;
+		}
+		pair = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:b}", "round", ++n_checked, "version", m->version,
+						 "title", m->title, "up_sha256", ups[i].pf.sha256,
+						 "down_sha256", m->down.text ? downs[i].pf.sha256 : NULL,
+						 "in_transaction", m->in_transaction);
+		json_array_append_new(json_object_get(ctx.report, "rounds"), pair);
+		rc = check_pair(&ctx, &ro, m, &ups[i], m->down.text ? &downs[i] : NULL,
+						m->verify.text ? &verifies[i] : NULL, pair);
+		if (rc != 0)
+		{
+			if (strcmp(json_string_value(json_object_get(pair, "verdict")) ?: "", "failed") == 0)
+				n_failed++;
+			break;
+		}
+		{
+			const char *v = json_string_value(json_object_get(pair, "verdict"));
+
+			dd_progress("%s %s: %s", m->version, m->title, v);
+			if (strcmp(v, "exact") == 0)
+				n_exact++;
+			else if (strcmp(v, "not_inverse") == 0)
+				n_not++;
+			else if (strcmp(v, "missing_down") == 0)
+				n_missing++;
+			else if (strcmp(v, "failing_verify") == 0)
+				n_verify++;
+			else
+			{
+				n_failed++;
+				/* the state cannot advance past an up that fails */
+				if (ro.keep_going)
+				{
+					/* drop the copy the failure left behind */
+					reconnect(&ctx, "postgres");
+					exec_sql(&ctx, "DROP DATABASE IF EXISTS " PAIR_DB);
+					continue;
+				}
+			}
+		}
+		if ((rc = advance_state(&ctx, &ups[i], pair)) != 0)
+			break;
+	}
+	{
+		char	   *summary = xasprintf("%d pairs: %d exact, %d not inverse, %d missing down%s, %d failed",
+										n_checked, n_exact, n_not, n_missing,
+										n_verify ? "" : "", n_failed);
+
+		if (n_verify)
+		{
+			free(summary);
+			summary = xasprintf("%d pairs: %d exact, %d not inverse, %d missing down, %d failing verify, %d failed",
+								n_checked, n_exact, n_not, n_missing, n_verify, n_failed);
+		}
+		json_object_set_new(json_object_get(ctx.report, "replay"), "summary", json_string(summary));
+		{
+			json_t	   *ne = json_array();
+
+			for (size_t i = 0; i < h.n_not_exercised; i++)
+				json_array_append_new(ne, json_string(h.not_exercised[i]));
+			json_object_set_new(json_object_get(ctx.report, "replay"), "not_exercised", ne);
+		}
+		free(summary);
+	}
+	if (dd_got_signal)
+		rc = run_finish(&ctx, 128 + dd_got_signal, "interrupted", "interrupted by a signal");
+	else if (rc == EXIT_SQL)
+		rc = run_finish(&ctx, rc, "sql_error", "a migration failed with an SQL error");
+	else if (rc != 0)
+		rc = run_finish(&ctx, rc, "failed", "the replay failed");
+	else if (n_failed > 0)
+		rc = run_finish(&ctx, EXIT_SQL, "sql_error", "a migration failed with an SQL error (--keep-going)");
+	else
+	{
+		rc = ctx.n_fail > 0 ? EXIT_FINDINGS : EXIT_PASS;
+		rc = run_finish(&ctx, rc, rc == 0 ? "pass" : "findings",
+						rc == 0 ? "every pair is an exact inverse" : "findings");
+	}
+out:
+	for (size_t i = 0; i < h.n; i++)
+	{
+		preflight_result_free(&ups[i].pf);
+		preflight_result_free(&downs[i].pf);
+		preflight_result_free(&verifies[i].pf);
+		free(ups[i].sandbox_copy);
+		free(downs[i].sandbox_copy);
+		free(verifies[i].sandbox_copy);
+	}
+	free(ups);
+	free(downs);
+	free(verifies);
+	history_free(&h);
+	return run_exit(&ctx, rc);
+}

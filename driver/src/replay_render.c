@@ -1,0 +1,189 @@
+/*
+ * replay_render.c
+ *		The views of a replay's report.json: replay-log.md (one row per
+ *		migration, then the residue of every pair that is not an exact
+ *		inverse, object by object) and TAP with one test per pair.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "util.h"
+
+static const char *
+s(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "";
+}
+
+static void
+md(strbuf *sb, const char *text)
+{
+	for (; text && *text; text++)
+	{
+		if (*text == '|')
+			sb_append(sb, "\\|");
+		else if (*text == '\n' || *text == '\r')
+			sb_append(sb, " ");
+		else
+			sb_appendn(sb, text, 1);
+	}
+}
+
+static int
+count_status(json_t *rows, const char *status)
+{
+	size_t		i;
+	json_t	   *r;
+	int			n = 0;
+
+	json_array_foreach(rows, i, r)
+		if (strcmp(s(r, "status"), status) == 0)
+		n++;
+	return n;
+}
+
+static double
+ms_of(json_t *pair, const char *phase)
+{
+	return json_real_value(json_object_get(json_object_get(pair, phase), "duration_ms"));
+}
+
+char *
+report_render_replay(json_t *doc)
+{
+	strbuf		sb;
+	json_t	   *rp = json_object_get(doc, "replay");
+	size_t		i;
+	json_t	   *pair;
+
+	sb_init(&sb);
+	sb_append(&sb, "# drydock replay log\n\n");
+	sb_printf(&sb, "- directory: `%s`\n- layout: %s\n- migrations: %lld\n", s(rp, "directory"),
+			  s(rp, "layout"), (long long) json_integer_value(json_object_get(rp, "migrations")));
+	if (json_is_string(json_object_get(rp, "from")) || json_is_string(json_object_get(rp, "to")))
+		sb_printf(&sb, "- checked range: %s .. %s (earlier ups applied unchecked)\n",
+				  json_is_string(json_object_get(rp, "from")) ? s(rp, "from") : "first",
+				  json_is_string(json_object_get(rp, "to")) ? s(rp, "to") : "last");
+	sb_printf(&sb, "- result: **%s** (exit %lld)\n", s(rp, "summary"),
+			  (long long) json_integer_value(json_object_get(doc, "exit_code")));
+	sb_append(&sb, "- environment, isolation proof and every command: execution-log.md\n\n");
+
+	sb_append(&sb, "| # | version | title | up sha256 | down sha256 | up ms | down ms | apply | rollback | cascade drops | locks on existing | findings | verdict |\n");
+	sb_append(&sb, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	json_array_foreach(json_object_get(doc, "rounds"), i, pair)
+	{
+		json_t	   *ver = json_object_get(pair, "verification");
+		json_t	   *rb = json_object_get(pair, "rollback_verification");
+		json_t	   *extra = json_object_get(pair, "replay_findings");
+		int			cascades = 0,
+					locks = 0;
+		size_t		j;
+		json_t	   *row;
+
+		json_array_foreach(json_object_get(pair, "rollback_ddl_log"), j, row)
+			if (json_is_true(json_object_get(row, "cascade")))
+			cascades++;
+		json_array_foreach(json_object_get(pair, "apply_ddl_log"), j, row)
+			if (s(row, "locks")[0])
+			locks++;
+		sb_printf(&sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(pair, "round")), s(pair, "version"));
+		md(&sb, s(pair, "title"));
+		sb_printf(&sb, " | %.12s | %.12s | %.0f | %.0f | %s | %s | %d | %d | %d fail, %d warn | **%s** |\n",
+				  s(pair, "up_sha256"), json_object_get(pair, "down_sha256") ? s(pair, "down_sha256") : "none",
+				  ms_of(pair, "apply"), ms_of(pair, "rollback"),
+				  json_is_true(json_object_get(json_object_get(pair, "apply"), "ok")) ? "ok" : "FAILED",
+				  json_object_get(pair, "rollback") ?
+				  (json_is_true(json_object_get(json_object_get(pair, "rollback"), "ok")) ? "ok" : "FAILED") : "-",
+				  cascades, locks,
+				  count_status(ver, "fail") + count_status(rb, "fail") + count_status(extra, "fail"),
+				  count_status(ver, "warn") + count_status(rb, "warn") + count_status(extra, "warn"),
+				  s(pair, "verdict"));
+	}
+	sb_append(&sb, "\n");
+
+	json_array_foreach(json_object_get(doc, "rounds"), i, pair)
+	{
+		const char *verdict = s(pair, "verdict");
+		size_t		j;
+		json_t	   *row;
+
+		if (strcmp(verdict, "exact") == 0)
+			continue;
+		sb_printf(&sb, "## %s %s: %s\n\n", s(pair, "version"), s(pair, "title"), verdict);
+		if (json_object_get(pair, "failure"))
+		{
+			json_t	   *f = json_object_get(pair, "failure");
+
+			sb_printf(&sb, "- failed at `%s`:%lld: ", s(f, "file"), (long long) json_integer_value(json_object_get(f, "line")));
+			md(&sb, s(f, "message"));
+			sb_append(&sb, "\n");
+		}
+		json_array_foreach(json_object_get(pair, "replay_findings"), j, row)
+		{
+			sb_printf(&sb, "- %s %s: ", s(row, "code"), s(row, "status"));
+			md(&sb, s(row, "message"));
+			sb_append(&sb, "\n");
+		}
+		if (json_array_size(json_object_get(pair, "residue")) > 0)
+		{
+			sb_append(&sb, "\nThe down does not restore the state before the up:\n\n| change | kind | object | before | after |\n|---|---|---|---|---|\n");
+			json_array_foreach(json_object_get(pair, "residue"), j, row)
+			{
+				sb_printf(&sb, "| %s | %s | `", s(row, "change"), s(row, "kind"));
+				md(&sb, s(row, "identity"));
+				sb_append(&sb, "` | ");
+				md(&sb, s(row, "before"));
+				sb_append(&sb, " | ");
+				md(&sb, s(row, "after"));
+				sb_append(&sb, " |\n");
+			}
+		}
+		json_array_foreach(json_object_get(pair, "rollback_verification"), j, row)
+		{
+			if (strcmp(s(row, "status"), "fail") != 0 && strcmp(s(row, "status"), "warn") != 0)
+				continue;
+			sb_printf(&sb, "- %s %s `", s(row, "code"), s(row, "status"));
+			md(&sb, s(row, "object"));
+			sb_append(&sb, "`: ");
+			md(&sb, s(row, "message"));
+			sb_append(&sb, "\n");
+		}
+		sb_append(&sb, "\n");
+	}
+	if (json_array_size(json_object_get(rp, "not_exercised")) > 0)
+	{
+		size_t		j;
+		json_t	   *row;
+
+		sb_append(&sb, "## Not exercised\n\n");
+		json_array_foreach(json_object_get(rp, "not_exercised"), j, row)
+			sb_printf(&sb, "- %s\n", json_string_value(row));
+	}
+	return sb.data;
+}
+
+char *
+report_render_replay_tap(json_t *doc)
+{
+	strbuf		sb;
+	size_t		i;
+	json_t	   *pair;
+	json_t	   *rounds = json_object_get(doc, "rounds");
+
+	sb_init(&sb);
+	sb_printf(&sb, "TAP version 13\n1..%zu\n", json_array_size(rounds));
+	json_array_foreach(rounds, i, pair)
+	{
+		const char *v = s(pair, "verdict");
+		bool		ok = strcmp(v, "exact") == 0 ||
+			(strcmp(v, "missing_down") == 0 && count_status(json_object_get(pair, "replay_findings"), "fail") == 0);
+
+		sb_printf(&sb, "%s %zu - %s %s: %s\n", ok ? "ok" : "not ok", i + 1, s(pair, "version"),
+				  s(pair, "title"), v[0] ? v : "not checked");
+	}
+	return sb.data;
+}
