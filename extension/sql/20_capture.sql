@@ -21,19 +21,27 @@ INSERT INTO drydock.capture_state (id, phase) VALUES (1, NULL);
 
 -- Relations that existed when the current phase began (capture_begin),
 -- with their rendered names, so that a relation later dropped by the phase
--- can still be named in a lock entry; for an index, the rendered name of its
--- table (AO006 folds index locks into their table).
+-- can still be named in a lock entry.
 CREATE TABLE drydock.capture_baseline (
-    relid      oid PRIMARY KEY,
+    relid    oid PRIMARY KEY,
+    relname  text NOT NULL
+);
+
+-- The same relations, kept per phase after capture_end() for the checks:
+-- AO006 maps a lock entry's name back to its relation and an index to its
+-- table (index locks are folded into their table).
+CREATE TABLE drydock.capture_relations (
+    phase      text NOT NULL,
+    relid      oid NOT NULL,
     relname    text NOT NULL,
-    tablename  text
+    tablename  text,
+    PRIMARY KEY (phase, relname)
 );
 
 -- The log.  classid/objid/objsubid, preexisting, original/normal, the
--- transaction (xact), the statement (stmt: the command id it started at,
--- unique within xact) and the lock details (lock_relids, lock_tables: in the
--- order of locks, the oid and, for an index, its table) are kept for the
--- checks (AO, RB) but not shown in the ddl_log view.
+-- transaction (xact) and the statement (stmt: the command id it started at,
+-- unique within xact) are kept for the checks (AO, RB) but not shown in the
+-- ddl_log view.
 CREATE TABLE drydock.capture_log (
     seq          bigserial PRIMARY KEY,
     phase        text NOT NULL,
@@ -51,9 +59,7 @@ CREATE TABLE drydock.capture_log (
     original     boolean,
     normal       boolean,
     xact         bigint,
-    stmt         bigint,
-    lock_relids  oid[] NOT NULL DEFAULT '{}',
-    lock_tables  text[] NOT NULL DEFAULT '{}'
+    stmt         bigint
 );
 
 CREATE VIEW drydock.ddl_log AS
@@ -62,7 +68,7 @@ CREATE VIEW drydock.ddl_log AS
 COMMENT ON VIEW drydock.ddl_log IS
     'DDL captured by drydock event triggers, in execution order, per phase';
 
-REVOKE ALL ON drydock.capture_state, drydock.capture_baseline,
+REVOKE ALL ON drydock.capture_state, drydock.capture_baseline, drydock.capture_relations,
               drydock.capture_log, drydock.ddl_log FROM PUBLIC;
 
 -- capture_begin(phase): start (or switch to) a phase.  Snapshots the
@@ -79,15 +85,20 @@ BEGIN
                   HINT = 'Use e.g. drydock.capture_begin(''apply'').';
     END IF;
     DELETE FROM drydock.capture_baseline;
-    INSERT INTO drydock.capture_baseline (relid, relname, tablename)
-        SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
-               (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname)
-                  FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
-                  JOIN pg_namespace tn ON tn.oid = t.relnamespace
-                 WHERE i.indexrelid = c.oid)
+    DELETE FROM drydock.capture_relations r WHERE r.phase = capture_begin.phase;
+    INSERT INTO drydock.capture_relations (phase, relid, relname, tablename)
+        SELECT capture_begin.phase, c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+               CASE WHEN c.relkind IN ('i', 'I') THEN
+                   (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname)
+                      FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+                      JOIN pg_namespace tn ON tn.oid = t.relnamespace
+                     WHERE i.indexrelid = c.oid) END
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'drydock')
            AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%';
+    INSERT INTO drydock.capture_baseline (relid, relname)
+        SELECT r.relid, r.relname FROM drydock.capture_relations r
+         WHERE r.phase = capture_begin.phase;
     UPDATE drydock.capture_state
        SET phase = capture_begin.phase, started_at = now()
      WHERE id = 1;
@@ -110,6 +121,7 @@ CREATE FUNCTION drydock.capture_reset() RETURNS void
 AS $$
     SELECT drydock.capture_end();
     TRUNCATE drydock.capture_log RESTART IDENTITY;
+    TRUNCATE drydock.capture_relations;
 $$;
 
 REVOKE ALL ON FUNCTION drydock.capture_begin(text), drydock.capture_end(),

@@ -97,17 +97,14 @@ current_start_cid(CommandId *cid)
 
 /*
  * The strongest granted relation lock this backend holds on each baseline
- * relation, as a text[] ("schema.name:Mode", sorted: the ddl_log view), and
- * in the same order the relation oids and, for an index, the name of its
- * table (NULL otherwise): AO006 folds index locks into their table.
- * Shared by all inserts.
+ * relation, as a text[] ("schema.name:Mode", sorted).  Shared by all inserts.
+ * (AO006 maps the names back to relations and index -> table through
+ * drydock.capture_relations, kept per phase.)
  */
 #define LOCKS_CTE \
 	"lk AS (" \
 	" SELECT coalesce(array_agg(b.relname || ':' || l.mode ORDER BY b.relname)," \
-	"                 '{}'::text[]) AS locks," \
-	"        coalesce(array_agg(b.relid ORDER BY b.relname), '{}'::oid[]) AS lock_relids," \
-	"        coalesce(array_agg(b.tablename ORDER BY b.relname), '{}'::text[]) AS lock_tables" \
+	"                 '{}'::text[]) AS locks" \
 	"   FROM (SELECT DISTINCT ON (relation) relation, mode" \
 	"           FROM pg_catalog.pg_locks" \
 	"          WHERE locktype = 'relation' AND granted" \
@@ -249,24 +246,32 @@ cascade_keys(void)
 
 	if (!current_start_cid(&cid))
 		return (Datum) 0;
-	plan = SPI_prepare("WITH d AS (SELECT classid, objid, objsubid, original, normal"
-					   "             FROM pg_catalog.pg_event_trigger_dropped_objects())"
-					   " SELECT coalesce(pg_catalog.array_agg(d.classid::pg_catalog.text"
-					   "          OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) d.objid::pg_catalog.text"
-					   "          OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) d.objsubid::pg_catalog.text),"
+	/*
+	 * Set-based (hashed), not one scan of the dropped set per dependency: a
+	 * DROP SCHEMA of thousands of objects stays linear.
+	 */
+	plan = SPI_prepare("WITH d AS MATERIALIZED ("
+					   "        SELECT classid, objid, objsubid, original, normal"
+					   "          FROM pg_catalog.pg_event_trigger_dropped_objects()),"
+					   " c AS MATERIALIZED (SELECT classid, objid, objsubid FROM d"
+					   "                     WHERE NOT original AND normal),"
+					   " owned AS MATERIALIZED ("
+					   "        SELECT DISTINCT dep.classid, dep.objid, dep.objsubid"
+					   "          FROM c JOIN pg_catalog.pg_depend dep"
+					   "               ON dep.classid = c.classid AND dep.objid = c.objid"
+					   "              AND dep.objsubid = c.objsubid"
+					   "         WHERE dep.deptype = ANY ('{a,i,P,S,e,x}'::pg_catalog.\"char\"[])"
+					   /* IN inside OR stays a hashed subplan, whatever the estimates */
+					   "           AND ((dep.refclassid, dep.refobjid, 0) IN"
+					   "                    (SELECT classid, objid, objsubid FROM d)"
+					   "                OR (dep.refclassid, dep.refobjid, dep.refobjsubid) IN"
+					   "                    (SELECT classid, objid, objsubid FROM d)))"
+					   " SELECT coalesce(pg_catalog.array_agg(c.classid::pg_catalog.text || '/'"
+					   "          || c.objid::pg_catalog.text || '/' || c.objsubid::pg_catalog.text),"
 					   "        '{}'::pg_catalog.text[])"
-					   "   FROM d"
-					   "  WHERE NOT d.original AND d.normal"
-					   "    AND NOT EXISTS ("
-					   "        SELECT 1 FROM pg_catalog.pg_depend dep"
-					   "          JOIN d o ON o.classid OPERATOR(pg_catalog.=) dep.refclassid"
-					   "                  AND o.objid OPERATOR(pg_catalog.=) dep.refobjid"
-					   "                  AND (o.objsubid OPERATOR(pg_catalog.=) 0"
-					   "                       OR o.objsubid OPERATOR(pg_catalog.=) dep.refobjsubid)"
-					   "         WHERE dep.classid OPERATOR(pg_catalog.=) d.classid"
-					   "           AND dep.objid OPERATOR(pg_catalog.=) d.objid"
-					   "           AND dep.objsubid OPERATOR(pg_catalog.=) d.objsubid"
-					   "           AND dep.deptype OPERATOR(pg_catalog.=) ANY ('{a,i,P,S,e,x}'::pg_catalog.\"char\"[]))",
+					   "   FROM c"
+					   "  WHERE NOT EXISTS (SELECT 1 FROM owned w WHERE w.classid = c.classid"
+					   "                       AND w.objid = c.objid AND w.objsubid = c.objsubid)",
 					   0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "drydock: preparing the cascade query failed: %s",
@@ -329,13 +334,13 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 				   " cmd AS (SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands())"
 				   " INSERT INTO drydock.capture_log (phase, command_tag, object_type,"
 				   "   identity, rewrite, locks, event, classid, objid, objsubid, preexisting,"
-				   "   xact, stmt, lock_relids, lock_tables)"
+				   "   xact, stmt)"
 				   " SELECT $1, c.command_tag, c.object_type, c.object_identity,"
 				   "        c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.objid = ANY ($3),"
 				   "        lk.locks, 'ddl_command_end', c.classid, c.objid, c.objsubid,"
 				   "        c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
 				   "        c.objid IN (SELECT relid FROM drydock.capture_baseline),"
-				   "        pg_catalog.txid_current(), $5, lk.lock_relids, lk.lock_tables"
+				   "        pg_catalog.txid_current(), $5"
 				   "   FROM cmd c, lk"
 				   " UNION ALL"
 				   " SELECT $1, $2, 'table', (pg_catalog.pg_identify_object("
@@ -343,7 +348,7 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 				   "        true, lk.locks, 'table_rewrite',"
 				   "        'pg_catalog.pg_class'::pg_catalog.regclass, r, 0,"
 				   "        r IN (SELECT relid FROM drydock.capture_baseline),"
-				   "        pg_catalog.txid_current(), $5, lk.lock_relids, lk.lock_tables"
+				   "        pg_catalog.txid_current(), $5"
 				   "   FROM pg_catalog.unnest($3) r, lk"
 				   "  WHERE r NOT IN (SELECT objid FROM cmd"
 				   "                   WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass)",
@@ -370,17 +375,18 @@ drydock_capture_sql_drop(PG_FUNCTION_ARGS)
 		run_insert("WITH " LOCKS_CTE
 				   " INSERT INTO drydock.capture_log (phase, command_tag, object_type,"
 				   "   identity, cascade, locks, event, classid, objid, objsubid,"
-				   "   preexisting, original, normal, xact, stmt, lock_relids, lock_tables)"
+				   "   preexisting, original, normal, xact, stmt)"
 				   " SELECT $1, $2, d.object_type, d.object_identity,"
 				   "        CASE WHEN $4 IS NULL THEN NOT d.original AND d.normal"
 				   "             ELSE d.classid::pg_catalog.text || '/' || d.objid::pg_catalog.text"
-				   "                  || '/' || d.objsubid::pg_catalog.text = ANY ($4) END,"
+				   "                  || '/' || d.objsubid::pg_catalog.text IN"
+				   "                  (SELECT pg_catalog.unnest($4)) END,"
 				   "        lk.locks, 'sql_drop',"
 				   "        d.classid, d.objid, d.objsubid,"
 				   "        d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
 				   "        d.objid IN (SELECT relid FROM drydock.capture_baseline),"
 				   "        d.original, d.normal,"
-				   "        pg_catalog.txid_current(), $5, lk.lock_relids, lk.lock_tables"
+				   "        pg_catalog.txid_current(), $5"
 				   "   FROM pg_catalog.pg_event_trigger_dropped_objects() d, lk"
 				   "  WHERE NOT d.is_temporary AND $3 IS NOT NULL"
 				   /* internal parts (row types, toast, RI triggers) are noise */

@@ -260,6 +260,7 @@ static const char *const nh_sql =
 
 /*
  * AO006 works per statement (rows of one statement share xact and stmt;
+ * relations and index -> table come from drydock.capture_relations;
  * a row without them is a statement of its own) and per pre-existing TABLE:
  * a lock on an index is folded into its table, unless the statement targets
  * the index itself (a ddl_command_end row or an original sql_drop row naming
@@ -275,13 +276,13 @@ static const char *const ao_sql =
 "                                       AND (event <> 'sql_drop' OR original)), '{}') AS targets"
 "           FROM ap GROUP BY xact, st),"
 " lk AS (SELECT s.xact, s.seq0,"
-"               CASE WHEN x.tbl IS NOT NULL AND x.relid <> ALL (s.targets) THEN x.tbl ELSE m[1] END AS rel,"
+"               CASE WHEN x.tablename IS NOT NULL AND x.relid <> ALL (s.targets) THEN x.tablename ELSE m[1] END AS rel,"
 "               max(array_position(ARRAY['AccessShareLock', 'RowShareLock', 'RowExclusiveLock',"
 "                 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock',"
 "                 'ExclusiveLock', 'AccessExclusiveLock'], m[2])) AS rank"
 "          FROM ap JOIN sts s ON s.xact IS NOT DISTINCT FROM ap.xact AND s.st = ap.st,"
-"               unnest(ap.locks, ap.lock_relids, ap.lock_tables) x(l, relid, tbl),"
-"               LATERAL regexp_match(x.l, '^(.*):([A-Za-z]+)$') m"
+"               unnest(ap.locks) l, LATERAL regexp_match(l, '^(.*):([A-Za-z]+)$') m"
+"               LEFT JOIN drydock.capture_relations x ON x.phase = 'apply' AND x.relname = m[1]"
 "         GROUP BY 1, 2, 3)"
 " SELECT 'AO001', identity, format('pre-existing %s %s was altered', kind, identity)"
 "   FROM d WHERE change = 'changed'"
