@@ -11,6 +11,7 @@
 #   make test            run every suite (needs `make install` first)
 #   make example         dry-run the bundled example migration
 #   make sanitize-test   driver suites under ASan+UBSan
+#   make valgrind-test   driver suites with the driver under valgrind memcheck
 #   make dist            a release tarball from git
 
 PG_CONFIG ?= pg_config
@@ -67,6 +68,15 @@ sanitize-test:
 	DRYDOCK=$(CURDIR)/driver/drydock ASAN_OPTIONS=detect_leaks=1 SUITES=driver bash test/run-suites.sh; \
 	status=$$?; $(MAKE) -C driver clean; $(MAKE) -C driver; exit $$status
 
+# The driver suite with the driver under valgrind memcheck (test/valgrind-drydock.sh):
+# an error or a definite leak exits 99; logs in $(VALGRIND_LOG_DIR).
+VALGRIND_LOG_DIR ?= $(CURDIR)/build/valgrind
+valgrind-test: all
+	rm -rf $(VALGRIND_LOG_DIR) && mkdir -p $(VALGRIND_LOG_DIR) && chmod 1777 $(VALGRIND_LOG_DIR)
+	DRYDOCK=$(CURDIR)/test/valgrind-drydock.sh VALGRIND_LOG_DIR=$(VALGRIND_LOG_DIR) SUITES=driver bash test/run-suites.sh; \
+	status=$$?; \
+	for f in $(VALGRIND_LOG_DIR)/*.log; do [ -s "$$f" ] && { echo "== $$f"; cat "$$f"; status=1; }; done; exit $$status
+
 dist:
 	git archive --format=tar.gz --prefix=drydock-$(EXTVERSION)/ -o drydock-$(EXTVERSION).tar.gz HEAD
 
@@ -75,4 +85,4 @@ clean:
 	$(MAKE) -C driver clean
 	rm -rf build
 
-.PHONY: all install uninstall deps test installcheck example sanitize-test dist clean
+.PHONY: all install uninstall deps test installcheck example sanitize-test valgrind-test dist clean

@@ -261,10 +261,10 @@ sandbox_initdb_into(sandbox *sb, const char *data_dir, double *ms, char *err, si
 	if (!started)
 		return EXIT_SANDBOX;
 	*ms = res.ms;
-	if (res.interrupted)
+	if (res.interrupted && dd_got_signal)
 	{
 		proc_result_free(&res);
-		signals_exit_if_pending();
+		return signals_pending_code(err, errlen);
 	}
 	if (res.exit_code != 0)
 	{
@@ -466,7 +466,8 @@ start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
 					 tail[0] ? tail : "no log output");
 			return EXIT_SANDBOX;
 		}
-		signals_exit_if_pending();
+		if (dd_got_signal)
+			return signals_pending_code(err, errlen);
 		if (now_ms() - start > timeout_ms)
 		{
 			snprintf(err, errlen, "postgres did not accept connections within %d ms (log: %s)",

@@ -10,6 +10,7 @@
 #include "signals.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,6 +71,18 @@ void
 signals_cancel_on_signal(PGcancel *cancel)
 {
 	cancel_target = cancel;
+}
+
+int
+signals_pending_code(char *err, size_t errlen)
+{
+	int			sig = dd_got_signal;
+
+	if (sig == 0)
+		return 0;
+	snprintf(err, errlen, "interrupted by %s; tearing down",
+			 sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
+	return 128 + sig;
 }
 
 void

@@ -28,4 +28,11 @@ void		signals_cancel_on_signal(PGcancel *cancel);
 /* Exit 128+signal after printing why; atexit handlers tear down. */
 void		signals_exit_if_pending(void);
 
+/*
+ * 0 if no terminating signal arrived; else 128+signal, with err saying so.
+ * For code below the subcommands: it returns, and the caller's own path
+ * tears down and writes the report (exit() would skip the report).
+ */
+int			signals_pending_code(char *err, size_t errlen);
+
 #endif							/* DRYDOCK_SIGNALS_H */

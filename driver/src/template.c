@@ -225,10 +225,10 @@ copy_tree(sandbox *sb, const char *src, const char *dst, char *err, size_t errle
 	if (!started)
 		return -1;
 	sb->ms_clone = res.ms;
-	if (res.interrupted)
+	if (res.interrupted && dd_got_signal)
 	{
 		proc_result_free(&res);
-		signals_exit_if_pending();
+		return signals_pending_code(err, errlen);
 	}
 	if (res.exit_code != 0)
 	{
@@ -264,7 +264,8 @@ template_clone(sandbox *sb, char *err, size_t errlen)
 	{
 		if (errno != EINTR)
 			goto fallback;
-		signals_exit_if_pending();
+		if ((rc = signals_pending_code(err, errlen)) != 0)
+			goto out;
 	}
 	if (!template_valid(tpl, key, sb->pg->major, created))
 	{
@@ -273,7 +274,8 @@ template_clone(sandbox *sb, char *err, size_t errlen)
 		{
 			if (errno != EINTR)
 				goto fallback;
-			signals_exit_if_pending();
+			if ((rc = signals_pending_code(err, errlen)) != 0)
+				goto out;
 		}
 		if (!template_valid(tpl, key, sb->pg->major, created))
 		{
@@ -293,9 +295,12 @@ template_clone(sandbox *sb, char *err, size_t errlen)
 		flock(lockfd, LOCK_SH);
 	}
 	src = xasprintf("%s/data", tpl);
-	if (copy_tree(sb, src, sb->data_dir, err, errlen) != 0)
+	if ((rc = copy_tree(sb, src, sb->data_dir, err, errlen)) != 0)
 	{
 		remove_tree(sb->data_dir);
+		if (rc > 0)
+			goto out;			/* interrupted */
+		rc = 0;
 		goto fallback;
 	}
 	sb->origin = "template clone";
