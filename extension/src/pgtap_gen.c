@@ -173,7 +173,13 @@ drydock_pgtap_script(PG_FUNCTION_ARGS)
 	appendBinaryStringInfo(&out, body.data, body.len);
 	appendStringInfoString(&out, "SELECT * FROM finish();\nROLLBACK;\n");
 
+	/*
+	 * out lives in SPI's procedure context, which SPI_finish() frees: copy
+	 * the result into the caller's context first.
+	 */
+	result = (text *) SPI_palloc(VARHDRSZ + out.len);
+	SET_VARSIZE(result, VARHDRSZ + out.len);
+	memcpy(VARDATA(result), out.data, out.len);
 	SPI_finish();
-	result = cstring_to_text_with_len(out.data, out.len);
 	PG_RETURN_TEXT_P(result);
 }
