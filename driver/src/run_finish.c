@@ -135,6 +135,85 @@ lock_table(json_t *report)
 	return out;
 }
 
+/*
+ * Distinct identities of a DDL log's rows whose tag starts with prefix,
+ * counted by object type: {"table": 12, "index": 27, ...}.
+ */
+static json_t *
+objects_by_type(json_t *log, const char *prefix)
+{
+	json_t	   *seen = json_object();
+	json_t	   *out = json_object();
+	size_t		i;
+	json_t	   *row;
+
+	json_array_foreach(log, i, row)
+	{
+		const char *tag = json_string_value(json_object_get(row, "command_tag"));
+		const char *type = json_string_value(json_object_get(row, "object_type"));
+		const char *id = json_string_value(json_object_get(row, "identity"));
+		char	   *key;
+
+		if (!tag || !type || !id || strncmp(tag, prefix, strlen(prefix)) != 0)
+			continue;
+		key = xasprintf("%s\x1f%s", type, id);
+		if (!json_object_get(seen, key))
+		{
+			json_object_set_new(seen, key, json_true());
+			json_object_set_new(out, type,
+								json_integer(json_integer_value(json_object_get(out, type)) + 1));
+		}
+		free(key);
+	}
+	json_decref(seen);
+	return out;
+}
+
+/*
+ * Per round, the counts an operator writes by hand: objects the apply
+ * created and the rollback dropped (by type, from the captured DDL), and
+ * after the rollback how many objects of each of those types (and of tables
+ * and constraints, always) remain in the target schema, zeros included.
+ */
+static void
+round_summaries(json_t *report)
+{
+	size_t		i;
+	json_t	   *round;
+
+	json_array_foreach(json_object_get(report, "rounds"), i, round)
+	{
+		json_t	   *created;
+		json_t	   *post;
+		const char *key;
+		json_t	   *v;
+		size_t		j;
+
+		if (!json_object_get(round, "apply_ddl_log"))
+			continue;
+		created = objects_by_type(json_object_get(round, "apply_ddl_log"), "CREATE");
+		json_object_set_new(round, "objects_created", created);
+		if (json_object_get(round, "rollback_ddl_log"))
+			json_object_set_new(round, "objects_dropped",
+								objects_by_type(json_object_get(round, "rollback_ddl_log"), "DROP"));
+		if (!json_object_get(round, "post_rollback_objects_in_schema"))
+			continue;
+		post = json_pack("{s:i, s:i}", "table", 0, "table constraint", 0);
+		json_object_foreach(created, key, v)
+			json_object_set_new(post, key, json_integer(0));
+		json_array_foreach(json_object_get(round, "post_rollback_objects_in_schema"), j, v)
+		{
+			const char *kind = json_string_value(json_object_get(v, "kind"));
+			json_t	   *n = json_object_get(v, "count");
+
+			if (kind)
+				json_object_set_new(post, kind, json_integer(json_is_integer(n) ? json_integer_value(n) :
+															 atoll(json_string_value(n) ? json_string_value(n) : "0")));
+		}
+		json_object_set_new(round, "post_rollback_counts", post);
+	}
+}
+
 /* Distinct pre-existing relations in the lock table, "rel (mode)" joined. */
 static int
 locked_relations(json_t *locks, strbuf *list)
@@ -217,7 +296,13 @@ fidelity_notes(run_ctx *ctx)
 	}
 	sb_init(&locked_list);
 	locked = locked_relations(json_object_get(ctx->report, "locks"), &locked_list);
-	if (cross_fk > 0 || altered > 0 || locked > 0)
+	if (!json_object_get(json_array_get(json_object_get(ctx->report, "rounds"), 0), "apply_ddl_log"))
+	{
+		snprintf(buf, sizeof(buf), "not established: the migration's DDL was not captured (the run ended before the apply completed)%s",
+				 alter_stmts ? "; the DDL has ALTER/DROP statements, which on an empty cluster can only touch what it created itself" : "");
+		note(notes, "N-2", "self-contained", "unknown", buf);
+	}
+	else if (cross_fk > 0 || altered > 0 || locked > 0)
 	{
 		snprintf(buf, sizeof(buf), "not self-contained: %d cross-schema foreign key finding(s), %d pre-existing object(s) altered or dropped, %d lock(s) on pre-existing relations%s%s%s%s",
 				 cross_fk, altered, locked, locked ? " (" : "", locked ? locked_list.data : "", locked ? ")" : "",
@@ -369,11 +454,19 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 	json_object_set_new(ctx->report, "summary", json_pack("{s:i, s:i, s:s}", "failing_checks", ctx->n_fail,
 														  "warning_checks", ctx->n_warn, "message", message ? message : status));
 	json_object_set_new(ctx->report, "locks", lock_table(ctx->report));
+	round_summaries(ctx->report);
 	fidelity_notes(ctx);
 	statements(ctx, status);
 	{
 		json_t	   *g = json_object_get(ctx->report, "gating");
 
+		json_t	   *iso = json_object_get(ctx->report, "isolation");
+
+		/* the banner says what the environment was, not what it should have been */
+		if (!iso)
+			json_object_set_new(g, "environment", json_string("none: no cluster was started, nothing was applied"));
+		else if (!json_is_true(json_object_get(iso, "proven")))
+			json_object_set_new(g, "environment", json_string("isolated ephemeral local cluster started, but isolation was NOT proven: nothing was applied"));
 		json_object_set_new(g, "secrets_recorded", ctx->n_secrets ?
 							json_sprintf("none (%zu redacted)", ctx->n_secrets) : json_string("none"));
 	}

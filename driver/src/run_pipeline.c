@@ -343,6 +343,7 @@ run_start_sandbox(run_ctx *ctx)
 	run_command(ctx, "postgres", "postgres -D DATA (child of drydock, PR_SET_PDEATHSIG=SIGQUIT, listen_addresses='')",
 				"accepting connections", ctx->sb.ms_start);
 	json_object_set_new(env, "port", json_integer(ctx->sb.port));
+	json_object_set_new(env, "network_namespace", json_boolean(ctx->sb.netns_active));
 	json_object_set_new(env, "admin_role", json_string(SANDBOX_ADMIN_ROLE " (trust over the unix socket, no password)"));
 	json_object_set_new(env, "initdb_ms", json_real(ctx->sb.ms_initdb));
 	json_object_set_new(env, "start_ms", json_real(ctx->sb.ms_start));
