@@ -67,10 +67,29 @@ signals_forward_to(pid_t pid, bool whole_group)
 	forward_pid = pid;
 }
 
+/*
+ * The previous target is freed here (PQfreeCancel), with the terminating
+ * signals blocked while the pointer changes, so the handler never uses a
+ * freed object.  Callers hand over what PQgetCancel() returned.
+ */
 void
 signals_cancel_on_signal(PGcancel *cancel)
 {
+	sigset_t	block,
+				old;
+	PGcancel   *prev;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	prev = cancel_target;
 	cancel_target = cancel;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (prev && prev != cancel)
+		PQfreeCancel(prev);
 }
 
 int

@@ -22,7 +22,8 @@ void		signals_install(void);
 /* The child to forward a terminating signal to (0: none). */
 void		signals_forward_to(pid_t pid, bool whole_group);
 
-/* The query to cancel on a terminating signal (NULL: none). */
+/* The query to cancel on a terminating signal (NULL: none); takes ownership
+ * of a PQgetCancel() result and frees the previous one. */
 void		signals_cancel_on_signal(PGcancel *cancel);
 
 /* Exit 128+signal after printing why; atexit handlers tear down. */

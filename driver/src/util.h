@@ -37,7 +37,7 @@ void		dd_progress(const char *fmt,...) __attribute__((format(printf, 1, 2)));
  * Print "drydock: message" and exit with code.  exit() runs the teardown
  * registered by the sandbox (atexit), so no path leaves a cluster behind.
  */
-noreturn void dd_fatal(int code, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+void		dd_fatal(int code, const char *fmt,...) __attribute__((format(printf, 2, 3), __noreturn__));
 
 void	   *xmalloc(size_t n);
 void	   *xcalloc(size_t n, size_t size);

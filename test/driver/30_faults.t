@@ -189,12 +189,8 @@ ok(@{ $reached{report} || [] } >= 1, 'the report phase was hit by at least one s
     ok($pm && kill(0, $pm), 'postmaster kill: found the postmaster');
     kill 'KILL', $pm;
     finish_run($r, 30);
-    TODO: {
-        local $TODO = 'run_pipeline.c apply_phase: a failed psql is reported as an SQL error (3) without checking sandbox_alive()';
-        is($r->{rc}, 4, 'postmaster kill: exit 4 (the sandbox failed)');
-        like($r->{err}, qr/(postmaster|sandbox|server) .*(died|exited|was killed|terminated)/i, 'postmaster kill: the error says the server died');
-    }
-    ok($r->{rc} == 3 || $r->{rc} == 4, 'postmaster kill: a failure exit, not a crash') or diag($r->{err});
+    is($r->{rc}, 4, 'postmaster kill: exit 4 (the sandbox failed)') or diag($r->{err});
+    like($r->{err}, qr/(postmaster|sandbox|server) .*(died|exited|was killed|terminated)/i, 'postmaster kill: the error says the server died');
     ok($r->{report}, 'postmaster kill: a report was written');
     ok($r->{report}{teardown}{done}, 'postmaster kill: teardown done');
     no_leftovers($r, 'postmaster kill');
