@@ -44,3 +44,16 @@ CREATE FUNCTION drydock.default_policy() RETURNS jsonb
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION drydock.default_policy() IS
     'the verification policy defaults: every key and the severity of every rule';
+
+CREATE FUNCTION drydock.finding_codes()
+    RETURNS TABLE (code text, family text, default_severity text, title text, reported_by text)
+    AS 'MODULE_PATHNAME', 'drydock_finding_codes'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION drydock.finding_codes() IS
+    'every stable finding code (docs/codes.md): family, default severity, the rule, who reports it';
+
+CREATE FUNCTION drydock.object_glob_match(glob text, object text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'drydock_object_glob_match_sql'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION drydock.object_glob_match(text, text) IS
+    'does a suppression object glob cover a finding object (the object, OBJ.part, OBJ(args), "name on OBJ")?';

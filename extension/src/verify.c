@@ -81,6 +81,8 @@
 PG_FUNCTION_INFO_V1(drydock_verify);
 PG_FUNCTION_INFO_V1(drydock_verify_rollback);
 PG_FUNCTION_INFO_V1(drydock_object_exists);
+PG_FUNCTION_INFO_V1(drydock_finding_codes);
+PG_FUNCTION_INFO_V1(drydock_object_glob_match_sql);
 
 /* Parameters common to every family query. */
 #define NPARAMS 9
@@ -517,16 +519,62 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql)
 		{
 			HeapTuple	tup = tt->vals[next++];
 
+			char	   *obj = SPI_getvalue(tup, tt->tupdesc, 2);
+			char	   *msg = SPI_getvalue(tup, tt->tupdesc, 3);
+			DrydockSuppression *sup = drydock_find_suppression(p, rule->code, obj);
+
 			found = true;
-			emit(ctx, rule, SPI_getvalue(tup, tt->tupdesc, 2),
-				 p->sev[i] == SEV_ERROR ? "fail" : "warn",
-				 SPI_getvalue(tup, tt->tupdesc, 3));
+			if (sup)
+				emit(ctx, rule, obj, "suppressed",
+					 psprintf("suppressed (%s): %s — %s", sup->source, sup->reason, msg));
+			else
+				emit(ctx, rule, obj, p->sev[i] == SEV_ERROR ? "fail" : "warn", msg);
 		}
 		if (!found)
 			emit(ctx, rule, schema_obj, "pass", rule->pass_msg);
 	}
 	if (tt)
 		SPI_freetuptable(tt);
+}
+
+/*
+ * After the families of this call: a "warn" row for every suppression of
+ * one of their codes that expired (it was not applied) or matched nothing
+ * (stale).  Suppressions of codes of other families belong to the other
+ * entry point (verify() vs verify_rollback()) and are not judged here.
+ */
+static void
+suppression_rows(VerifyCtx *ctx, bool rollback)
+{
+	ListCell   *lc;
+
+	foreach(lc, ctx->policy->suppress)
+	{
+		DrydockSuppression *s = lfirst(lc);
+		const DrydockRule *rule = NULL;
+		ListCell   *c;
+		char	   *codes = NULL;
+
+		foreach(c, s->codes)
+		{
+			int			idx = drydock_rule_index(lfirst(c));
+
+			codes = codes ? psprintf("%s,%s", codes, (char *) lfirst(c)) : pstrdup(lfirst(c));
+			if (rule == NULL && idx >= 0 &&
+				(strcmp(drydock_rules[idx].family, "RB") == 0) == rollback)
+				rule = &drydock_rules[idx];
+		}
+		if (rule == NULL)
+			continue;
+		if (s->expired)
+			emit(ctx, rule, s->object, "warn",
+				 psprintf("suppression of %s expired on %s (%s): no longer applied; reason was: %s",
+						  codes, s->expires, s->source, s->reason));
+		else if (s->matched == 0)
+			emit(ctx, rule, s->object, "warn",
+				 psprintf("stale suppression (%s): %s on %s matched no finding; remove it; reason was: %s",
+						  s->source, codes, s->object, s->reason));
+	}
 }
 
 /* Set up a materialized SRF result (InitMaterializedSRF before PG15). */
@@ -630,6 +678,7 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 	}
 	else
 		run_family(&ctx, "RB", psprintf("WITH %s,%s", diff_ctes, rb_sql));
+	suppression_rows(&ctx, rollback);
 
 	SPI_finish();
 }
@@ -691,4 +740,54 @@ drydock_object_exists(PG_FUNCTION_ARGS)
 	exists = HeapTupleIsValid(get_catalog_object_by_oid(rel, get_object_attnum_oid(classid), objid));
 	table_close(rel, AccessShareLock);
 	PG_RETURN_BOOL(exists);
+}
+
+/*
+ * drydock.finding_codes(): every stable finding code with its family,
+ * default severity, what its rule checks and who reports it.  The driver's
+ * copy (driver/src/suppress.c) and docs/codes.md are tested against it.
+ */
+Datum
+drydock_finding_codes(PG_FUNCTION_ARGS)
+{
+	VerifyCtx	ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	init_srf(fcinfo, &ctx);
+	for (int pass = 0; pass < 2; pass++)
+	{
+		const DrydockRule *rules = pass == 0 ? drydock_rules : drydock_driver_rules;
+		int			n = pass == 0 ? drydock_nrules : drydock_ndriver_rules;
+
+		for (int i = 0; i < n; i++)
+		{
+			Datum		values[5];
+			bool		nulls[5] = {false, false, false, false, false};
+
+			values[0] = CStringGetTextDatum(rules[i].code);
+			values[1] = CStringGetTextDatum(rules[i].family);
+			values[2] = CStringGetTextDatum(rules[i].defsev == SEV_ERROR ? "error" :
+											rules[i].defsev == SEV_WARN ? "warn" : "off");
+			values[3] = CStringGetTextDatum(rules[i].pass_msg);
+			values[4] = CStringGetTextDatum(pass == 1 ? "drydock replay" :
+											strcmp(rules[i].family, "RB") == 0 ?
+											"drydock.verify_rollback()" : "drydock.verify()");
+			tuplestore_putvalues(ctx.tupstore, ctx.tupdesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
+
+/*
+ * drydock.object_glob_match(glob text, object text) -> boolean: does a
+ * suppression's object glob cover a finding's object (docs/codes.md)?
+ */
+Datum
+drydock_object_glob_match_sql(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(drydock_object_glob_match(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+											 PG_ARGISNULL(1) ? NULL :
+											 text_to_cstring(PG_GETARG_TEXT_PP(1))));
 }

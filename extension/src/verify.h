@@ -27,10 +27,27 @@ typedef struct DrydockRule
 
 extern const DrydockRule drydock_rules[];
 extern const int drydock_nrules;
+extern const DrydockRule drydock_driver_rules[];	/* RP: drydock replay */
+extern const int drydock_ndriver_rules;
 
 /* Lock modes, weakest first; index + 1 is the rank used by AO006. */
 extern const char *const drydock_lock_modes[];
 #define DRYDOCK_NLOCKMODES 8
+
+/*
+ * One entry of policy key "suppress": a finding of one of codes whose object
+ * matches the glob object becomes a "suppressed" row (see docs/codes.md).
+ */
+typedef struct DrydockSuppression
+{
+	List	   *codes;			/* of char *: stable codes (one or more) */
+	char	   *object;			/* glob; "*" when not given */
+	char	   *reason;			/* non-empty */
+	char	   *expires;		/* "YYYY-MM-DD" or NULL */
+	char	   *source;			/* "FILE:LINE" of an inline directive, or "policy" */
+	bool		expired;		/* expires is before today: not applied */
+	int			matched;		/* findings it suppressed in this call */
+} DrydockSuppression;
 
 typedef struct DrydockPolicy
 {
@@ -46,14 +63,22 @@ typedef struct DrydockPolicy
 	bool		forbid_schema_creation;
 	int			max_lock_rank;	/* 1..8 */
 	List	   *notices;		/* of char *: NOTICE texts from the apply */
+	List	   *suppress;		/* of DrydockSuppression * */
+	List	   *allow_suppress; /* of char *: codes/families (validated only:
+								 * the driver enforces it on inline ones) */
 } DrydockPolicy;
 
 extern DrydockPolicy *drydock_parse_policy(Jsonb *policy);
 extern int	drydock_rule_index(const char *code);
+extern bool drydock_object_glob_match(const char *glob, const char *object);
+extern DrydockSuppression *drydock_find_suppression(DrydockPolicy *p, const char *code,
+													const char *object);
 
 extern Datum drydock_verify(PG_FUNCTION_ARGS);
 extern Datum drydock_verify_rollback(PG_FUNCTION_ARGS);
 extern Datum drydock_object_exists(PG_FUNCTION_ARGS);
 extern Datum drydock_default_policy(PG_FUNCTION_ARGS);
+extern Datum drydock_finding_codes(PG_FUNCTION_ARGS);
+extern Datum drydock_object_glob_match_sql(PG_FUNCTION_ARGS);
 
 #endif							/* DRYDOCK_VERIFY_H */

@@ -18,6 +18,8 @@
 #include "mb/pg_wchar.h"
 #include "regex/regex.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/varlena.h"
@@ -65,6 +67,17 @@ const DrydockRule drydock_rules[] = {
 };
 const int	drydock_nrules = lengthof(drydock_rules);
 
+/*
+ * Codes the driver reports itself (drydock replay), listed by
+ * drydock.finding_codes() so that the list is complete; verify() never
+ * returns them and a policy cannot suppress them.
+ */
+const DrydockRule drydock_driver_rules[] = {
+	{"RP001", "RP", SEV_ERROR, "every up migration has a down migration"},
+	{"RP002", "RP", SEV_ERROR, "the sqitch verify script passes"},
+};
+const int	drydock_ndriver_rules = lengthof(drydock_driver_rules);
+
 const char *const drydock_lock_modes[DRYDOCK_NLOCKMODES] = {
 	"AccessShareLock", "RowShareLock", "RowExclusiveLock",
 	"ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock",
@@ -81,7 +94,7 @@ static const char *const default_allowed_types[] = {
 #define POLICY_KEYS_HINT \
 	"Valid keys: schema, expected_tables, allowed_types, name_pattern, " \
 	"allow_cross_schema_fk, forbid_schema_creation, max_lock_on_existing, " \
-	"notices, rules (and the reserved suppress, allow_suppress); " \
+	"notices, rules, suppress, allow_suppress; " \
 	"see drydock.default_policy()."
 
 static const char *const families[] = {"TV", "KC", "CV", "NH", "AO", "RB"};
@@ -315,6 +328,250 @@ lock_rank(const char *key, const char *mode)
 	pg_unreachable();
 }
 
+/* ---------- suppressions ---------- */
+
+static bool
+is_family(const char *s)
+{
+	for (int f = 0; f < lengthof(families); f++)
+		if (strcmp(s, families[f]) == 0)
+			return true;
+	return false;
+}
+
+static bool
+is_driver_code(const char *s)
+{
+	for (int i = 0; i < drydock_ndriver_rules; i++)
+		if (strcmp(drydock_driver_rules[i].code, s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Every element of codes must be a code verify()/verify_rollback() reports
+ * (or, with families_ok, a family).  key names the policy key in the ERROR.
+ */
+static void
+check_codes(const char *key, List *codes, bool families_ok)
+{
+	ListCell   *lc;
+
+	foreach(lc, codes)
+	{
+		const char *c = lfirst(lc);
+
+		if (drydock_rule_index(c) >= 0 || (families_ok && is_family(c)))
+			continue;
+		if (is_driver_code(c))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("policy key \"%s\" names %s, which drydock replay reports, not verify()",
+							key, c),
+					 errhint("Only the codes of drydock.verify() and drydock.verify_rollback() can be suppressed; see drydock.finding_codes().")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("policy key \"%s\" names unknown finding code \"%s\"", key, c),
+				 errhint("%s see drydock.finding_codes() and docs/codes.md.",
+						 families_ok ? "Give codes (e.g. KC004) or families (TV, KC, CV, NH, AO, RB);" :
+						 "Give stable codes such as KC004;")));
+	}
+}
+
+/* "YYYY-MM-DD", a real date */
+static DateADT
+parse_expires(const char *key, const char *s)
+{
+	int			y = 0,
+				m = 0,
+				d = 0,
+				y2,
+				m2,
+				d2;
+
+	if (strlen(s) == 10 && strspn(s, "0123456789-") == 10 && s[4] == '-' && s[7] == '-' &&
+		sscanf(s, "%4d-%2d-%2d", &y, &m, &d) == 3 && y >= 1 && m >= 1 && m <= 12 && d >= 1)
+	{
+		int			j = date2j(y, m, d);
+
+		j2date(j, &y2, &m2, &d2);
+		if (y2 == y && m2 == m && d2 == d)
+			return (DateADT) (j - POSTGRES_EPOCH_JDATE);
+	}
+	ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("policy key \"%s\" must be a date written YYYY-MM-DD, not \"%s\"", key, s),
+				 errhint("e.g. \"2026-12-31\": the suppression applies through that day.")));
+	pg_unreachable();
+}
+
+/*
+ * "suppress": [{"code": "KC004" | ["RB001", ...], "object": "app.orders*",
+ *               "reason": "...", "expires": "2026-12-31", "source": "..."}]
+ */
+static List *
+parse_suppress(JsonbValue *v)
+{
+	List	   *result = NIL;
+	JsonbIterator *it;
+	JsonbValue	elem;
+	JsonbIteratorToken tok;
+	int			n = 0;
+	DateADT		today = GetSQLCurrentDate();
+
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		wrong_type("suppress", "an array of objects", v);
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
+	{
+		DrydockSuppression *s;
+		JsonbIterator *eit;
+		JsonbValue	k;
+		JsonbValue	val;
+		char	   *ekey;
+
+		if (tok != WJB_ELEM)
+			continue;
+		ekey = psprintf("suppress[%d]", n++);
+		if (elem.type != jbvBinary || !JsonContainerIsObject(elem.val.binary.data))
+			wrong_type(ekey, "an object with code, object, reason, expires", &elem);
+		s = palloc0(sizeof(DrydockSuppression));
+		eit = JsonbIteratorInit(elem.val.binary.data);
+		while ((tok = JsonbIteratorNext(&eit, &k, true)) != WJB_DONE)
+		{
+			char	   *name;
+			char	   *qual;
+
+			if (tok != WJB_KEY)
+				continue;
+			name = jbv_cstring(&k);
+			tok = JsonbIteratorNext(&eit, &val, true);
+			Assert(tok == WJB_VALUE);
+			qual = psprintf("%s.%s", ekey, name);
+			if (strcmp(name, "code") == 0)
+			{
+				if (val.type == jbvString)
+					s->codes = list_make1(jbv_cstring(&val));
+				else
+					s->codes = get_string_array(qual, &val);
+				if (s->codes == NIL)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("policy key \"%s\" names no code", qual),
+							 errhint("Give a code such as \"KC004\" or a list of codes.")));
+				check_codes(qual, s->codes, false);
+			}
+			else if (strcmp(name, "object") == 0)
+				s->object = get_string(qual, &val);
+			else if (strcmp(name, "reason") == 0)
+				s->reason = get_string(qual, &val);
+			else if (strcmp(name, "source") == 0)
+				s->source = get_string(qual, &val);
+			else if (strcmp(name, "expires") == 0)
+			{
+				if (val.type == jbvNull)
+					continue;
+				s->expires = get_string(qual, &val);
+				s->expired = parse_expires(qual, s->expires) < today;
+			}
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown key \"%s\" in policy key \"%s\"", name, ekey),
+						 errhint("A suppression has code, object, reason, expires and source.")));
+		}
+		if (s->codes == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("policy key \"%s\" has no \"code\"", ekey),
+					 errhint("Name the finding code it suppresses, e.g. {\"code\": \"KC004\", ...}.")));
+		if (s->reason == NULL || s->reason[strspn(s->reason, " \t\r\n")] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("policy key \"%s\" has no \"reason\"", ekey),
+					 errhint("Every suppression says why the finding is accepted; a reviewer reads it in the report.")));
+		if (s->object == NULL)
+			s->object = "*";
+		if (s->source == NULL)
+			s->source = "policy";
+		result = lappend(result, s);
+	}
+	return result;
+}
+
+/* glob: '*' any run of characters, '?' one character; the rest literal */
+static bool
+glob_match(const char *p, const char *s)
+{
+	const char *star_p = NULL;
+	const char *star_s = NULL;
+
+	while (*s)
+	{
+		if (*p == '*')
+		{
+			star_p = ++p;
+			star_s = s;
+		}
+		else if (*p == '?' || *p == *s)
+		{
+			p++;
+			s++;
+		}
+		else if (star_p)
+		{
+			p = star_p;
+			s = ++star_s;
+		}
+		else
+			return false;
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
+/*
+ * Does a suppression's object glob G cover a finding's object O?  Yes if G
+ * matches O itself, or a part of it: O = G.part (a column or constraint of
+ * a table), O = G(args) (a function), O = "name on G" (a constraint,
+ * trigger, rule or policy of a table, as captured identities write them).
+ */
+bool
+drydock_object_glob_match(const char *glob, const char *object)
+{
+	if (object == NULL)
+		object = "";
+	return glob_match(glob, object) ||
+		glob_match(psprintf("%s.*", glob), object) ||
+		glob_match(psprintf("%s(*", glob), object) ||
+		glob_match(psprintf("* on %s", glob), object);
+}
+
+/* The first applicable (not expired) suppression of a finding, or NULL. */
+DrydockSuppression *
+drydock_find_suppression(DrydockPolicy *p, const char *code, const char *object)
+{
+	ListCell   *lc;
+
+	foreach(lc, p->suppress)
+	{
+		DrydockSuppression *s = lfirst(lc);
+		ListCell   *c;
+
+		if (s->expired)
+			continue;
+		foreach(c, s->codes)
+			if (strcmp((char *) lfirst(c), code) == 0 &&
+				drydock_object_glob_match(s->object, object))
+			{
+				s->matched++;
+				return s;
+			}
+	}
+	return NULL;
+}
+
 DrydockPolicy *
 drydock_parse_policy(Jsonb *policy)
 {
@@ -386,12 +643,14 @@ drydock_parse_policy(Jsonb *policy)
 			p->notices = get_string_array(key, &v);
 		else if (strcmp(key, "rules") == 0)
 			parse_rules(p, &v);
-		else if (strcmp(key, "suppress") == 0 || strcmp(key, "allow_suppress") == 0)
+		else if (strcmp(key, "suppress") == 0)
+			p->suppress = parse_suppress(&v);
+		else if (strcmp(key, "allow_suppress") == 0)
 		{
-			/*
-			 * Reserved for the suppression issue: accepted so that policies
-			 * written for it already load, and ignored here.
-			 */
+			if (v.type == jbvNull)
+				continue;		/* as in default_policy(): every code */
+			p->allow_suppress = get_string_array(key, &v);
+			check_codes(key, p->allow_suppress, true);
 		}
 		else
 			ereport(ERROR,
@@ -459,6 +718,14 @@ drydock_default_policy(PG_FUNCTION_ARGS)
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 
+	push_string(&st, WJB_KEY, "suppress");
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+
+	push_string(&st, WJB_KEY, "allow_suppress");
+	v.type = jbvNull;
+	pushJsonbValue(&st, WJB_VALUE, &v);
+
 	push_string(&st, WJB_KEY, "rules");
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < drydock_nrules; i++)
@@ -473,3 +740,4 @@ drydock_default_policy(PG_FUNCTION_ARGS)
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
 }
+
