@@ -3,7 +3,11 @@
  *		Atomic, redacted writing of the report set.  report.json is the one
  *		source of truth; the Markdown files are rendered from it
  *		(report_render.c), so a human reading the log and a program reading the
- *		JSON see the same facts.
+ *		JSON see the same facts.  Order: the rendered files, then report.json
+ *		(which carries their sha256 in report_files), then SHA256SUMS (every
+ *		file's, report.json's included, which report.json cannot carry).  A
+ *		file of the set that this run did not produce (a pgTAP script when the
+ *		apply failed) is removed, so a reused --out never mixes two runs.
  */
 #include "report.h"
 
@@ -195,11 +199,42 @@ report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 			ok = write_rendered(dir, "schema-assertions.pgtap.sql", xstrdup(json_string_value(pgtap)),
 								files, secrets, n, err, errlen) && ok;
 	}
+	/* a file of the set this run did not write must not survive from an earlier run */
+	{
+		const char *optional[] = {"replay-log.md", "schema-assertions.pgtap.sql", NULL};
+
+		for (int i = 0; optional[i]; i++)
+			if (!json_object_get(files, optional[i]))
+			{
+				char	   *stale = xasprintf("%s/%s", dir, optional[i]);
+
+				unlink(stale);
+				free(stale);
+			}
+	}
 	json_object_set_new(doc, "report_files", files);
 	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text)
 		dd_fatal(EXIT_INTERNAL, "cannot serialize the report");
-	ok = report_write_file(dir, "report.json", text, strlen(text), sha, err, errlen) && ok;
+	if (report_write_file(dir, "report.json", text, strlen(text), sha, err, errlen))
+	{
+		/*
+		 * report.json cannot hold its own checksum: SHA256SUMS, written last,
+		 * has every file's (sha256sum -c SHA256SUMS, in the directory).
+		 */
+		strbuf		sums;
+		const char *name;
+		json_t	   *v;
+
+		sb_init(&sums);
+		json_object_foreach(files, name, v)
+			sb_printf(&sums, "%s  %s\n", json_string_value(v), name);
+		sb_printf(&sums, "%s  %s\n", sha, "report.json");
+		ok = report_write_file(dir, "SHA256SUMS", sums.data, sums.len, NULL, err, errlen) && ok;
+		sb_free(&sums);
+	}
+	else
+		ok = false;
 	free(text);
 	return ok;
 }

@@ -5,6 +5,7 @@
  *		and the lock table) and TAP for CI systems.  Each is rendered only from
  *		the JSON document, never from state the JSON does not hold.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,71 +59,56 @@ tags_line(strbuf *sb, json_t *apply)
 		sb_append(sb, "(no command tags)");
 }
 
+/* "12 table, 27 index" from a {type: count} object, or none_text. */
 static void
-phase_section(strbuf *sb, const char *title, json_t *apply, json_t *log)
+counts_line(strbuf *sb, json_t *counts, const char *none_text)
 {
-	size_t		i;
-	json_t	   *m;
-	int			created = 0;
+	const char *key;
+	json_t	   *v;
+	bool		first = true;
 
-	if (!apply)
-		return;
-	sb_printf(sb, "### %s\n\n", title);
-	sb_printf(sb, "- file: `%s`\n", str(apply, "file"));
-	sb_printf(sb, "- rc: %lld%s%s\n", (long long) json_integer_value(json_object_get(apply, "exit_code")),
-			  json_is_true(json_object_get(apply, "timed_out")) ? " (timed out)" : "",
-			  json_is_true(json_object_get(apply, "interrupted")) ? " (interrupted)" : "");
-	sb_printf(sb, "- duration: %.1f ms\n", json_real_value(json_object_get(apply, "duration_ms")));
-	sb_append(sb, "- psql output: ");
-	tags_line(sb, apply);
-	sb_append(sb, "\n");
-	json_array_foreach(log, i, m)
-		if (strncmp(str(m, "command_tag"), "CREATE", 6) == 0 && json_object_get(m, "identity"))
-		created++;
-	if (log)
-		sb_printf(sb, "- captured DDL events: %zu (%d CREATE)\n", json_array_size(log), created);
-	if (json_object_get(apply, "error"))
+	json_object_foreach(counts, key, v)
 	{
-		json_t	   *e = json_object_get(apply, "error");
+		sb_printf(sb, "%s%lld %s", first ? "" : ", ", (long long) json_integer_value(v), key);
+		first = false;
+	}
+	if (first)
+		sb_append(sb, none_text);
+}
 
-		sb_printf(sb, "- **error** at line %lld: ", (long long) json_integer_value(json_object_get(e, "line")));
-		cell(sb, str(e, "message"));
-		sb_append(sb, "\n");
-	}
-	else
-		sb_append(sb, "- errors: none\n");
-	if (json_array_size(json_object_get(apply, "messages")) > 0)
-	{
-		sb_append(sb, "- server messages:\n");
-		json_array_foreach(json_object_get(apply, "messages"), i, m)
-		{
-			sb_printf(sb, "  - line %lld %s: ", (long long) json_integer_value(json_object_get(m, "line")),
-					  str(m, "severity"));
-			cell(sb, str(m, "message"));
-			sb_append(sb, "\n");
-		}
-	}
-	else
-		sb_append(sb, "- NOTICE/WARNING: none\n");
-	sb_append(sb, "\n");
+static json_int_t
+sum_counts(json_t *counts)
+{
+	const char *key;
+	json_t	   *v;
+	json_int_t	n = 0;
+
+	json_object_foreach(counts, key, v)
+		n += json_integer_value(v);
+	return n;
 }
 
 static void
-checks_table(strbuf *sb, json_t *rows)
+row(strbuf *sb, const char *name, const char *value)
 {
-	size_t		i;
-	json_t	   *r;
+	sb_printf(sb, "| %s | ", name);
+	cell(sb, value);
+	sb_append(sb, " |\n");
+}
 
-	sb_append(sb, "| family | code | status | object | message |\n|---|---|---|---|---|\n");
-	json_array_foreach(rows, i, r)
-	{
-		sb_printf(sb, "| %s | %s | %s | ", str(r, "family"), str(r, "code"), str(r, "status"));
-		cell(sb, str(r, "object"));
-		sb_append(sb, " | ");
-		cell(sb, str(r, "message"));
-		sb_append(sb, " |\n");
-	}
-	sb_append(sb, "\n");
+static void
+rowf(strbuf *sb, const char *name, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+static void
+rowf(strbuf *sb, const char *name, const char *fmt,...)
+{
+	char		buf[2048];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	row(sb, name, buf);
 }
 
 static int
@@ -138,18 +124,405 @@ count_status(json_t *rows, const char *status)
 	return n;
 }
 
+/* One psql phase (apply or rollback) as a two-column table. */
+static void
+phase_table(strbuf *sb, json_t *ph, json_t *log, json_t *objects, const char *objects_label)
+{
+	strbuf		tmp;
+	size_t		i;
+	json_t	   *m;
+
+	sb_append(sb, "| | |\n|---|---|\n");
+	sb_printf(sb, "| file | `");
+	cell(sb, str(ph, "file"));
+	sb_append(sb, "` |\n");
+	rowf(sb, "rc", "%lld%s%s", (long long) json_integer_value(json_object_get(ph, "exit_code")),
+		 json_is_true(json_object_get(ph, "timed_out")) ? " (timed out)" : "",
+		 json_is_true(json_object_get(ph, "interrupted")) ? " (interrupted)" : "");
+	rowf(sb, "duration", "%.1f ms", json_real_value(json_object_get(ph, "duration_ms")));
+	sb_init(&tmp);
+	tags_line(&tmp, ph);
+	row(sb, "psql output", tmp.data);
+	sb_free(&tmp);
+	if (objects)
+	{
+		sb_init(&tmp);
+		sb_printf(&tmp, "%lld: ", (long long) sum_counts(objects));
+		counts_line(&tmp, objects, "none");
+		row(sb, objects_label, tmp.data);
+		sb_free(&tmp);
+	}
+	if (log)
+		rowf(sb, "captured DDL events", "%zu", json_array_size(log));
+	else
+		row(sb, "captured DDL events", "not captured (the phase did not complete)");
+	{
+		size_t		nmsg = 0;
+
+		json_array_foreach(json_object_get(ph, "messages"), i, m)
+			if (strcmp(str(m, "severity"), "NOTICE") == 0 || strcmp(str(m, "severity"), "WARNING") == 0)
+			nmsg++;
+		rowf(sb, "NOTICE / WARNING", "%zu", nmsg);
+	}
+	if (json_object_get(ph, "error"))
+	{
+		json_t	   *e = json_object_get(ph, "error");
+
+		rowf(sb, "error", "**line %lld: %s**", (long long) json_integer_value(json_object_get(e, "line")),
+			 str(e, "message"));
+	}
+	else
+		row(sb, "errors", "none");
+	sb_append(sb, "\n");
+	if (json_array_size(json_object_get(ph, "messages")) > 0)
+	{
+		sb_append(sb, "Server messages:\n\n| line | severity | message |\n|---|---|---|\n");
+		json_array_foreach(json_object_get(ph, "messages"), i, m)
+		{
+			sb_printf(sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(m, "line")),
+					  str(m, "severity"));
+			cell(sb, str(m, "message"));
+			if (json_object_get(m, "detail"))
+			{
+				sb_append(sb, " (");
+				cell(sb, str(m, "detail"));
+				sb_append(sb, ")");
+			}
+			sb_append(sb, " |\n");
+		}
+		sb_append(sb, "\n");
+	}
+}
+
+/* Failing and warning rows of a check list, as bullet points. */
+static void
+problem_list(strbuf *sb, json_t *rows)
+{
+	size_t		i;
+	json_t	   *r;
+
+	json_array_foreach(rows, i, r)
+	{
+		if (strcmp(str(r, "status"), "fail") != 0 && strcmp(str(r, "status"), "warn") != 0)
+			continue;
+		sb_printf(sb, "- %s %s `", str(r, "status"), str(r, "code"));
+		cell(sb, str(r, "object"));
+		sb_append(sb, "`: ");
+		cell(sb, str(r, "message"));
+		sb_append(sb, "\n");
+	}
+}
+
+static json_t *
+fact_named(json_t *iso, const char *prefix)
+{
+	size_t		i;
+	json_t	   *v;
+
+	json_array_foreach(json_object_get(iso, "facts"), i, v)
+		if (strncmp(str(v, "fact"), prefix, strlen(prefix)) == 0)
+		return v;
+	return NULL;
+}
+
+static void
+environment_section(strbuf *sb, json_t *doc)
+{
+	json_t	   *env = json_object_get(doc, "environment");
+	json_t	   *iso = json_object_get(doc, "isolation");
+	json_t	   *opts = json_object_get(doc, "options");
+	json_t	   *tpl = json_object_get(env, "template");
+	json_t	   *ids = json_object_get(opts, "prod_sysids");
+	strbuf		tmp;
+	size_t		i;
+	json_t	   *v;
+	const char *sysid = str(env, "system_identifier");
+
+	sb_append(sb, "## Environment\n\n");
+	if (!json_object_get(env, "kind"))
+	{
+		sb_append(sb, "No cluster was started: the run stopped before the sandbox was created.\n\n");
+		sb_append(sb, "| | |\n|---|---|\n");
+		rowf(sb, "started (UTC)", "%s", str(doc, "started_at"));
+		rowf(sb, "ended (UTC)", "%s (%.0f ms)", str(doc, "ended_at"),
+			 json_real_value(json_object_get(doc, "duration_ms")));
+		rowf(sb, "drydock version", "%s", str(doc, "drydock_version"));
+		sb_append(sb, "\n");
+		return;
+	}
+	sb_append(sb, "| | |\n|---|---|\n");
+	row(sb, "kind", str(env, "kind"));
+	sb_init(&tmp);
+	sb_append(&tmp, str(env, "cluster_origin"));
+	if (tpl)
+		sb_printf(&tmp, " (template made %s%s, cloned in %.0f ms; %s)", str(tpl, "created_at"),
+				  json_is_true(json_object_get(tpl, "built_by_this_run")) ? " by this run" : "",
+				  json_real_value(json_object_get(tpl, "clone_ms")), str(tpl, "note"));
+	else if (strcmp(str(env, "cluster_origin"), "initdb") == 0 || json_real_value(json_object_get(env, "initdb_ms")) > 0)
+		sb_printf(&tmp, " (initdb in %.0f ms)", json_real_value(json_object_get(env, "initdb_ms")));
+	row(sb, "cluster origin", tmp.data);
+	sb_free(&tmp);
+	row(sb, "OS user running the cluster", str(env, "run_as_user"));
+	row(sb, "socket directory", str(env, "socket_directory"));
+	if (json_object_get(env, "port"))
+	{
+		json_t	   *f4 = fact_named(iso, "tcp 127.0.0.1");
+		json_t	   *f6 = fact_named(iso, "tcp [::1]");
+		json_t	   *fl = fact_named(iso, "postmaster listening tcp");
+
+		sb_init(&tmp);
+		sb_printf(&tmp, "none (listen_addresses=''); probes: 127.0.0.1:port %s, [::1]:port %s; TCP sockets held by the postmaster: %s",
+				  f4 ? str(f4, "observed") : "not probed", f6 ? str(f6, "observed") : "not probed",
+				  fl ? str(fl, "observed") : "not checked");
+		row(sb, "TCP listener", tmp.data);
+		sb_free(&tmp);
+		rowf(sb, "port (unix socket name only)", "%lld", (long long) json_integer_value(json_object_get(env, "port")));
+	}
+	if (json_object_get(env, "network_namespace"))
+		row(sb, "network namespace", json_is_true(json_object_get(env, "network_namespace")) ?
+			"private (the postmaster sees only its own loopback)" : "not available: the host's network namespace");
+	row(sb, "database", json_object_get(env, "database") ? str(env, "database") : "not created");
+	row(sb, "admin role", str(env, "admin_role"));
+	if (json_object_get(env, "apply_role"))
+		rowf(sb, "apply role", "%s%s", str(env, "apply_role"),
+			 json_is_true(json_object_get(env, "apply_as_superuser")) ? " (superuser, by --apply-as-superuser)" : " (not superuser)");
+	else
+		row(sb, "apply role", "not created");
+	row(sb, "server version", json_object_get(env, "server_version") ? str(env, "server_version") : "not reached");
+	row(sb, "sandbox system identifier", *sysid ? sysid : "not read");
+	if (json_object_get(env, "psql_restricted_mode"))
+		row(sb, "psql", json_is_true(json_object_get(env, "psql_restricted_mode")) ?
+			"-X, restricted mode (\\restrict): meta-commands refused" : "-X, without restricted mode");
+	rowf(sb, "started (UTC)", "%s", str(doc, "started_at"));
+	rowf(sb, "ended (UTC)", "%s (%.0f ms)", str(doc, "ended_at"), json_real_value(json_object_get(doc, "duration_ms")));
+	row(sb, "drydock version", str(doc, "drydock_version"));
+	sb_init(&tmp);
+	json_array_foreach(json_object_get(env, "lifecycle"), i, v)
+		sb_printf(&tmp, "%s%s", i ? " → " : "", str(v, "event"));
+	row(sb, "lifecycle", tmp.len ? tmp.data : "none");
+	sb_free(&tmp);
+	sb_append(sb, "\n");
+
+	sb_append(sb, "### System identifier\n\n");
+	if (!*sysid)
+		sb_append(sb, "The sandbox's system identifier was not read.\n\n");
+	else if (json_array_size(ids) == 0)
+		sb_printf(sb, "Sandbox: %s. No production system identifier was given (`--prod-sysid`): "
+				  "the comparison with production was not made.\n\n", sysid);
+	else
+	{
+		sb_append(sb, "| production (--prod-sysid) | sandbox | differs |\n|---|---|---|\n");
+		json_array_foreach(ids, i, v)
+			sb_printf(sb, "| %s | %s | %s |\n", json_string_value(v), sysid,
+					  strcmp(json_string_value(v), sysid) != 0 ? "yes" : "**NO: same identifier**");
+		sb_append(sb, "\n");
+	}
+
+	sb_append(sb, "### Proof of isolation\n\n");
+	if (iso)
+	{
+		sb_printf(sb, "Proven: **%s**\n\n| fact | expected | observed | ok |\n|---|---|---|---|\n",
+				  json_is_true(json_object_get(iso, "proven")) ? "yes" : "NO");
+		json_array_foreach(json_object_get(iso, "facts"), i, v)
+		{
+			sb_append(sb, "| ");
+			cell(sb, str(v, "fact"));
+			sb_append(sb, " | ");
+			cell(sb, str(v, "expected"));
+			sb_append(sb, " | ");
+			cell(sb, str(v, "observed"));
+			sb_printf(sb, " | %s |\n", json_is_true(json_object_get(v, "ok")) ? "yes" : "**NO**");
+		}
+		sb_append(sb, "\n");
+	}
+	else
+		sb_append(sb, "Not reached: the cluster was not started.\n\n");
+}
+
+static void
+outcome_section(strbuf *sb, json_t *doc)
+{
+	json_t	   *e = json_object_get(doc, "error");
+	json_t	   *cmds = json_object_get(doc, "commands");
+	json_t	   *sum = json_object_get(doc, "summary");
+
+	sb_append(sb, "## Outcome\n\n");
+	sb_printf(sb, "**%s** (exit %lld): ", str(doc, "status"),
+			  (long long) json_integer_value(json_object_get(doc, "exit_code")));
+	cell(sb, str(sum, "message"));
+	sb_printf(sb, ". Failing checks: %lld, warnings: %lld.\n\n",
+			  (long long) json_integer_value(json_object_get(sum, "failing_checks")),
+			  (long long) json_integer_value(json_object_get(sum, "warning_checks")));
+	if (e)
+	{
+		sb_append(sb, "What stopped the run:\n\n");
+		if (json_object_get(e, "file"))
+		{
+			sb_append(sb, "- where: `");
+			cell(sb, str(e, "file"));
+			if (json_object_get(e, "line"))
+				sb_printf(sb, ":%lld", (long long) json_integer_value(json_object_get(e, "line")));
+			sb_append(sb, "`\n");
+		}
+		if (json_object_get(e, "code"))
+			sb_printf(sb, "- refusal code: `%s`\n", str(e, "code"));
+		sb_append(sb, "- why: ");
+		cell(sb, str(e, "message"));
+		sb_append(sb, "\n");
+		if (json_array_size(cmds) > 0)
+		{
+			json_t	   *last = json_array_get(cmds, json_array_size(cmds) - 1);
+
+			if (strcmp(str(last, "kind"), "teardown") == 0 && json_array_size(cmds) > 1)
+				last = json_array_get(cmds, json_array_size(cmds) - 2);
+			sb_printf(sb, "- last step: #%lld %s: ", (long long) json_integer_value(json_object_get(last, "n")),
+					  str(last, "kind"));
+			cell(sb, str(last, "result"));
+			sb_append(sb, "\n");
+		}
+		else
+			sb_append(sb, "- last step: none: nothing was executed\n");
+		sb_append(sb, "\n");
+	}
+}
+
+static void
+artifacts_section(strbuf *sb, json_t *doc)
+{
+	json_t	   *arts = json_object_get(doc, "artifacts");
+	const char *key;
+	json_t	   *v;
+	bool		any = false;
+
+	sb_append(sb, "## Artifacts\n\n");
+	if (json_object_size(arts) == 0)
+	{
+		sb_append(sb, "None was read.\n\n");
+		return;
+	}
+	sb_append(sb, "| artifact | path | sha256 | bytes | lines | statements |\n|---|---|---|---|---|---|\n");
+	json_object_foreach(arts, key, v)
+	{
+		sb_printf(sb, "| %s | `", key);
+		cell(sb, str(v, "path"));
+		sb_printf(sb, "` | %s | %lld | %lld | %lld |\n", *str(v, "sha256") ? str(v, "sha256") : "(not read)",
+				  (long long) json_integer_value(json_object_get(v, "size")),
+				  (long long) json_integer_value(json_object_get(v, "lines")),
+				  (long long) json_integer_value(json_object_get(v, "statements")));
+	}
+	sb_append(sb, "\n");
+	json_object_foreach(arts, key, v)
+		if (json_array_size(json_object_get(v, "findings")) > 0)
+		any = true;
+	if (any)
+	{
+		size_t		i;
+		json_t	   *f;
+
+		sb_append(sb, "Preflight findings:\n\n| artifact | line | kind | code | message |\n|---|---|---|---|---|\n");
+		json_object_foreach(arts, key, v)
+			json_array_foreach(json_object_get(v, "findings"), i, f)
+		{
+			sb_printf(sb, "| %s | %lld | %s | %s | ", key, (long long) json_integer_value(json_object_get(f, "line")),
+					  str(f, "kind"), str(f, "code"));
+			cell(sb, str(f, "message"));
+			sb_append(sb, " |\n");
+		}
+		sb_append(sb, "\n");
+	}
+	if (json_array_size(json_object_get(doc, "scaffolds")) > 0)
+	{
+		size_t		i;
+
+		sb_append(sb, "Added by drydock for the empty cluster (scaffolds, see N-4):\n\n");
+		json_array_foreach(json_object_get(doc, "scaffolds"), i, v)
+		{
+			sb_append(sb, "- ");
+			cell(sb, json_string_value(v));
+			sb_append(sb, "\n");
+		}
+		sb_append(sb, "\n");
+	}
+}
+
+static void
+round_results(strbuf *sb, json_t *v, const char *pfx)
+{
+	json_t	   *rb = json_object_get(v, "rollback_verification");
+	json_t	   *ver = json_object_get(v, "verification");
+	json_t	   *res = json_object_get(v, "residue");
+	size_t		j;
+	json_t	   *w;
+
+	if (json_object_get(v, "apply"))
+	{
+		sb_printf(sb, "### %sApply\n\n", pfx);
+		phase_table(sb, json_object_get(v, "apply"), json_object_get(v, "apply_ddl_log"),
+					json_object_get(v, "objects_created"), "objects created");
+	}
+	sb_printf(sb, "### %sVerification\n\n", pfx);
+	if (ver)
+	{
+		sb_printf(sb, "%s: %d fail, %d warn, %d pass, %d skipped, %d suppressed (every check in verification-result.md).\n\n",
+				  count_status(ver, "fail") ? "**FAILURES**" : "All pass",
+				  count_status(ver, "fail"), count_status(ver, "warn"), count_status(ver, "pass"),
+				  count_status(ver, "skipped"), count_status(ver, "suppressed"));
+		problem_list(sb, ver);
+		if (count_status(ver, "fail") + count_status(ver, "warn"))
+			sb_append(sb, "\n");
+	}
+	else
+		sb_append(sb, "Not run: the apply did not complete.\n\n");
+	sb_printf(sb, "### %sRollback\n\n", pfx);
+	if (!json_object_get(v, "rollback"))
+	{
+		sb_append(sb, "Not run: the run stopped before the rollback.\n\n");
+		return;
+	}
+	phase_table(sb, json_object_get(v, "rollback"), json_object_get(v, "rollback_ddl_log"),
+				json_object_get(v, "objects_dropped"), "objects dropped");
+	if (!rb)
+		return;
+	sb_printf(sb, "### %sAfter the rollback\n\n", pfx);
+	sb_append(sb, "| | |\n|---|---|\n");
+	rowf(sb, "rollback checks (RB)", "%s: %d fail, %d warn, %d pass",
+		 count_status(rb, "fail") ? "**FAILURES**" : "all pass",
+		 count_status(rb, "fail"), count_status(rb, "warn"), count_status(rb, "pass"));
+	rowf(sb, "differences from the pre-apply baseline", "%zu", json_array_size(res));
+	row(sb, "target schema still exists", json_is_true(json_object_get(v, "post_rollback_schema_exists")) ? "yes" : "no");
+	if (json_object_get(v, "post_rollback_counts"))
+	{
+		strbuf		tmp;
+
+		sb_init(&tmp);
+		counts_line(&tmp, json_object_get(v, "post_rollback_counts"), "none");
+		row(sb, "objects left in the target schema, by type", tmp.data);
+		sb_free(&tmp);
+	}
+	sb_append(sb, "\n");
+	problem_list(sb, rb);
+	if (json_array_size(res) > 0)
+	{
+		sb_append(sb, "\nDifferences from the baseline:\n\n| change | kind | identity |\n|---|---|---|\n");
+		json_array_foreach(res, j, w)
+		{
+			sb_printf(sb, "| %s | %s | `", str(w, "change"), str(w, "kind"));
+			cell(sb, str(w, "identity"));
+			sb_append(sb, "` |\n");
+		}
+	}
+	if (count_status(rb, "fail") + count_status(rb, "warn") + json_array_size(res))
+		sb_append(sb, "\n");
+}
+
 char *
 report_render_execution_log(json_t *doc)
 {
 	strbuf		sb;
 	json_t	   *g = json_object_get(doc, "gating");
-	json_t	   *env = json_object_get(doc, "environment");
-	json_t	   *iso = json_object_get(doc, "isolation");
-	json_t	   *opts = json_object_get(doc, "options");
-	json_t	   *arts = json_object_get(doc, "artifacts");
 	size_t		i;
 	json_t	   *v;
-	const char *key;
+	size_t		nrounds = json_array_size(json_object_get(doc, "rounds"));
 
 	sb_init(&sb);
 	sb_append(&sb, "# drydock execution log\n\n");
@@ -157,146 +530,68 @@ report_render_execution_log(json_t *doc)
 	sb_printf(&sb, "environment:             %s\n", str(g, "environment"));
 	sb_printf(&sb, "production_sql_executed: %s\n", str(g, "production_sql_executed"));
 	sb_printf(&sb, "secrets_recorded:        %s\n", str(g, "secrets_recorded"));
-	sb_append(&sb, "advances_past_dry_run:   no (drydock never applies anything to production)\n");
+	sb_append(&sb, "advances_past_dry_run:   no (drydock never advances past the dry-run on its own)\n");
 	sb_printf(&sb, "status:                  %s (exit %lld)\n", str(doc, "status"),
 			  (long long) json_integer_value(json_object_get(doc, "exit_code")));
 	sb_append(&sb, "```\n\n");
 
-	sb_append(&sb, "## Environment\n\n");
-	sb_printf(&sb, "- kind: %s\n", str(env, "kind"));
-	sb_printf(&sb, "- cluster origin: %s\n", str(env, "cluster_origin"));
-	sb_printf(&sb, "- socket directory: %s\n", str(env, "socket_directory"));
-	sb_printf(&sb, "- TCP listener: none (see proof of isolation)\n");
-	sb_printf(&sb, "- database: %s\n", str(env, "database"));
-	sb_printf(&sb, "- admin role: %s\n", str(env, "admin_role"));
-	sb_printf(&sb, "- apply role: %s%s\n", str(env, "apply_role"),
-			  json_is_true(json_object_get(env, "apply_as_superuser")) ? " (superuser, by --apply-as-superuser)" : "");
-	sb_printf(&sb, "- server version: %s\n", str(env, "server_version"));
-	sb_printf(&sb, "- sandbox system identifier: %s\n", str(env, "system_identifier"));
-	sb_append(&sb, "- production system identifiers given: ");
-	if (json_array_size(json_object_get(opts, "prod_sysids")) == 0)
-		sb_append(&sb, "none");
-	json_array_foreach(json_object_get(opts, "prod_sysids"), i, v)
-		sb_printf(&sb, "%s%s", i ? ", " : "", json_string_value(v));
-	sb_append(&sb, "\n");
-	sb_printf(&sb, "- run as OS user: %s\n", str(env, "run_as_user"));
-	sb_printf(&sb, "- started: %s, ended: %s (%.0f ms)\n", str(doc, "started_at"), str(doc, "ended_at"),
-			  json_real_value(json_object_get(doc, "duration_ms")));
-	sb_printf(&sb, "- drydock version: %s\n", str(doc, "drydock_version"));
-	sb_append(&sb, "- lifecycle: ");
-	json_array_foreach(json_object_get(env, "lifecycle"), i, v)
-		sb_printf(&sb, "%s%s", i ? " → " : "", str(v, "event"));
-	sb_append(&sb, "\n\n");
+	outcome_section(&sb, doc);
+	environment_section(&sb, doc);
+	artifacts_section(&sb, doc);
 
-	sb_append(&sb, "### Proof of isolation\n\n");
-	if (iso)
+	sb_append(&sb, "## Commands executed\n\nIn order, as run; SQL is shown with its parameters as placeholders.\n\n");
+	if (json_array_size(json_object_get(doc, "commands")) == 0)
+		sb_append(&sb, "None: the run stopped before executing anything.\n\n");
+	else
 	{
-		sb_printf(&sb, "Proven: **%s**\n\n| fact | expected | observed | ok |\n|---|---|---|---|\n",
-				  json_is_true(json_object_get(iso, "proven")) ? "yes" : "NO");
-		json_array_foreach(json_object_get(iso, "facts"), i, v)
+		sb_append(&sb, "| # | kind | command | result | duration |\n|---|---|---|---|---|\n");
+		json_array_foreach(json_object_get(doc, "commands"), i, v)
 		{
-			sb_append(&sb, "| ");
-			cell(&sb, str(v, "fact"));
+			sb_printf(&sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(v, "n")), str(v, "kind"));
+			cell(&sb, str(v, "command"));
 			sb_append(&sb, " | ");
-			cell(&sb, str(v, "expected"));
-			sb_append(&sb, " | ");
-			cell(&sb, str(v, "observed"));
-			sb_printf(&sb, " | %s |\n", json_is_true(json_object_get(v, "ok")) ? "yes" : "NO");
+			cell(&sb, str(v, "result"));
+			sb_printf(&sb, " | %.1f ms |\n", json_real_value(json_object_get(v, "duration_ms")));
 		}
 		sb_append(&sb, "\n");
 	}
-	else
-		sb_append(&sb, "Not reached: no cluster was started.\n\n");
 
-	sb_append(&sb, "## Artifacts\n\n| artifact | path | sha256 | bytes | statements |\n|---|---|---|---|---|\n");
-	json_object_foreach(arts, key, v)
-	{
-		sb_printf(&sb, "| %s | `", key);
-		cell(&sb, str(v, "path"));
-		sb_printf(&sb, "` | %s | %lld | %lld |\n", str(v, "sha256"),
-				  (long long) json_integer_value(json_object_get(v, "size")),
-				  (long long) json_integer_value(json_object_get(v, "statements")));
-	}
-	sb_append(&sb, "\n");
-
-	sb_append(&sb, "## Commands executed\n\n| # | kind | command | result | ms |\n|---|---|---|---|---|\n");
-	json_array_foreach(json_object_get(doc, "commands"), i, v)
-	{
-		sb_printf(&sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(v, "n")), str(v, "kind"));
-		cell(&sb, str(v, "command"));
-		sb_append(&sb, " | ");
-		cell(&sb, str(v, "result"));
-		sb_printf(&sb, " | %.1f |\n", json_real_value(json_object_get(v, "duration_ms")));
-	}
-	sb_append(&sb, "\n## Results\n\n");
+	sb_append(&sb, "## Results\n\n");
+	if (nrounds == 0)
+		sb_append(&sb, "Nothing was applied.\n\n");
 	json_array_foreach(json_object_get(doc, "rounds"), i, v)
 	{
-		json_t	   *rb = json_object_get(v, "rollback_verification");
-		json_t	   *ver = json_object_get(v, "verification");
-		json_t	   *res = json_object_get(v, "residue");
-		size_t		j;
-		json_t	   *w;
+		char		pfx[32] = "";
 
-		sb_printf(&sb, "## Round %lld\n\n", (long long) json_integer_value(json_object_get(v, "round")));
-		phase_section(&sb, "Apply", json_object_get(v, "apply"), json_object_get(v, "apply_ddl_log"));
-		if (ver)
-			sb_printf(&sb, "### Verification\n\n%s: %d fail, %d warn, %d pass, %d skipped (details in verification-result.md)\n\n",
-					  count_status(ver, "fail") ? "FAILURES" : "all pass",
-					  count_status(ver, "fail"), count_status(ver, "warn"),
-					  count_status(ver, "pass"), count_status(ver, "skipped"));
-		phase_section(&sb, "Rollback", json_object_get(v, "rollback"), json_object_get(v, "rollback_ddl_log"));
-		if (rb)
-		{
-			sb_printf(&sb, "### Re-check after rollback\n\n- rollback checks: %d fail, %d warn, %d pass\n",
-					  count_status(rb, "fail"), count_status(rb, "warn"), count_status(rb, "pass"));
-			sb_printf(&sb, "- differences from the pre-apply baseline: %zu\n", json_array_size(res));
-			json_array_foreach(res, j, w)
-			{
-				sb_printf(&sb, "  - %s %s `", str(w, "change"), str(w, "kind"));
-				cell(&sb, str(w, "identity"));
-				sb_append(&sb, "`\n");
-			}
-			sb_append(&sb, "- objects left in the target schema: ");
-			if (json_array_size(json_object_get(v, "post_rollback_objects_in_schema")) == 0)
-				sb_append(&sb, "none");
-			json_array_foreach(json_object_get(v, "post_rollback_objects_in_schema"), j, w)
-				sb_printf(&sb, "%s%s %s", j ? ", " : "", str(w, "count"), str(w, "kind"));
-			sb_append(&sb, "\n\n");
-		}
-	}
-	if (json_object_get(doc, "error"))
-	{
-		json_t	   *e = json_object_get(doc, "error");
-
-		sb_append(&sb, "## Error\n\n");
-		if (json_object_get(e, "file"))
-			sb_printf(&sb, "- where: `%s`%s", str(e, "file"), json_object_get(e, "line") ? ":" : "");
-		if (json_object_get(e, "line"))
-			sb_printf(&sb, "%lld", (long long) json_integer_value(json_object_get(e, "line")));
-		sb_append(&sb, "\n- message: ");
-		cell(&sb, str(e, "message"));
-		sb_append(&sb, "\n\n");
+		if (nrounds > 1)
+			snprintf(pfx, sizeof(pfx), "Round %lld: ", (long long) json_integer_value(json_object_get(v, "round")));
+		round_results(&sb, v, pfx);
 	}
 	{
 		json_t	   *td = json_object_get(doc, "teardown");
 
-		sb_append(&sb, "## Teardown\n\n");
+		sb_append(&sb, "### Teardown\n\n");
 		if (!td)
 			sb_append(&sb, "No cluster existed.\n\n");
 		else if (!json_is_true(json_object_get(td, "done")))
-			sb_printf(&sb, "%s\n\n", str(td, "note"));
+			sb_printf(&sb, "Not done: %s\n\n", str(td, "note"));
+		else if (json_is_true(json_object_get(td, "clean")))
+			sb_printf(&sb, "Stopped (immediate) and removed in %.1f ms; verified clean: no process and no directory left.\n\n",
+					  json_real_value(json_object_get(td, "duration_ms")));
 		else
-			sb_printf(&sb, "Stopped (immediate) and removed in %.0f ms: %s%s\n\n",
-					  json_real_value(json_object_get(td, "duration_ms")),
-					  json_is_true(json_object_get(td, "clean")) ? "verified clean, no process and no directory left" : "NOT clean: ",
-					  str(td, "note"));
+		{
+			sb_printf(&sb, "Stopped and removed in %.1f ms, but **NOT clean**: ",
+					  json_real_value(json_object_get(td, "duration_ms")));
+			cell(&sb, str(td, "note"));
+			sb_append(&sb, "\n\n");
+		}
 	}
-	sb_append(&sb, "## Fidelity notes\n\n");
+	sb_append(&sb, "## Fidelity notes\n\nComputed from what the run measured.\n\n| note | status | finding |\n|---|---|---|\n");
 	json_array_foreach(json_object_get(doc, "fidelity_notes"), i, v)
 	{
-		sb_printf(&sb, "- **%s %s** (%s): ", str(v, "id"), str(v, "title"), str(v, "status"));
+		sb_printf(&sb, "| %s %s | %s | ", str(v, "id"), str(v, "title"), str(v, "status"));
 		cell(&sb, str(v, "text"));
-		sb_append(&sb, "\n");
+		sb_append(&sb, " |\n");
 	}
 	sb_append(&sb, "\n## Statements\n\n");
 	json_array_foreach(json_object_get(doc, "statements"), i, v)
@@ -307,6 +602,48 @@ report_render_execution_log(json_t *doc)
 	return sb.data;
 }
 
+static const char *
+family_title(const char *f)
+{
+	if (strcmp(f, "TV") == 0)
+		return "tables";
+	if (strcmp(f, "KC") == 0)
+		return "keys and constraints";
+	if (strcmp(f, "CV") == 0)
+		return "column types";
+	if (strcmp(f, "NH") == 0)
+		return "naming hygiene";
+	if (strcmp(f, "AO") == 0)
+		return "additive only";
+	return "rollback";
+}
+
+static void
+checks_table(strbuf *sb, json_t *rows)
+{
+	size_t		i;
+	json_t	   *r;
+
+	if (json_array_size(rows) == 0)
+	{
+		sb_append(sb, "No check of this family ran.\n\n");
+		return;
+	}
+	sb_append(sb, "| code | status | object | message |\n|---|---|---|---|\n");
+	json_array_foreach(rows, i, r)
+	{
+		const char *st = str(r, "status");
+
+		sb_printf(sb, "| %s | %s%s%s | ", str(r, "code"),
+				  strcmp(st, "fail") == 0 ? "**" : "", st, strcmp(st, "fail") == 0 ? "**" : "");
+		cell(sb, str(r, "object"));
+		sb_append(sb, " | ");
+		cell(sb, str(r, "message"));
+		sb_append(sb, " |\n");
+	}
+	sb_append(sb, "\n");
+}
+
 char *
 report_render_verification(json_t *doc)
 {
@@ -314,45 +651,81 @@ report_render_verification(json_t *doc)
 	size_t		i;
 	json_t	   *round;
 	json_t	   *v;
+	const char *families[] = {"TV", "KC", "CV", "NH", "AO", "RB", NULL};
+	size_t		nrounds = json_array_size(json_object_get(doc, "rounds"));
 
 	sb_init(&sb);
 	sb_append(&sb, "# drydock verification result\n\n");
-	sb_printf(&sb, "Target schema: `%s`. Status: **%s** (exit %lld).\n\n", str(doc, "target_schema"),
+	sb_printf(&sb, "Target schema: `%s`. Status: **%s** (exit %lld).\n\n",
+			  json_object_get(doc, "target_schema") ? str(doc, "target_schema") : "(not determined)",
 			  str(doc, "status"), (long long) json_integer_value(json_object_get(doc, "exit_code")));
+	if (nrounds == 0 || !json_object_get(json_array_get(json_object_get(doc, "rounds"), 0), "verification"))
+	{
+		sb_append(&sb, "The verification battery did not run: ");
+		cell(&sb, json_object_get(doc, "error") ? str(json_object_get(doc, "error"), "message") :
+			 "the migration was not applied");
+		sb_append(&sb, "\n\n");
+	}
 	json_array_foreach(json_object_get(doc, "rounds"), i, round)
 	{
-		const char *families[] = {"TV", "KC", "CV", "NH", "AO", NULL};
+		if (!json_object_get(round, "verification"))
+			continue;
+		if (nrounds > 1)
+			sb_printf(&sb, "## Round %lld\n\n", (long long) json_integer_value(json_object_get(round, "round")));
+		sb_append(&sb, "| family | pass | fail | warn | skipped | suppressed |\n|---|---|---|---|---|---|\n");
+		for (int f = 0; families[f]; f++)
+		{
+			json_t	   *rows = json_object_get(round, strcmp(families[f], "RB") == 0 ?
+											   "rollback_verification" : "verification");
+			int			c[5] = {0};
+			size_t		j;
+			json_t	   *r;
+			const char *st[] = {"pass", "fail", "warn", "skipped", "suppressed"};
 
-		sb_printf(&sb, "## Round %lld\n\n", (long long) json_integer_value(json_object_get(round, "round")));
+			json_array_foreach(rows, j, r)
+				if (strcmp(str(r, "family"), families[f]) == 0)
+				for (int k = 0; k < 5; k++)
+					if (strcmp(str(r, "status"), st[k]) == 0)
+						c[k]++;
+			sb_printf(&sb, "| %s %s | %d | %d | %d | %d | %d |\n", families[f], family_title(families[f]),
+					  c[0], c[1], c[2], c[3], c[4]);
+		}
+		sb_append(&sb, "\n");
 		for (int f = 0; families[f]; f++)
 		{
 			json_t	   *rows = json_array();
 			size_t		j;
 			json_t	   *r;
+			json_t	   *src = json_object_get(round, strcmp(families[f], "RB") == 0 ?
+											  "rollback_verification" : "verification");
 
-			json_array_foreach(json_object_get(round, "verification"), j, r)
+			json_array_foreach(src, j, r)
 				if (strcmp(str(r, "family"), families[f]) == 0)
 				json_array_append(rows, r);
-			sb_printf(&sb, "### %s\n\n", families[f]);
-			checks_table(&sb, rows);
+			sb_printf(&sb, "%s %s: %s\n\n", nrounds > 1 ? "###" : "##", families[f], family_title(families[f]));
+			if (strcmp(families[f], "RB") == 0 && !src)
+				sb_append(&sb, "Not run: the rollback did not complete.\n\n");
+			else
+				checks_table(&sb, rows);
 			json_decref(rows);
 		}
-		sb_append(&sb, "### RB (rollback)\n\n");
-		checks_table(&sb, json_object_get(round, "rollback_verification"));
 	}
 	sb_append(&sb, "## Locks on pre-existing relations\n\n");
-	if (json_array_size(json_object_get(doc, "locks")) == 0)
+	if (nrounds == 0 || !json_object_get(json_array_get(json_object_get(doc, "rounds"), 0), "apply_ddl_log"))
+		sb_append(&sb, "Not measured: the migration's DDL was not captured.\n");
+	else if (json_array_size(json_object_get(doc, "locks")) == 0)
 		sb_append(&sb, "No statement took a lock on a relation that existed before the migration.\n");
 	else
 	{
-		sb_append(&sb, "| phase | statement | object | locks | rewrite |\n|---|---|---|---|---|\n");
+		sb_append(&sb, "Each captured statement that locked a relation existing before the migration, with the lock modes its transaction held, and whether it rewrote the table.\n\n");
+		sb_append(&sb, "| # | phase | statement | object | lock modes | rewrite |\n|---|---|---|---|---|---|\n");
 		json_array_foreach(json_object_get(doc, "locks"), i, v)
 		{
-			sb_printf(&sb, "| %s | %s | ", str(v, "phase"), str(v, "command_tag"));
+			sb_printf(&sb, "| %zu | %s | %s | ", i + 1, str(v, "phase"), str(v, "command_tag"));
 			cell(&sb, str(v, "identity"));
 			sb_append(&sb, " | ");
 			cell(&sb, str(v, "locks"));
-			sb_printf(&sb, " | %s |\n", json_is_true(json_object_get(v, "rewrite")) ? "yes" : "no");
+			sb_printf(&sb, " | %s |\n", json_is_true(json_object_get(v, "rewrite")) ? "**yes**" : "no");
 		}
 	}
 	return sb.data;
