@@ -476,6 +476,70 @@ run_apply_role(run_ctx *ctx)
 		(ctx->opt->apply_role ? ctx->opt->apply_role : DEFAULT_APPLY_ROLE);
 }
 
+/*
+ * A dump made with --no-owner restores everything as the restoring user, the
+ * sandbox superuser, which the non-superuser apply role could then not
+ * alter.  Give such objects (schemas, relations, routines, types outside the
+ * system schemas and drydock's) to the apply role.  Returns how many, or -1.
+ */
+static int
+give_unowned_base_objects(run_ctx *ctx, const char *role)
+{
+	static const char *query =
+		"WITH me AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user),"
+		" ns AS (SELECT n.oid, n.nspname, n.nspowner FROM pg_catalog.pg_namespace n"
+		"         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'drydock')"
+		"           AND n.nspname NOT LIKE 'pg\\_%'),"
+		" ext AS (SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e')"
+		" SELECT format('ALTER SCHEMA %I OWNER TO %I', ns.nspname, $1::text) FROM ns, me"
+		"  WHERE ns.nspowner = me.oid AND ns.nspname <> 'public'"
+		" UNION ALL"
+		" SELECT format('ALTER TABLE %I.%I OWNER TO %I', ns.nspname, c.relname, $1::text)"
+		"   FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace, me"
+		"  WHERE c.relowner = me.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')"
+		"    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_class'::regclass AND ext.objid = c.oid)"
+		"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass"
+		"                    AND d.objid = c.oid AND d.deptype IN ('a', 'i') AND c.relkind = 'S')"
+		" UNION ALL"
+		" SELECT format('ALTER ROUTINE %I.%I(%s) OWNER TO %I', ns.nspname, p.proname,"
+		"               pg_catalog.pg_get_function_identity_arguments(p.oid), $1::text)"
+		"   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace, me"
+		"  WHERE p.proowner = me.oid AND p.prokind IN ('f', 'p')"
+		"    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_proc'::regclass AND ext.objid = p.oid)"
+		" UNION ALL"
+		" SELECT format('ALTER %s %I.%I OWNER TO %I', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END,"
+		"               ns.nspname, t.typname, $1::text)"
+		"   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace, me"
+		"  WHERE t.typowner = me.oid AND t.typtype IN ('e', 'd', 'r', 'm')"
+		"    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_type'::regclass AND ext.objid = t.oid)";
+	const char *params[1] = {role};
+	char		err[1024];
+	PGresult   *res = sql(ctx, "list the base objects owned by the restoring superuser", query, 1, params,
+						  err, sizeof(err));
+	int			n;
+
+	if (!res)
+	{
+		run_record_error(ctx, NULL, 0, err);
+		return -1;
+	}
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+	{
+		PGresult   *r = sql(ctx, NULL, PQgetvalue(res, i, 0), 0, NULL, err, sizeof(err));
+
+		if (!r)
+		{
+			run_record_error(ctx, NULL, 0, err);
+			PQclear(res);
+			return -1;
+		}
+		PQclear(r);
+	}
+	PQclear(res);
+	return n;
+}
+
 int
 run_prepare_database(run_ctx *ctx)
 {
@@ -644,6 +708,19 @@ run_prepare_database(run_ctx *ctx)
 		}
 		if (roles.n && !ctx->opt->apply_as_superuser)
 			json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" granted membership in the %zu role(s) the base names, so it may alter their objects", role, roles.n));
+		if (!ctx->opt->apply_as_superuser)
+		{
+			int			given = give_unowned_base_objects(ctx, role);
+
+			if (given < 0)
+			{
+				free(role_ident);
+				role_list_free(&roles);
+				return EXIT_SANDBOX;
+			}
+			if (given > 0)
+				json_array_append_new(scaffolds, json_sprintf("%d object(s) the base left to the restoring superuser (a --no-owner dump) were given to the apply role \"%s\", as the production migration role would own them", given, role));
+		}
 	}
 	role_list_free(&roles);
 

@@ -35,6 +35,15 @@ like($dump, qr/OWNER TO app_owner;/, 'fixture: names app_owner');
     is(scalar(@{ $r->{report}{rounds} }), 0, 'base-broken: no artifact was applied');
 }
 
+# a --no-owner dump: its objects are given to the apply role, which can then alter them
+{
+    my $r = dd_run('no-owner', ['--schema', 'app', '--base', F('base_no_owner/base.sql'),
+                                '--policy', F('base_no_owner/policy.json'),
+                                F('base_no_owner/up.sql'), F('base_no_owner/down.sql')]);
+    is($r->{rc}, 0, 'no-owner: exit 0 (the apply role may alter the base objects)') or diag($r->{err});
+    ok((grep { /given to the apply role/ } @{ $r->{report}{scaffolds} || [] }), 'no-owner: N-4 scaffold says the objects were given to the apply role');
+}
+
 # ALTER of an existing table: AO fails, its lock mode is reported
 {
     my $r = dd_run('alter', [@base, F('base_alter/up.sql'), F('base_alter/down.sql')]);
