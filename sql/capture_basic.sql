@@ -41,3 +41,15 @@ SELECT drydock.capture_begin('');
 
 DROP SCHEMA cap CASCADE;
 SELECT drydock.capture_reset();
+
+-- GRANT and REVOKE are collected without an object: captured, not an error
+CREATE ROLE cap_grantee NOLOGIN;
+SELECT drydock.capture_reset();
+CREATE SCHEMA cap_g;
+SELECT drydock.capture_begin('apply');
+GRANT USAGE ON SCHEMA cap_g TO cap_grantee;
+REVOKE USAGE ON SCHEMA cap_g FROM cap_grantee;
+SELECT drydock.capture_end();
+SELECT phase, command_tag, object_type, identity, cascade, rewrite FROM drydock.ddl_log ORDER BY seq;
+DROP SCHEMA cap_g;
+DROP ROLE cap_grantee;

@@ -24,12 +24,24 @@
  * separate psql).  When no phase is active the functions return after one
  * syscache lookup and one single-row read.
  *
- * Every row carries "locks": the strongest lock mode the backend holds, at
- * that moment, on each relation that existed when the phase began
- * (drydock.capture_baseline), rendered "schema.name:LockMode".  Locks are
- * held to the end of the transaction, so a statement's row also shows locks
- * taken earlier in the same transaction: exactly what production sessions
- * would queue behind.
+ * Locks are recorded once per STATEMENT, and only those the statement
+ * RAISED: at ddl_command_end the backend's own granted relation locks are
+ * read from the lock manager (GetLockStatusData, in C: no pg_locks query,
+ * no per-row arrays) and compared with what the transaction held at the end
+ * of its previous captured statement (a per-transaction hash, relid ->
+ * strongest mode); a lock on a new relation, or a stronger mode than held
+ * before, is the statement's.  Those on relations that existed when the
+ * phase began (drydock.capture_baseline) are rendered "schema.name:LockMode"
+ * into "locks" of the statement's FIRST ddl_command_end row; a statement
+ * that has no such row (DROP: PostgreSQL collects no command for it) gets a
+ * row of its own (event ddl_command_end, object_type and identity NULL)
+ * when it raised any.  sql_drop and every other row carry '{}'.  A lock
+ * taken by a statement that fires no event trigger (LOCK TABLE, DML) is
+ * charged to the next captured DDL statement of the transaction.
+ *
+ * Plans are prepared once per backend (SPI_keepplan) and the lookups of the
+ * baseline are single-row index probes: the triggers cost about the same
+ * per statement whether the baseline has ten relations or ten thousand.
  *
  * The functions are SECURITY DEFINER (see the SQL script): a non-superuser
  * apply role is captured but cannot write or read the log itself.
@@ -336,10 +348,11 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 				   "   identity, rewrite, locks, event, classid, objid, objsubid, preexisting,"
 				   "   xact, stmt)"
 				   " SELECT $1, c.command_tag, c.object_type, c.object_identity,"
-				   "        c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.objid = ANY ($3),"
+				   /* GRANT/REVOKE come without an object: NULL must mean false */
+				   "        coalesce(c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.objid = ANY ($3), false),"
 				   "        lk.locks, 'ddl_command_end', c.classid, c.objid, c.objsubid,"
-				   "        c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
-				   "        c.objid IN (SELECT relid FROM drydock.capture_baseline),"
+				   "        coalesce(c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
+				   "        c.objid IN (SELECT relid FROM drydock.capture_baseline), false),"
 				   "        pg_catalog.txid_current(), $5"
 				   "   FROM cmd c, lk"
 				   " UNION ALL"
