@@ -79,6 +79,9 @@ typedef struct run_ctx
 	bool		restrict_meta;
 	int			n_fail;			/* failing checks over all rounds */
 	int			n_warn;
+	int			n_suppressed;	/* suppressed findings (never fail a run) */
+	json_t	   *suppress_inline;	/* entries from -- drydock: directives
+									 * (suppress.c), or NULL */
 } run_ctx;
 
 /* Each step returns 0 or an exit code; on failure it recorded why. */

@@ -393,8 +393,10 @@ print_summary(run_ctx *ctx, int code, const char *status, bool wrote, const char
 		if (replay)
 			printf("%s\n", replay);
 	}
-	printf("drydock: %s (exit %d): %d failing, %d warning checks; %s%s\n", status, code,
-		   ctx->n_fail, ctx->n_warn, wrote ? "report in " : "no report written", wrote ? out_dir : "");
+	printf("drydock: %s (exit %d): %d failing, %d warning checks", status, code, ctx->n_fail, ctx->n_warn);
+	if (ctx->n_suppressed)
+		printf(", %d suppressed", ctx->n_suppressed);
+	printf("; %s%s\n", wrote ? "report in " : "no report written", wrote ? out_dir : "");
 	fflush(stdout);
 }
 
@@ -453,6 +455,7 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 	json_object_set_new(ctx->report, "exit_code", json_integer(code));
 	json_object_set_new(ctx->report, "summary", json_pack("{s:i, s:i, s:s}", "failing_checks", ctx->n_fail,
 														  "warning_checks", ctx->n_warn, "message", message ? message : status));
+	json_object_set_new(json_object_get(ctx->report, "summary"), "suppressed_checks", json_integer(ctx->n_suppressed));
 	json_object_set_new(ctx->report, "locks", lock_table(ctx->report));
 	round_summaries(ctx->report);
 	fidelity_notes(ctx);
@@ -503,6 +506,7 @@ run_exit(run_ctx *ctx, int code)
 		free(ctx->secrets[i]);
 	free(ctx->secrets);
 	json_decref(ctx->policy);
+	json_decref(ctx->suppress_inline);
 	json_decref(ctx->report);
 	free(ctx->dbname);
 	free(ctx->schema);

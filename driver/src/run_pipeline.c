@@ -24,6 +24,7 @@
 #include "redact.h"
 #include "report.h"
 #include "signals.h"
+#include "suppress.h"
 #include "util.h"
 
 #define BASELINE_LABEL "pre-apply"
@@ -269,6 +270,9 @@ run_preflight(run_ctx *ctx)
 		return rc;
 	if (ctx->opt->base_path &&
 		(rc = preflight_one(ctx, &ctx->base, "base", ctx->opt->base_path, PREFLIGHT_BASE)) != 0)
+		return rc;
+	/* -- drydock: directives and the policy's suppress keys (no cluster yet) */
+	if ((rc = suppress_prepare(ctx)) != 0)
 		return rc;
 	run_command(ctx, "preflight", "lex and check every artifact (no cluster exists yet)", "ok", now_ms() - t);
 	dd_progress("preflight: %zu + %zu statements checked in %.0f ms",
@@ -845,6 +849,8 @@ count_findings(run_ctx *ctx, json_t *rows)
 			ctx->n_fail++;
 		else if (st && strcmp(st, "warn") == 0)
 			ctx->n_warn++;
+		else if (st && strcmp(st, "suppressed") == 0)
+			ctx->n_suppressed++;
 	}
 }
 
@@ -935,8 +941,11 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	if (strcmp(phase, "apply") == 0)
 	{
 		json_t	   *rows;
-		char	   *policy = json_dumps(ctx->policy, JSON_COMPACT);
+		json_t	   *vpolicy = suppress_policy(ctx);	/* + inline suppressions */
+		char	   *policy = json_dumps(vpolicy, JSON_COMPACT);
 		const char *vp[3] = {ctx->schema, policy, BASELINE_LABEL};
+
+		json_decref(vpolicy);
 
 		rows = run_query_rows(ctx, "SELECT * FROM drydock.verify(schema, policy, 'pre-apply')",
 						  "SELECT family, code, object, status, message FROM drydock.verify($1, $2::jsonb, $3)",
@@ -948,6 +957,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 			return rc;
 		}
 		truncation_findings(ctx, a, ar.json, rows);
+		suppress_annotate_rows(ctx, rows);
 		count_findings(ctx, rows);
 		json_object_set_new(round_json, "verification", rows);
 		if (!json_object_get(ctx->report, "pgtap_script"))
@@ -1014,7 +1024,7 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	 * so the extension would refuse the policy naming it.
 	 */
 	{
-		json_t	   *rb_policy = json_deep_copy(ctx->policy);
+		json_t	   *rb_policy = suppress_policy(ctx);	/* + inline suppressions */
 
 		json_object_del(rb_policy, "allowed_types");
 		policy = json_dumps(rb_policy, JSON_COMPACT);
@@ -1029,6 +1039,7 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	free(policy);
 	if (!rows)
 		return rc;
+	suppress_annotate_rows(ctx, rows);
 	count_findings(ctx, rows);
 	json_object_set_new(round_json, "rollback_verification", rows);
 
@@ -1036,6 +1047,7 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 					  "SELECT change, kind, identity, before, after FROM drydock.diff($1)", 1, bp, &rc);
 	if (!rows)
 		return rc;
+	suppress_mark_residue(ctx, rows);	/* accept-residue KIND IDENTITY */
 	json_object_set_new(round_json, "residue", rows);
 
 	/* a rollback may drop the target schema itself (when the DDL created it) */
