@@ -485,9 +485,10 @@ round_results(strbuf *sb, json_t *v, const char *pfx)
 		return;
 	sb_printf(sb, "### %sAfter the rollback\n\n", pfx);
 	sb_append(sb, "| | |\n|---|---|\n");
-	rowf(sb, "rollback checks (RB)", "%s: %d fail, %d warn, %d pass",
+	rowf(sb, "rollback checks (RB)", "%s: %d fail, %d warn, %d pass, %d suppressed",
 		 count_status(rb, "fail") ? "**FAILURES**" : "all pass",
-		 count_status(rb, "fail"), count_status(rb, "warn"), count_status(rb, "pass"));
+		 count_status(rb, "fail"), count_status(rb, "warn"), count_status(rb, "pass"),
+		 count_status(rb, "suppressed"));
 	rowf(sb, "differences from the pre-apply baseline", "%zu", json_array_size(res));
 	row(sb, "target schema still exists", json_is_true(json_object_get(v, "post_rollback_schema_exists")) ? "yes" : "no");
 	if (json_object_get(v, "post_rollback_counts"))
@@ -508,7 +509,14 @@ round_results(strbuf *sb, json_t *v, const char *pfx)
 		{
 			sb_printf(sb, "| %s | %s | `", str(w, "change"), str(w, "kind"));
 			cell(sb, str(w, "identity"));
-			sb_append(sb, "` |\n");
+			sb_append(sb, "`");
+			if (json_object_get(w, "accepted"))
+			{
+				sb_append(sb, " (accepted residue, ");
+				cell(sb, str(json_object_get(w, "accepted"), "source"));
+				sb_append(sb, ")");
+			}
+			sb_append(sb, " |\n");
 		}
 	}
 	if (count_status(rb, "fail") + count_status(rb, "warn") + json_array_size(res))
@@ -644,6 +652,52 @@ checks_table(strbuf *sb, json_t *rows)
 	sb_append(sb, "\n");
 }
 
+/*
+ * Accepted findings of a round: every "suppressed" row with its reason and
+ * where the suppression was written, and the residue accepted by
+ * accept-residue.  Stale and expired suppressions are "warn" rows above.
+ */
+static void
+suppressed_section(strbuf *sb, json_t *round, const char *hdr)
+{
+	const char *keys[] = {"verification", "rollback_verification"};
+	int			n = 0;
+	size_t		j;
+	json_t	   *r;
+
+	sb_printf(sb, "%s Suppressed\n\n", hdr);
+	for (int k = 0; k < 2; k++)
+		json_array_foreach(json_object_get(round, keys[k]), j, r)
+		{
+			json_t	   *s = json_object_get(r, "suppression");
+
+			if (strcmp(str(r, "status"), "suppressed") != 0)
+				continue;
+			if (n++ == 0)
+				sb_append(sb, "| code | object | reason | source |\n|---|---|---|---|\n");
+			sb_printf(sb, "| %s | ", str(r, "code"));
+			cell(sb, str(r, "object"));
+			sb_append(sb, " | ");
+			cell(sb, s ? str(s, "reason") : str(r, "message"));
+			sb_append(sb, " | ");
+			cell(sb, s ? str(s, "source") : "?");
+			sb_append(sb, " |\n");
+		}
+	if (n == 0)
+		sb_append(sb, "No finding was suppressed.\n");
+	json_array_foreach(json_object_get(round, "residue"), j, r)
+		if (json_object_get(r, "accepted"))
+		{
+			sb_printf(sb, "\n- accepted residue: %s %s `", str(r, "change"), str(r, "kind"));
+			cell(sb, str(r, "identity"));
+			sb_append(sb, "` (");
+			cell(sb, str(json_object_get(r, "accepted"), "source"));
+			sb_append(sb, "): ");
+			cell(sb, str(json_object_get(r, "accepted"), "reason"));
+		}
+	sb_append(sb, "\n");
+}
+
 char *
 report_render_verification(json_t *doc)
 {
@@ -709,6 +763,7 @@ report_render_verification(json_t *doc)
 				checks_table(&sb, rows);
 			json_decref(rows);
 		}
+		suppressed_section(&sb, round, nrounds > 1 ? "###" : "##");
 	}
 	sb_append(&sb, "## Locks on pre-existing relations\n\n");
 	if (nrounds == 0 || !json_object_get(json_array_get(json_object_get(doc, "rounds"), 0), "apply_ddl_log"))
