@@ -82,11 +82,12 @@ fk_action(char action)
 }
 
 /*
- * The definition of constraint conoid, or NULL if this fast path does not
- * handle it.  tup is its pg_constraint syscache tuple.
+ * The definition of a constraint, or NULL if this fast path does not handle
+ * it.  tup is its pg_constraint tuple (from the syscache or a scan of
+ * pg_constraint).
  */
-static char *
-fast_constraint_def(HeapTuple tup)
+char *
+drydock_fast_constraint_def(HeapTuple tup)
 {
 	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
 	StringInfoData buf;
@@ -187,7 +188,7 @@ drydock_constraint_def(PG_FUNCTION_ARGS)
 	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
 	if (!HeapTupleIsValid(tup))
 		PG_RETURN_NULL();
-	def = fast_constraint_def(tup);
+	def = drydock_fast_constraint_def(tup);
 	ReleaseSysCache(tup);
 	if (def != NULL)
 		PG_RETURN_TEXT_P(cstring_to_text(def));

@@ -95,7 +95,7 @@ PG_FUNCTION_INFO_V1(drydock_diff);
  * schemas filter (name[], NULL = all user schemas plus database- and
  * cluster-wide objects).
  */
-static const char *catalog_query_text =
+static const char catalog_query_head[] =
 /* objects that belong to an extension: represented by the extension row */
 "WITH ext AS MATERIALIZED ("
 "  SELECT classid, objid FROM pg_depend WHERE deptype = 'e'"
@@ -315,8 +315,14 @@ DESCR_JOIN("d", "pg_proc", "p.oid", "0")
 "  WHERE NOT " EXT_MEMBER("pg_proc", "p.oid")
 /* nor the constructors PostgreSQL makes for a range type: the type row covers them */
 "    AND NOT EXISTS (SELECT 1 FROM pg_depend dt WHERE dt.classid = 'pg_proc'::regclass"
-"                      AND dt.objid = p.oid AND dt.deptype = 'i')"
+"                      AND dt.objid = p.oid AND dt.deptype = 'i')";
 
+/*
+ * Ranks 10-12 (tables, columns, table constraints): catalog_objects() and
+ * fingerprint() build these rows in C (catalog_rels.c) with the same text;
+ * diff() and baseline_save() run them here.
+ */
+static const char catalog_query_rels[] =
 /* tables, partitioned tables, foreign tables */
 " UNION ALL"
 " SELECT 10, CASE r.relkind WHEN 'f' THEN 'foreign table' ELSE 'table' END, r.qrel, r.nspname, NULL,"
@@ -401,8 +407,9 @@ DESCR_JOIN("d", "pg_class", "a.attrelid", "a.attnum")
 "          'comment=' || d.description)"
 "   FROM rel r JOIN pg_constraint con ON con.conrelid = r.oid"
 DESCR_JOIN("d", "pg_constraint", "con.oid", "0")
-"  WHERE r.relkind IN ('r', 'p', 'f') AND con.contype <> 't'"
+"  WHERE r.relkind IN ('r', 'p', 'f') AND con.contype <> 't'";
 
+static const char catalog_query_tail[] =
 /*
  * indexes, except those that implement a PK/UNIQUE/EXCLUDE constraint:
  * the constraint row already describes them, as pg_dump does
@@ -543,10 +550,29 @@ DESCR_JOIN("d", "pg_event_trigger", "et.oid", "0")
 	"WHEN 'policy' THEN 19 WHEN 'publication' THEN 20 WHEN 'event trigger' THEN 21 " \
 	"ELSE 99 END"
 
+/* The whole query: every rank, as diff() and baseline_save() run it. */
+static const char *
+full_catalog_query(void)
+{
+	static char *full = NULL;
+
+	if (full == NULL)
+	{
+		size_t		len = strlen(catalog_query_head) + strlen(catalog_query_rels) +
+			strlen(catalog_query_tail);
+		char	   *q = MemoryContextAlloc(TopMemoryContext, len + 1);
+
+		snprintf(q, len + 1, "%s%s%s", catalog_query_head, catalog_query_rels,
+				 catalog_query_tail);
+		full = q;
+	}
+	return full;
+}
+
 const char *
 drydock_catalog_query(void)
 {
-	return catalog_query_text;
+	return full_catalog_query();
 }
 
 const char *
@@ -555,13 +581,17 @@ drydock_kind_rank_expr(const char *col)
 	return psprintf(KIND_RANK_FMT, col);
 }
 
-/* The catalog query, ordered: what catalog_objects() returns. */
+/*
+ * The catalog query without ranks 10-12, ordered, with the rank first:
+ * catalog_objects() and fingerprint() slot the C-built rows of ranks 10-12
+ * (catalog_rels.c) in before the first row of a higher rank.
+ */
 static char *
 ordered_catalog_query(void)
 {
-	return psprintf("SELECT kind, identity, schema, parent, definition FROM (%s) q "
+	return psprintf("SELECT rank, kind, identity, schema, parent, definition FROM (%s%s) q "
 					"ORDER BY rank, identity COLLATE \"C\", kind COLLATE \"C\"",
-					catalog_query_text);
+					catalog_query_head, catalog_query_tail);
 }
 
 /*
@@ -945,73 +975,183 @@ fingerprint_spi_result(void)
 	return fp_final(&fp);
 }
 
+/* fp_row() for a row of C strings (NULL = SQL NULL). */
+static void
+fp_row_cstr(Fingerprint *fp, const CatalogRow *row)
+{
+	static const uint8 unit_sep = 0x1F;
+	static const uint8 rec_sep = 0x1E;
+	static const uint8 null_mark = 0x01;
+	const char *vals[5] = {row->kind, row->identity, row->schema, row->parent, row->definition};
+
+	for (int col = 0; col < 5; col++)
+	{
+		if (vals[col] == NULL)
+			FP_UPDATE(fp, &null_mark, 1);
+		else
+			FP_UPDATE(fp, vals[col], strlen(vals[col]));
+		FP_UPDATE(fp, &unit_sep, 1);
+	}
+	FP_UPDATE(fp, &rec_sep, 1);
+}
+
 /*
- * A DestReceiver that hashes the rows it receives (fingerprint()): the
- * catalog rows stream from the executor into sha256, never stored.
+ * A DestReceiver for the ordered catalog query without ranks 10-12 (rank
+ * first, then the five output columns): it passes the rows on to a
+ * tuplestore (catalog_objects()) or to sha256 (fingerprint()), and slots
+ * the C-built rows of ranks 10-12 in before the first row of a higher rank
+ * (or at the end).  Nothing is stored but the tuplestore's rows.
  */
-typedef struct FingerprintReceiver
+typedef struct MergeReceiver
 {
 	DestReceiver pub;
-	Fingerprint fp;
-} FingerprintReceiver;
+	CatalogRows *crows;
+	bool		flushed;
+	Tuplestorestate *tupstore;	/* catalog_objects() */
+	TupleDesc	tupdesc;
+	Fingerprint *fp;			/* fingerprint() */
+} MergeReceiver;
+
+static void
+merge_put_rows(MergeReceiver *m, const CatalogRow *rows, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const CatalogRow *row = &rows[i];
+
+		if (m->fp != NULL)
+			fp_row_cstr(m->fp, row);
+		else
+		{
+			const char *vals[5] = {row->kind, row->identity, row->schema, row->parent,
+			row->definition};
+			Datum		values[5];
+			bool		nulls[5];
+
+			for (int col = 0; col < 5; col++)
+			{
+				nulls[col] = (vals[col] == NULL);
+				values[col] = nulls[col] ? (Datum) 0 : PointerGetDatum(cstring_to_text(vals[col]));
+			}
+			tuplestore_putvalues(m->tupstore, m->tupdesc, values, nulls);
+			for (int col = 0; col < 5; col++)
+				if (!nulls[col])
+					pfree(DatumGetPointer(values[col]));
+		}
+	}
+}
+
+static void
+merge_flush(MergeReceiver *m)
+{
+	if (m->flushed)
+		return;
+	m->flushed = true;
+	merge_put_rows(m, m->crows->tables, m->crows->ntables);
+	merge_put_rows(m, m->crows->columns, m->crows->ncolumns);
+	merge_put_rows(m, m->crows->constraints, m->crows->nconstraints);
+}
 
 static bool
-fp_receive(TupleTableSlot *slot, DestReceiver *self)
+merge_receive(TupleTableSlot *slot, DestReceiver *self)
 {
-	FingerprintReceiver *r = (FingerprintReceiver *) self;
+	MergeReceiver *m = (MergeReceiver *) self;
 
 	slot_getallattrs(slot);
-	fp_row(&r->fp, slot->tts_tupleDescriptor->natts, slot->tts_values, slot->tts_isnull);
+	if (slot->tts_tupleDescriptor->natts != 6)
+		elog(ERROR, "catalog query returned %d columns, expected 6",
+			 slot->tts_tupleDescriptor->natts);
+	if (!m->flushed && !slot->tts_isnull[0] && DatumGetInt32(slot->tts_values[0]) > 12)
+		merge_flush(m);
+	if (m->fp != NULL)
+		fp_row(m->fp, 5, &slot->tts_values[1], &slot->tts_isnull[1]);
+	else
+		tuplestore_putvalues(m->tupstore, m->tupdesc, &slot->tts_values[1], &slot->tts_isnull[1]);
 	return true;
 }
 
 static void
-fp_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+merge_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 }
 
 static void
-fp_shutdown(DestReceiver *self)
+merge_shutdown(DestReceiver *self)
 {
 }
 
 static void
-fp_destroy(DestReceiver *self)
+merge_destroy(DestReceiver *self)
 {
+}
+
+/*
+ * Run the catalog query (ranks 10-12 built in C) into a tuplestore or a
+ * fingerprint.  Under the pinned settings; connects to SPI itself.
+ */
+static void
+run_merged(FunctionCallInfo fcinfo, Tuplestorestate *tupstore, TupleDesc tupdesc,
+		   Fingerprint *fp)
+{
+	MergeReceiver m;
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	const char **schemas = NULL;
+	int			nschemas = 0;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "drydock catalog rows",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	if (!PG_ARGISNULL(0))
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), NAMEOID, NAMEDATALEN, false,
+						  TYPALIGN_CHAR, &elems, &nulls, &nschemas);
+		schemas = palloc((nschemas + 1) * sizeof(char *));
+		for (int i = 0; i < nschemas; i++)
+			schemas[i] = NameStr(*DatumGetName(elems[i]));
+	}
+	memset(&m, 0, sizeof(m));
+	m.crows = drydock_catalog_rel_rows(schemas, nschemas);
+	MemoryContextSwitchTo(oldcxt);
+
+	m.pub.receiveSlot = merge_receive;
+	m.pub.rStartup = merge_startup;
+	m.pub.rShutdown = merge_shutdown;
+	m.pub.rDestroy = merge_destroy;
+	m.pub.mydest = DestNone;
+	m.tupstore = tupstore;
+	m.tupdesc = tupdesc;
+	m.fp = fp;
+
+	SPI_connect();
+	run_catalog_query(fcinfo, 0, &m.pub);
+	merge_flush(&m);
+	SPI_finish();
+	MemoryContextDelete(cxt);
 }
 
 /*
  * drydock.catalog_objects(schemas name[] DEFAULT NULL)
  *	 RETURNS TABLE(kind, identity, schema, parent, definition)
  *
- * The executor's rows go straight into the SRF's tuplestore (no SPI
- * tuptable in between).  The settings are pinned before the tuplestore is
- * made so that it gets the raised work_mem and stays in memory.
+ * The rows go straight into the SRF's tuplestore (no SPI tuptable in
+ * between).  The settings are pinned before the tuplestore is made so that
+ * it gets the raised work_mem and stays in memory.
  */
 Datum
 drydock_catalog_objects(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Tuplestorestate *tupstore;
 	TupleDesc	tupdesc;
-	DestReceiver *dest;
 	int			nestlevel;
 
 	check_schemas(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), NULL);
 	nestlevel = pin_search_path();
 	init_srf(fcinfo, &tupstore, &tupdesc);
-
-	SPI_connect();
-	dest = CreateDestReceiver(DestTuplestore);
-	SetTuplestoreDestReceiverParams(dest, tupstore,
-									rsinfo->econtext->ecxt_per_query_memory,
-									false
-#if PG_VERSION_NUM >= 150000
-									, NULL, NULL
-#endif
-		);
-	run_catalog_query(fcinfo, 0, dest);
-	SPI_finish();
+	run_merged(fcinfo, tupstore, tupdesc, NULL);
 	AtEOXact_GUC(true, nestlevel);
 
 	return (Datum) 0;
@@ -1024,30 +1164,17 @@ Datum
 drydock_fingerprint(PG_FUNCTION_ARGS)
 {
 	char	   *hex;
-	text	   *result;
 	int			nestlevel;
-	FingerprintReceiver receiver;
+	Fingerprint fp;
 
 	check_schemas(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), NULL);
-
-	SPI_connect();
 	nestlevel = pin_search_path();
-	memset(&receiver, 0, sizeof(receiver));
-	receiver.pub.receiveSlot = fp_receive;
-	receiver.pub.rStartup = fp_startup;
-	receiver.pub.rShutdown = fp_shutdown;
-	receiver.pub.rDestroy = fp_destroy;
-	receiver.pub.mydest = DestNone;
-	fp_init(&receiver.fp);
-	run_catalog_query(fcinfo, 0, &receiver.pub);
-	hex = fp_final(&receiver.fp);
+	fp_init(&fp);
+	run_merged(fcinfo, NULL, NULL, &fp);
+	hex = fp_final(&fp);
 	AtEOXact_GUC(true, nestlevel);
-	result = (text *) SPI_palloc(VARHDRSZ + strlen(hex));
-	SET_VARSIZE(result, VARHDRSZ + strlen(hex));
-	memcpy(VARDATA(result), hex, strlen(hex));
-	SPI_finish();
 
-	PG_RETURN_TEXT_P(result);
+	PG_RETURN_TEXT_P(cstring_to_text(hex));
 }
 
 /*
@@ -1090,7 +1217,7 @@ drydock_baseline_save(PG_FUNCTION_ARGS)
 									   "SELECT $2, row_number() OVER (ORDER BY rank, "
 									   "identity COLLATE \"C\", kind COLLATE \"C\"), "
 									   "kind, identity, schema, parent, definition FROM (%s) q",
-									   catalog_query_text),
+									   full_catalog_query()),
 							  2, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert baseline objects");
 	count = SPI_processed;
@@ -1189,7 +1316,7 @@ drydock_diff(PG_FUNCTION_ARGS)
 					 "    OR b.definition IS DISTINCT FROM c.definition "
 					 " ORDER BY " KIND_RANK_FMT ", coalesce(c.identity, b.identity) COLLATE \"C\", "
 					 "   coalesce(c.kind, b.kind) COLLATE \"C\", 1",
-					 catalog_query_text, "coalesce(c.kind, b.kind)");
+					 full_catalog_query(), "coalesce(c.kind, b.kind)");
 	if (SPI_execute_with_args(query, 2, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "diff query failed");
 	spi_to_tuplestore(tupstore, tupdesc);

@@ -15,7 +15,36 @@
 #ifndef CATALOG_STATE_H
 #define CATALOG_STATE_H
 
+#include "access/htup.h"
+
 extern const char *drydock_catalog_query(void);
 extern const char *drydock_kind_rank_expr(const char *col);
+
+/* One row of the catalog state (NULL schema/parent/definition allowed). */
+typedef struct CatalogRow
+{
+	const char *kind;
+	const char *identity;
+	const char *schema;
+	const char *parent;
+	const char *definition;
+} CatalogRow;
+
+/* The rows of ranks 10, 11 and 12, each rank in catalog_objects() order. */
+typedef struct CatalogRows
+{
+	CatalogRow *tables;			/* rank 10 */
+	int			ntables;
+	CatalogRow *columns;		/* rank 11 */
+	int			ncolumns;
+	CatalogRow *constraints;	/* rank 12 */
+	int			nconstraints;
+} CatalogRows;
+
+/* catalog_rels.c: built in C; schemas NULL = every user schema */
+extern CatalogRows *drydock_catalog_rel_rows(const char *const *schemas, int nschemas);
+
+/* catalog_defs.c: pg_get_constraintdef() text for PK/UNIQUE/FK, else NULL */
+extern char *drydock_fast_constraint_def(HeapTuple tup);
 
 #endif							/* CATALOG_STATE_H */
