@@ -61,9 +61,10 @@ main(int argc, char **argv)
 		printf("drydock %s\n", DRYDOCK_VERSION);
 		return EXIT_PASS;
 	}
-	if (strcmp(cmd, "run") == 0)
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "replay") == 0)
 	{
-		int			rc = cmd_run(argc - 1, argv + 1);
+		int			rc = strcmp(cmd, "run") == 0 ? cmd_run(argc - 1, argv + 1) :
+			cmd_replay(argc - 1, argv + 1);
 
 		/*
 		 * A terminating signal, whenever it came (even while the report was
@@ -78,8 +79,6 @@ main(int argc, char **argv)
 		}
 		return rc;
 	}
-	if (strcmp(cmd, "replay") == 0)
-		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(cmd, "exec") == 0)
 		return cmd_exec(argc - 1, argv + 1);
 	if (strcmp(cmd, "gc") == 0)

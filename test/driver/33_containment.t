@@ -100,6 +100,13 @@ SKIP: {
     unlink $dlog;
 }
 
+# the report of a run says the namespace was there
+{
+    my $r = dd_run('netns-report', ['--schema', 'app', '--scaffold-schema', F('simple/up.sql'), F('simple/down.sql')]);
+    is($r->{rc}, 0, 'netns-report: exit 0') or diag($r->{err});
+    ok($r->{report}{environment}{network_namespace}, 'netns-report: environment.network_namespace is true');
+}
+
 # a statement that never ends in the rollback: --timeout stops it, teardown
 {
     my $t0 = time;

@@ -31,7 +31,9 @@ for my $i (1 .. $n) {
 is($ok, $n, "$n runs in a row all pass") or diag(join("\n", @bad[0 .. ($#bad < 4 ? $#bad : 4)]));
 my ($ipcs1, $all1) = (ipcs_count(), $shm_all->());
 is($ipcs1, $ipcs0, "unattached SysV segments before/after: $ipcs0/$ipcs1");
-is($all1, $all0, "all SysV segments (ipcs -m) before/after: $all0/$all1");
+# every segment, attached or not, includes other clusters of the machine (other
+# users' runs come and go): a figure for the log, not a verdict
+note("all SysV segments (ipcs -m) before/after: $all0/$all1");
 is(scalar(glob("$tmp/drydock-??????")), undef, 'no run directory left');
 is(scalar(DD::postgres_pids_in("$tmp")), 0, 'no process of any run left');
 diag(sprintf("soak: %d runs in %d s; ipcs -m %d -> %d (unattached %d -> %d)", $n, time - $t0, $all0, $all1, $ipcs0, $ipcs1));
