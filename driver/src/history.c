@@ -161,6 +161,16 @@ add_migration(history *h, size_t *cap)
 	return &h->items[h->n++];
 }
 
+/* sqitch change names are names, not numbers: compare them as strings */
+static migration *
+find_name(history *h, const char *name)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->items[i].version, name) == 0)
+			return &h->items[i];
+	return NULL;
+}
+
 static migration *
 find_version(history *h, const char *version)
 {
@@ -468,7 +478,6 @@ load_sqitch(load_state *st, const char *dir, history *h)
 	char	   *plan = read_small_file(plan_path, NULL);
 	size_t		cap = 0;
 	int			lineno = 0;
-	char	   *save = NULL;
 	bool		ok = true;
 
 	if (!plan)
@@ -477,14 +486,18 @@ load_sqitch(load_state *st, const char *dir, history *h)
 		free(plan_path);
 		return false;
 	}
-	for (char *line = strtok_r(plan, "\n", &save); line && ok; line = strtok_r(NULL, "\n", &save))
+	for (char *line = plan, *next; line && ok; line = next)
 	{
-		char	   *p = line;
+		char	   *p;
 		char	   *name;
 		migration  *m;
 		char	   *f;
 
-		lineno++;				/* strtok_r skips empty lines: count is approximate there */
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		p = line;
+		lineno++;
 		while (isspace((unsigned char) *p))
 			p++;
 		if (*p == '\0' || *p == '#' || *p == '%' || *p == '@')
@@ -514,7 +527,7 @@ load_sqitch(load_state *st, const char *dir, history *h)
 					continue;	/* a conflict, or another project's change */
 				if (strchr(d, '@'))
 					*strchr(d, '@') = '\0';
-				if (!find_version(h, d))
+				if (!find_name(h, d))
 					ok = fail(st, plan_path, lineno, "change \"%s\" requires \"%s\", which the plan does not deploy before it", name, d);
 			}
 			free(deps);
@@ -524,7 +537,7 @@ load_sqitch(load_state *st, const char *dir, history *h)
 			free(name);
 			break;
 		}
-		if (find_version(h, name) && strcmp(find_version(h, name)->version, name) == 0)
+		if (find_name(h, name))
 		{
 			/* a reworked change: sqitch deploys the rework with the same name */
 			ok = fail(st, plan_path, lineno, "change \"%s\" appears twice (reworked changes are not supported yet)", name);

@@ -1,0 +1,106 @@
+#!/usr/bin/perl
+# drydock replay (issue 10): every fixture history of test/fixtures/replay,
+# one per layout, checked against MANIFEST.json -- the verdict of every pair
+# and the residue of every broken one, object by object; --from/--to; the
+# bad inputs (one-line error, nothing run, clean teardown).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use DD;
+use File::Temp ();
+use JSON::PP ();
+use Test::More;
+
+my $root = DD::fixture('replay');
+my $manifest = JSON::PP->new->decode(DD::slurp("$root/MANIFEST.json"));
+my %verdict_name = (failing_up => 'failed');
+
+sub replay {
+    my ($name, @args) = @_;
+    my $tmp = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddrXXXXXX');
+    chmod 0755, "$tmp";
+    my $r = run_cmd([drydock(), 'replay', '-q', @args, '--out', "$tmp/out"], env => { TMPDIR => "$tmp" });
+    my $json = DD::slurp("$tmp/out/report.json");
+    $r->{report} = defined $json ? eval { JSON::PP->new->decode($json) } : undef;
+    $r->{out_dir} = "$tmp/out";
+    is(scalar(() = glob("$tmp/drydock-??????")), 0, "$name: no run directory left");
+    is(scalar(DD::postgres_pids_in("$tmp")), 0, "$name: no process left");
+    $r->{tmp} = $tmp;
+    return $r;
+}
+
+sub residue_set {
+    my ($rows) = @_;
+    return join("\n", sort map { "$_->{change} | $_->{kind} | $_->{identity}" } @{ $rows || [] });
+}
+
+for my $h (qw(golang-migrate goose dbmate sqitch flyway)) {
+    my $m = $manifest->{histories}{$h};
+    my $r = replay($h, "$root/$h", '--schema', 'app', '--keep-going');
+    my $rep = $r->{report};
+    ok($rep, "$h: report.json written") or next;
+    is($rep->{replay}{layout}, $m->{layout}, "$h: layout detected");
+    my %got = map { $_->{version} => $_ } @{ $rep->{rounds} };
+    is_deeply([map { $_->{version} } @{ $rep->{rounds} }], $m->{order}, "$h: applied in the tool's order");
+    for my $p (@{ $m->{pairs} }) {
+        my $g = $got{ $p->{version} };
+        my $want = $verdict_name{ $p->{expected} } // $p->{expected};
+        is($g && $g->{verdict}, $want, "$h $p->{version} $p->{title}: $want");
+        is(residue_set($g && $g->{residue}), residue_set($p->{residue}),
+           "$h $p->{version}: residue object by object") if $g && $g->{verdict} ne 'failed';
+    }
+    my $c = $m->{counts};
+    like($r->{out}, qr/^$m->{pair_count} pairs: $c->{exact} exact, $c->{not_inverse} not inverse, $c->{missing_down} missing down/m,
+         "$h: one-line summary");
+    is($r->{rc}, ($c->{failing_up} ? 3 : ($c->{not_inverse} || $c->{missing_down} || $c->{failing_verify}) ? 1 : 0), "$h: exit code");
+    ok(-s "$r->{out_dir}/replay-log.md", "$h: replay-log.md written");
+    for my $ne (@{ $m->{not_exercised} || [] }) {
+        ok((grep { index($_, $ne) >= 0 || index($ne, (split / /, $_)[2] // '~') >= 0 } @{ $rep->{replay}{not_exercised} || [] }),
+           "$h: not exercised is listed: $ne");
+    }
+    for my $ex (@{ $m->{from_to_examples} || [] }) {
+        my $fr = replay("$h @{$ex->{args}}", "$root/$h", '--schema', 'app', '--keep-going', @{ $ex->{args} });
+        my @checked = map { $_->{version} } @{ $fr->{report}{rounds} || [] };
+        is_deeply(\@checked, $ex->{versions}, "$h @{$ex->{args}}: only the range is checked");
+        is_deeply([sort map { $_->{version} } grep { $_->{verdict} eq 'not_inverse' } @{ $fr->{report}{rounds} || [] }],
+                  [sort @{ $ex->{not_inverse} || [] }], "$h @{$ex->{args}}: the broken pairs of the range");
+    }
+}
+
+# no-transaction migrations are applied without -1 (CREATE INDEX CONCURRENTLY would fail inside one)
+{
+    my $r = replay('goose-tx', "$root/goose", '--schema', 'app', '--keep-going');
+    my @notx = grep { !$_->{in_transaction} } @{ $r->{report}{rounds} || [] };
+    ok(@notx >= 1, 'goose: the NO TRANSACTION migration is marked') ;
+    ok((grep { $_->{verdict} eq 'exact' } @notx), 'goose: ... and it applied (outside a transaction)');
+}
+
+# TAP: one test per pair
+{
+    my $r = replay('tap', "$root/dbmate", '--schema', 'app', '--keep-going', '--format', 'tap');
+    my ($plan) = $r->{out} =~ /^1\.\.(\d+)$/m;
+    is($plan, $manifest->{histories}{dbmate}{pair_count}, 'TAP: one test per pair');
+    my $notok = () = $r->{out} =~ /^not ok /mg;
+    my $c = $manifest->{histories}{dbmate}{counts};
+    is($notok, $c->{not_inverse} + $c->{missing_down}, 'TAP: the broken pairs are not ok');
+}
+
+# bad input: a one-line error naming the file (and line), nothing run
+for my $case (sort keys %{ $manifest->{bad} }) {
+    my $b = $manifest->{bad}{$case};
+    unlink $b->{marker_must_not_exist} if $b->{marker_must_not_exist};
+    my $r = replay($case, "$root/$case", '--schema', 'app');
+    is($r->{rc}, $b->{expected_exit}, "$case: exit $b->{expected_exit}");
+    my @lines = grep { /^drydock: / } split /\n/, $r->{err};
+    ok(@lines >= 1, "$case: an error line");
+    my $where = $b->{line} ? "\Q$b->{file}\E:$b->{line}:" : "\Q$b->{file}\E";
+    like($lines[0] // '', qr{^drydock: \S*$where.*\Q$b->{message_contains}\E}, "$case: FILE[:LINE]: message");
+    if ($b->{nothing_run}) {
+        ok(!$r->{report} || !@{ $r->{report}{rounds} || [] }, "$case: no migration was applied");
+        ok(!$r->{report} || !grep { $_->{kind} =~ /^(initdb|clone|postgres)$/ } @{ $r->{report}{commands} || [] },
+           "$case: no cluster was started");
+    }
+    ok(!-e $b->{marker_must_not_exist}, "$case: the hostile command did not run") if $b->{marker_must_not_exist};
+}
+done_testing();
