@@ -395,6 +395,7 @@ cmd_replay(int argc, char **argv)
 	char		err[1024];
 	char	   *err_file = NULL;
 	int			err_line = 0;
+	const char **why_unchecked;	/* per migration: NULL when checked */
 	int			n_exact = 0,
 				n_not = 0,
 				n_failed = 0,
@@ -556,6 +557,9 @@ cmd_replay(int argc, char **argv)
 	}
 
 	/* every file, before any cluster exists */
+	why_unchecked = xcalloc(h.n + 1, sizeof(char *));
+	for (size_t i = 0; i < h.n; i++)
+		why_unchecked[i] = "not reached: the replay stopped before it";
 	ups = xcalloc(h.n, sizeof(artifact));
 	downs = xcalloc(h.n, sizeof(artifact));
 	verifies = xcalloc(h.n, sizeof(artifact));
@@ -641,13 +645,19 @@ cmd_replay(int argc, char **argv)
 		if (dd_got_signal)
 			break;
 		if (after_to(&h, i, ro.to))
+		{
+			for (size_t k = i; k < h.n; k++)
+				why_unchecked[k] = "after --to: not applied";
 			break;
+		}
 		if (before_from(&h, i, ro.from))
 		{
+			why_unchecked[i] = "before --from: applied unchecked";
 			if ((rc = advance_state(&ctx, &ups[i], NULL)) != 0)
 				break;
 			continue;
 		}
+		why_unchecked[i] = NULL;
 		pair = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:b}", "round", ++n_checked, "version", m->version,
 						 "title", m->title, "up_sha256", ups[i].pf.sha256,
 						 "down_sha256", m->down.text ? downs[i].pf.sha256 : NULL,
@@ -708,6 +718,16 @@ cmd_replay(int argc, char **argv)
 				json_array_append_new(ne, json_string(h.not_exercised[i]));
 			json_object_set_new(json_object_get(ctx.report, "replay"), "not_exercised", ne);
 		}
+		{
+			/* every migration of the history, checked or why not */
+			json_t	   *all = json_array();
+
+			for (size_t i = 0; i < h.n; i++)
+				json_array_append_new(all, json_pack("{s:s, s:s, s:b, s:s?}", "version", h.items[i].version,
+													 "title", h.items[i].title, "checked", why_unchecked[i] == NULL,
+													 "why_not", why_unchecked[i]));
+			json_object_set_new(json_object_get(ctx.report, "replay"), "migrations", all);
+		}
 		free(summary);
 	}
 	if (dd_got_signal)
@@ -734,6 +754,7 @@ out:
 		free(downs[i].sandbox_copy);
 		free(verifies[i].sandbox_copy);
 	}
+	free(why_unchecked);
 	free(ups);
 	free(downs);
 	free(verifies);
