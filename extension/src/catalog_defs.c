@@ -41,9 +41,11 @@ PG_FUNCTION_INFO_V1(drydock_constraint_def);
  * Append "col, col, ..." for the int2[] attribute numbers of relid.
  * Returns the number of columns, or -1 if the array is not a plain
  * one-dimensional int2 array without NULLs (the caller falls back).
+ * Quoted names come from the resolver when it knows them, else from the
+ * syscache.
  */
 static int
-append_columns(StringInfo buf, Datum arr, Oid relid)
+append_columns(StringInfo buf, Datum arr, Oid relid, const ConstraintNameResolver *res)
 {
 	ArrayType  *a = DatumGetArrayTypeP(arr);
 	int16	   *attnums;
@@ -55,9 +57,13 @@ append_columns(StringInfo buf, Datum arr, Oid relid)
 	attnums = (int16 *) ARR_DATA_PTR(a);
 	for (int i = 0; i < n; i++)
 	{
+		const char *name = res ? res->attname(res->arg, relid, attnums[i]) : NULL;
+
 		if (i > 0)
 			appendStringInfoString(buf, ", ");
-		appendStringInfoString(buf, quote_identifier(get_attname(relid, attnums[i], false)));
+		if (name == NULL)
+			name = quote_identifier(get_attname(relid, attnums[i], false));
+		appendStringInfoString(buf, name);
 	}
 	return n;
 }
@@ -87,7 +93,7 @@ fk_action(char action)
  * pg_constraint).
  */
 char *
-drydock_fast_constraint_def(HeapTuple tup)
+drydock_fast_constraint_def(HeapTuple tup, const ConstraintNameResolver *res)
 {
 	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
 	StringInfoData buf;
@@ -116,7 +122,7 @@ drydock_fast_constraint_def(HeapTuple tup)
 #endif
 		appendStringInfoChar(&buf, '(');
 		val = SysCacheGetAttr(CONSTROID, tup, Anum_pg_constraint_conkey, &isnull);
-		nkeys = isnull ? -1 : append_columns(&buf, val, con->conrelid);
+		nkeys = isnull ? -1 : append_columns(&buf, val, con->conrelid, res);
 		/* INCLUDE columns: left to pg_get_constraintdef */
 		if (nkeys < 0 || ind->indnatts != nkeys)
 		{
@@ -130,16 +136,24 @@ drydock_fast_constraint_def(HeapTuple tup)
 	{
 		const char *upd = fk_action(con->confupdtype);
 		const char *del = fk_action(con->confdeltype);
-		Oid			refnsp = get_rel_namespace(con->confrelid);
-		char	   *refname = get_rel_name(con->confrelid);
+		const char *qualname = res ? res->qualname(res->arg, con->confrelid) : NULL;
 
-		if (upd == NULL || del == NULL || refname == NULL ||
+		if (upd == NULL || del == NULL ||
 			(con->confmatchtype != FKCONSTR_MATCH_SIMPLE &&
 			 con->confmatchtype != FKCONSTR_MATCH_FULL))
 			return NULL;
-		/* visible unqualified (pg_catalog, a temp schema): not handled here */
-		if (refnsp == PG_CATALOG_NAMESPACE || isAnyTempNamespace(refnsp))
-			return NULL;
+		if (qualname == NULL)
+		{
+			Oid			refnsp = get_rel_namespace(con->confrelid);
+			char	   *refname = get_rel_name(con->confrelid);
+
+			if (refname == NULL)
+				return NULL;
+			/* visible unqualified (pg_catalog, a temp schema): not handled here */
+			if (refnsp == PG_CATALOG_NAMESPACE || isAnyTempNamespace(refnsp))
+				return NULL;
+			qualname = quote_qualified_identifier(get_namespace_name(refnsp), refname);
+		}
 #if PG_VERSION_NUM >= 150000
 		(void) SysCacheGetAttr(CONSTROID, tup, Anum_pg_constraint_confdelsetcols, &isnull);
 		if (!isnull)
@@ -147,12 +161,11 @@ drydock_fast_constraint_def(HeapTuple tup)
 #endif
 		appendStringInfoString(&buf, "FOREIGN KEY (");
 		val = SysCacheGetAttr(CONSTROID, tup, Anum_pg_constraint_conkey, &isnull);
-		if (isnull || append_columns(&buf, val, con->conrelid) < 0)
+		if (isnull || append_columns(&buf, val, con->conrelid, res) < 0)
 			return NULL;
-		appendStringInfo(&buf, ") REFERENCES %s(",
-						 quote_qualified_identifier(get_namespace_name(refnsp), refname));
+		appendStringInfo(&buf, ") REFERENCES %s(", qualname);
 		val = SysCacheGetAttr(CONSTROID, tup, Anum_pg_constraint_confkey, &isnull);
-		if (isnull || append_columns(&buf, val, con->confrelid) < 0)
+		if (isnull || append_columns(&buf, val, con->confrelid, res) < 0)
 			return NULL;
 		appendStringInfoChar(&buf, ')');
 		if (con->confmatchtype == FKCONSTR_MATCH_FULL)
@@ -188,7 +201,7 @@ drydock_constraint_def(PG_FUNCTION_ARGS)
 	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
 	if (!HeapTupleIsValid(tup))
 		PG_RETURN_NULL();
-	def = drydock_fast_constraint_def(tup);
+	def = drydock_fast_constraint_def(tup, NULL);
 	ReleaseSysCache(tup);
 	if (def != NULL)
 		PG_RETURN_TEXT_P(cstring_to_text(def));

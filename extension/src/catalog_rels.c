@@ -488,9 +488,29 @@ scan_attrdefs(Builder *b)
 	table_close(rel, AccessShareLock);
 }
 
+/* names for the constraint deparser, from the relations in scope */
+static const char *
+resolve_attname(void *arg, Oid relid, int16 attnum)
+{
+	RelInfo    *r = oid_lookup(((Builder *) arg)->rels, relid);
+	ColInfo    *col = r ? find_column(r, attnum) : NULL;
+
+	return col ? col->name : NULL;
+}
+
+static const char *
+resolve_qualname(void *arg, Oid relid)
+{
+	RelInfo    *r = oid_lookup(((Builder *) arg)->rels, relid);
+
+	return r ? r->qrel : NULL;
+}
+
 static void
 scan_constraints(Builder *b)
 {
+	ConstraintNameResolver res = {resolve_attname, resolve_qualname, b};
+
 	Relation	rel = table_open(ConstraintRelationId, AccessShareLock);
 	SysScanDesc scan;
 	HeapTuple	tup;
@@ -514,7 +534,7 @@ scan_constraints(Builder *b)
 		if (ci->name == NameStr(con->conname))
 			ci->name = pstrdup(ci->name);
 		ci->contype = con->contype;
-		ci->def = drydock_fast_constraint_def(tup);
+		ci->def = drydock_fast_constraint_def(tup, &res);
 		if (ci->def == NULL)
 			ci->def = call_text_fn(pg_get_constraintdef, 1, ObjectIdGetDatum(con->oid), (Datum) 0);
 		ci->validated = con->convalidated;

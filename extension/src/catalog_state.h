@@ -44,7 +44,19 @@ typedef struct CatalogRows
 /* catalog_rels.c: built in C; schemas NULL = every user schema */
 extern CatalogRows *drydock_catalog_rel_rows(const char *const *schemas, int nschemas);
 
-/* catalog_defs.c: pg_get_constraintdef() text for PK/UNIQUE/FK, else NULL */
-extern char *drydock_fast_constraint_def(HeapTuple tup);
+/*
+ * catalog_defs.c: pg_get_constraintdef() text for PK/UNIQUE/FK, else NULL.
+ * An optional resolver gives quoted column names and schema-qualified
+ * quoted table names the caller already has (NULL: not known, the syscache
+ * is asked); a table it names must not be in pg_catalog or a temp schema.
+ */
+typedef struct ConstraintNameResolver
+{
+	const char *(*attname) (void *arg, Oid relid, int16 attnum);
+	const char *(*qualname) (void *arg, Oid relid);
+	void	   *arg;
+} ConstraintNameResolver;
+
+extern char *drydock_fast_constraint_def(HeapTuple tup, const ConstraintNameResolver *res);
 
 #endif							/* CATALOG_STATE_H */
