@@ -23,6 +23,7 @@
 #include "report.h"
 #include "run.h"
 #include "signals.h"
+#include "suppress.h"
 #include "util.h"
 
 #define STATE_DB "drydock_replay_state"
@@ -335,8 +336,19 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 		}
 		if (rc != 0)
 			return rc;
-		if (json_array_size(json_object_get(pair, "residue")) > 0 ||
-			rows_fail(json_object_get(pair, "rollback_verification")))
+		json_t	   *residue = json_object_get(pair, "residue");
+		size_t		k;
+		json_t	   *row;
+		bool		all_accepted = json_array_size(residue) > 0;
+
+		json_array_foreach(residue, k, row)
+			if (!json_object_get(row, "accepted"))
+			all_accepted = false;
+		if (rows_fail(json_object_get(pair, "rollback_verification")))
+			verdict = "not_inverse";
+		else if (all_accepted)
+			verdict = "accepted";	/* not exact, every difference accepted with a reason */
+		else if (json_array_size(residue) > 0)
 			verdict = "not_inverse";
 		else
 			verdict = "exact";
@@ -396,6 +408,8 @@ cmd_replay(int argc, char **argv)
 	char	   *err_file = NULL;
 	int			err_line = 0;
 	const char **why_unchecked;	/* per migration: NULL when checked */
+	json_t	  **inline_sup;		/* per migration: its -- drydock: directives */
+	int			n_accepted = 0;
 	int			n_exact = 0,
 				n_not = 0,
 				n_failed = 0,
@@ -558,6 +572,7 @@ cmd_replay(int argc, char **argv)
 
 	/* every file, before any cluster exists */
 	why_unchecked = xcalloc(h.n + 1, sizeof(char *));
+	inline_sup = xcalloc(h.n + 1, sizeof(json_t *));
 	for (size_t i = 0; i < h.n; i++)
 		why_unchecked[i] = "not reached: the replay stopped before it";
 	ups = xcalloc(h.n, sizeof(artifact));
@@ -601,13 +616,37 @@ cmd_replay(int argc, char **argv)
 			rc = EXIT_USAGE;
 		}
 	}
+	if (rc == 0 && suppress_check_policy(ctx.policy, err, sizeof(err)) != 0)
+	{
+		run_record_error(&ctx, opt.policy_path, 0, err);
+		rc = EXIT_USAGE;
+	}
 	for (size_t i = 0; i < h.n && rc == 0; i++)
 	{
 		migration  *m = &h.items[i];
+		unsigned	line = 0;
 
 		rc = preflight_part(&ctx, &ups[i], "up", &m->up, PREFLIGHT_DDL, m->in_transaction);
 		if (rc == 0 && m->down.text)
 			rc = preflight_part(&ctx, &downs[i], "down", &m->down, PREFLIGHT_ROLLBACK, m->in_transaction);
+		/* inline suppressions of the pair, judged like drydock run's */
+		inline_sup[i] = json_array();
+		if (rc == 0 &&
+			suppress_parse_artifact(&ups[i].pf, m->up.path, false, ctx.schema,
+									json_object_get(ctx.policy, "allow_suppress"), inline_sup[i],
+									&line, err, sizeof(err)) != 0)
+		{
+			run_record_error(&ctx, m->up.path, (int) line, err);
+			rc = EXIT_USAGE;
+		}
+		if (rc == 0 && m->down.text &&
+			suppress_parse_artifact(&downs[i].pf, m->down.path, true, ctx.schema,
+									json_object_get(ctx.policy, "allow_suppress"), inline_sup[i],
+									&line, err, sizeof(err)) != 0)
+		{
+			run_record_error(&ctx, m->down.path, (int) line, err);
+			rc = EXIT_USAGE;
+		}
 		if (rc == 0 && m->verify.text)
 			rc = preflight_part(&ctx, &verifies[i], "verify", &m->verify, PREFLIGHT_ROLLBACK, false);
 		if (rc == 0 && ups[i].pf.creates_target_schema && !ctx.ddl.pf.creates_target_schema)
@@ -663,6 +702,10 @@ cmd_replay(int argc, char **argv)
 						 "down_sha256", m->down.text ? downs[i].pf.sha256 : NULL,
 						 "in_transaction", m->in_transaction);
 		json_array_append_new(json_object_get(ctx.report, "rounds"), pair);
+		json_decref(ctx.suppress_inline);
+		ctx.suppress_inline = json_incref(inline_sup[i]);
+		if (json_array_size(inline_sup[i]) > 0)
+			json_object_set(pair, "inline_suppressions", inline_sup[i]);
 		rc = check_pair(&ctx, &ro, m, &ups[i], m->down.text ? &downs[i] : NULL,
 						m->verify.text ? &verifies[i] : NULL, pair);
 		if (rc != 0)
@@ -677,6 +720,8 @@ cmd_replay(int argc, char **argv)
 			dd_progress("%s %s: %s", m->version, m->title, v);
 			if (strcmp(v, "exact") == 0)
 				n_exact++;
+			else if (strcmp(v, "accepted") == 0)
+				n_accepted++;
 			else if (strcmp(v, "not_inverse") == 0)
 				n_not++;
 			else if (strcmp(v, "missing_down") == 0)
@@ -700,16 +745,18 @@ cmd_replay(int argc, char **argv)
 			break;
 	}
 	{
-		char	   *summary = xasprintf("%d pairs: %d exact, %d not inverse, %d missing down%s, %d failed",
-										n_checked, n_exact, n_not, n_missing,
-										n_verify ? "" : "", n_failed);
+		strbuf		sum;
+		char	   *summary;
 
+		sb_init(&sum);
+		sb_printf(&sum, "%d pairs: %d exact, ", n_checked, n_exact);
+		if (n_accepted)
+			sb_printf(&sum, "%d accepted, ", n_accepted);
+		sb_printf(&sum, "%d not inverse, %d missing down, ", n_not, n_missing);
 		if (n_verify)
-		{
-			free(summary);
-			summary = xasprintf("%d pairs: %d exact, %d not inverse, %d missing down, %d failing verify, %d failed",
-								n_checked, n_exact, n_not, n_missing, n_verify, n_failed);
-		}
+			sb_printf(&sum, "%d failing verify, ", n_verify);
+		sb_printf(&sum, "%d failed", n_failed);
+		summary = sum.data;
 		json_object_set_new(json_object_get(ctx.report, "replay"), "summary", json_string(summary));
 		{
 			json_t	   *ne = json_array();
@@ -754,6 +801,9 @@ out:
 		free(downs[i].sandbox_copy);
 		free(verifies[i].sandbox_copy);
 	}
+	for (size_t i = 0; i < h.n; i++)
+		json_decref(inline_sup[i]);
+	free(inline_sup);
 	free(why_unchecked);
 	free(ups);
 	free(downs);

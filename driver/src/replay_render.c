@@ -198,7 +198,7 @@ report_render_replay_tap(json_t *doc)
 			continue;
 		}
 		v = s(pair, "verdict");
-		ok = strcmp(v, "exact") == 0 ||
+		ok = strcmp(v, "exact") == 0 || strcmp(v, "accepted") == 0 ||
 			(strcmp(v, "missing_down") == 0 && count_status(json_object_get(pair, "replay_findings"), "fail") == 0);
 		sb_printf(&sb, "%s %zu - %s %s: %s\n", ok ? "ok" : "not ok", i + 1, s(pair, "version"),
 				  s(pair, "title"), v[0] ? v : "not checked");

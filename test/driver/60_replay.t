@@ -76,6 +76,16 @@ for my $h (qw(golang-migrate goose dbmate sqitch flyway)) {
     ok((grep { $_->{verdict} eq 'exact' } @notx), 'goose: ... and it applied (outside a transaction)');
 }
 
+# an inline accept-residue in a down: the enum value PostgreSQL cannot drop
+{
+    my $r = replay('accepted', "$root/accepted-residue", '--schema', 'app', '--format', 'tap');
+    is($r->{rc}, 0, 'accepted residue: exit 0');
+    like($r->{out}, qr/^ok 2 - 2 c: accepted$/m, 'accepted residue: the pair is accepted, not exact');
+    like($r->{out}, qr/^2 pairs: 1 exact, 1 accepted, 0 not inverse/m, 'accepted residue: summary');
+    my ($row) = @{ $r->{report}{rounds}[1]{residue} || [] };
+    like($row && $row->{accepted}{reason} // '', qr/cannot drop an enum value/, 'accepted residue: the reason is in the report');
+}
+
 # TAP: one test per pair
 {
     my $r = replay('tap', "$root/dbmate", '--schema', 'app', '--keep-going', '--format', 'tap');
