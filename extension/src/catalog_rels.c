@@ -1054,7 +1054,12 @@ drydock_catalog_rel_rows(const char *const *schemas, int nschemas)
 	ctl.keysize = EXPR_KEY_MAX;
 	ctl.entrysize = sizeof(ExprEnt);
 	ctl.hcxt = b.cxt;
+#if PG_VERSION_NUM >= 140000
 	b.exprs = hash_create("drydock exprs", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+#else
+	/* before 14, string keys are the default without HASH_BLOBS */
+	b.exprs = hash_create("drydock exprs", 64, &ctl, HASH_ELEM | HASH_CONTEXT);
+#endif
 	b.maxrels = 256;
 	b.rellist = palloc(b.maxrels * sizeof(RelInfo *));
 	b.maxcons = 256;
