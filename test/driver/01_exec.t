@@ -37,6 +37,7 @@ my $ipcs_before = ipcs_count();
 # as an unprivileged user (when we are root)
 SKIP: {
     skip 'not root: already unprivileged', 2 if $> != 0;
+    skip 'nobody cannot reach the tree (private directory)', 2 unless nobody_can_use($dd);
     my $r = run_cmd(['runuser', '-u', 'nobody', '--', $dd, 'exec', '--', 'psql', '-X', '-At', '-c', 'select current_user']);
     is($r->{rc}, 0, 'exec as nobody exits 0') or diag($r->{err});
     is($r->{out}, "drydock_admin\n", 'as nobody, psql reaches the sandbox');

@@ -124,6 +124,7 @@ my @twelve = ('--schema', 'app', '--scaffold-schema', '--policy', F('twelve_tabl
 # an unprivileged caller (when root): the same run works as nobody
 SKIP: {
     skip 'not root: already unprivileged', 4 if $> != 0;
+    skip 'nobody cannot reach the tree (private directory)', 4 unless nobody_can_use(DD::drydock(), F('simple/up.sql'));
     my $r = dd_run('nobody', ['--schema', 'app', '--scaffold-schema', F('simple/up.sql'), F('simple/down.sql')], user => 'nobody');
     is($r->{rc}, 0, 'nobody: exit 0') or diag($r->{err});
     is($r->{report} && $r->{report}{environment}{run_as_user}, 'nobody', 'nobody: cluster runs as the caller');

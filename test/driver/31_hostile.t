@@ -103,6 +103,7 @@ for my $name (sort keys %accept) {
 }
 SKIP: {
     skip 'not root: cannot run as nobody', 4 if $> != 0;
+    skip 'nobody cannot reach the tree (private directory)', 4 unless nobody_can_use(DD::drydock(), "$H/accept/c04_driver_environ.up.sql");
     # the same, with the driver run by an unprivileged user: the cluster runs as that same user
     my $r = dd_run('environ-nobody', ['--apply-as-superuser', @scaf, "$H/accept/c04_driver_environ.up.sql", "$H/accept/c04_driver_environ.down.sql"],
                    user => 'nobody', env => { DRYDOCK_TEST_CANARY => $CANARY });

@@ -8,7 +8,7 @@ use File::Temp ();
 use POSIX ();
 
 our @EXPORT = qw(drydock run_cmd root_dirs_now postgres_pids_in ipcs_count
-                 wait_until fixture slurp);
+                 wait_until fixture slurp nobody_can_use);
 
 our $ROOT = "$FindBin::Bin/../..";
 
@@ -69,6 +69,17 @@ sub postgres_pids_in {
 
 # SysV shared memory segments nobody is attached to: a leaked segment of a
 # dead postmaster looks like that; live clusters' segments are attached.
+# Can the unprivileged account reach these paths (the tree may live under a
+# private home directory, e.g. /root, on a CI machine)?
+sub nobody_can_use {
+    my (@paths) = @_;
+    return 0 if $> != 0;
+    for my $p (@paths) {
+        system('runuser', '-u', 'nobody', '--', 'test', '-r', $p) == 0 or return 0;
+    }
+    return 1;
+}
+
 sub ipcs_count {
     my $out = `ipcs -m 2>/dev/null` // '';
     my @ids;
