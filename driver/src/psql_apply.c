@@ -186,11 +186,12 @@ static int
 file_line_of(const psql_apply_spec *spec, int first, int n)
 {
 	const char *p = spec->data;
-	const char *end = spec->data + spec->data_len;
+	const char *end;
 	int			line = 1;
 
 	if (!spec->data)
 		return first + n - 1;
+	end = spec->data + spec->data_len;	/* not before: NULL + 0 is undefined */
 	while (p < end && line < first)
 	{
 		const char *nl = memchr(p, '\n', (size_t) (end - p));

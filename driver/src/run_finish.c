@@ -408,7 +408,8 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 	bool		wrote;
 	json_t	   *env = json_object_get(ctx->report, "environment");
 
-	if (dd_got_signal && code < 128)
+	/* whichever step saw the signal, and whatever it returned: interrupted */
+	if (dd_got_signal)
 	{
 		code = 128 + dd_got_signal;
 		status = "interrupted";

@@ -165,11 +165,7 @@ for my $phase ('sandbox start', 'apply', 'verify', 'rollback', 'report') {
         is($r->{rc}, 128 + $signo, "$name: exit 128+$signo") or diag($r->{err});
         ok($r->{report}, "$name: a report was written");
         if ($phase ne 'report') {
-            TODO: {
-                local $TODO = 'run_finish.c: status becomes "interrupted" only when the code passed in is < 128; '
-                            . 'a phase that returns 128+sig keeps its caller\'s status ("failed", "isolation_failed")';
-                is($r->{report} && $r->{report}{status}, 'interrupted', "$name: the report says interrupted");
-            }
+            is($r->{report} && $r->{report}{status}, 'interrupted', "$name: the report says interrupted");
             is($r->{report} && $r->{report}{exit_code}, 128 + $signo, "$name: report.exit_code is 128+$signo");
             like($r->{err}, qr/interrupt/i, "$name: stderr says interrupted");
         }
