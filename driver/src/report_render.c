@@ -637,13 +637,10 @@ checks_table(strbuf *sb, json_t *rows)
 		sb_append(sb, "No check of this family ran.\n\n");
 		return;
 	}
-	sb_append(sb, "| code | status | object | message |\n|---|---|---|---|\n");
+	sb_append(sb, "| family | code | status | object | message |\n|---|---|---|---|---|\n");
 	json_array_foreach(rows, i, r)
 	{
-		const char *st = str(r, "status");
-
-		sb_printf(sb, "| %s | %s%s%s | ", str(r, "code"),
-				  strcmp(st, "fail") == 0 ? "**" : "", st, strcmp(st, "fail") == 0 ? "**" : "");
+		sb_printf(sb, "| %s | %s | %s | ", str(r, "family"), str(r, "code"), str(r, "status"));
 		cell(sb, str(r, "object"));
 		sb_append(sb, " | ");
 		cell(sb, str(r, "message"));
