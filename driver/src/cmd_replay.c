@@ -22,6 +22,7 @@
 #include "psql_apply.h"
 #include "report.h"
 #include "run.h"
+#include "run_options.h"
 #include "signals.h"
 #include "suppress.h"
 #include "util.h"
@@ -63,7 +64,8 @@ replay_usage(FILE *out)
 			"      --prod-sysid N        a production system identifier (repeatable)\n"
 			"      --prod-version MAJOR  production server major (fidelity note N-1)\n"
 			"      --timeout SECONDS     per phase (default 600)\n"
-			"      --allow-meta, --run-as USER, --pg-config PATH, --fresh, --apply-role NAME\n"
+			"      --allow-meta, --run-as USER, --pg-config PATH, --fresh, --apply-role NAME,\n"
+			"      --apply-as-superuser  as drydock run\n"
 			"  -o, --out DIR             report directory (default ./drydock-replay-<UTC time>)\n"
 			"      --format tap          print one TAP test per pair on stdout\n"
 			"  -q, --quiet               no progress lines on stderr\n"
@@ -71,41 +73,6 @@ replay_usage(FILE *out)
 			"\n"
 			"Exit codes as drydock run: 0 every pair exact, 1 findings, 2 bad input,\n"
 			"3 a migration failed, 4 sandbox, 5 internal.\n");
-}
-
-/* -1, 0, 1: numeric component order, the same as history.c's. */
-static int
-vcmp(const char *a, const char *b)
-{
-	while (*a || *b)
-	{
-		const char *da,
-				   *db;
-		size_t		la,
-					lb;
-
-		while (*a && (*a < '0' || *a > '9'))
-			a++;
-		while (*b && (*b < '0' || *b > '9'))
-			b++;
-		if (!*a || !*b)
-			return (*a ? 1 : 0) - (*b ? 1 : 0);
-		while (*a == '0' && a[1] >= '0' && a[1] <= '9')
-			a++;
-		while (*b == '0' && b[1] >= '0' && b[1] <= '9')
-			b++;
-		for (da = a; *a >= '0' && *a <= '9'; a++)
-			;
-		for (db = b; *b >= '0' && *b <= '9'; b++)
-			;
-		la = (size_t) (a - da);
-		lb = (size_t) (b - db);
-		if (la != lb)
-			return la < lb ? -1 : 1;
-		if (memcmp(da, db, la) != 0)
-			return memcmp(da, db, la) < 0 ? -1 : 1;
-	}
-	return 0;
 }
 
 /* Is version inside [from, to]?  sqitch names compare by plan position. */
@@ -125,7 +92,7 @@ before_from(const history *h, size_t i, const char *from)
 		return false;
 	if (strcmp(h->layout, "sqitch") == 0)
 		return (int) i < position(h, from);
-	return vcmp(h->items[i].version, from) < 0;
+	return history_version_cmp(h->items[i].version, from) < 0;
 }
 
 static bool
@@ -135,7 +102,7 @@ after_to(const history *h, size_t i, const char *to)
 		return false;
 	if (strcmp(h->layout, "sqitch") == 0)
 		return (int) i > position(h, to);
-	return vcmp(h->items[i].version, to) > 0;
+	return history_version_cmp(h->items[i].version, to) > 0;
 }
 
 /* Preflight one part into an artifact (keeps the checked bytes). */
@@ -366,9 +333,7 @@ cmd_replay(int argc, char **argv)
 {
 	enum
 	{
-		OPT_LAYOUT = 256, OPT_FROM, OPT_TO, OPT_KEEP_GOING, OPT_MISSING_DOWN, OPT_SCAFFOLD,
-		OPT_PROD_SYSID, OPT_PROD_VERSION, OPT_TIMEOUT, OPT_ALLOW_META, OPT_RUN_AS,
-		OPT_PG_CONFIG, OPT_FRESH, OPT_APPLY_ROLE, OPT_FORMAT
+		OPT_LAYOUT = OPT_COMMON_END, OPT_FROM, OPT_TO, OPT_KEEP_GOING, OPT_MISSING_DOWN
 	};
 	static const struct option long_options[] = {
 		{"layout", required_argument, NULL, OPT_LAYOUT},
@@ -376,23 +341,7 @@ cmd_replay(int argc, char **argv)
 		{"to", required_argument, NULL, OPT_TO},
 		{"keep-going", no_argument, NULL, OPT_KEEP_GOING},
 		{"missing-down", required_argument, NULL, OPT_MISSING_DOWN},
-		{"schema", required_argument, NULL, 's'},
-		{"scaffold-schema", no_argument, NULL, OPT_SCAFFOLD},
-		{"base", required_argument, NULL, 'b'},
-		{"policy", required_argument, NULL, 'p'},
-		{"prod-sysid", required_argument, NULL, OPT_PROD_SYSID},
-		{"prod-version", required_argument, NULL, OPT_PROD_VERSION},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"allow-meta", no_argument, NULL, OPT_ALLOW_META},
-		{"run-as", required_argument, NULL, OPT_RUN_AS},
-		{"pg-config", required_argument, NULL, OPT_PG_CONFIG},
-		{"fresh", no_argument, NULL, OPT_FRESH},
-		{"apply-role", required_argument, NULL, OPT_APPLY_ROLE},
-		{"out", required_argument, NULL, 'o'},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
+		RUN_COMMON_LONG_OPTIONS
 	};
 	run_options opt;
 	replay_options ro;
@@ -417,15 +366,19 @@ cmd_replay(int argc, char **argv)
 				n_verify = 0,
 				n_checked = 0;
 
-	memset(&opt, 0, sizeof(opt));
+	run_options_defaults(&opt);
 	memset(&ro, 0, sizeof(ro));
-	opt.rounds = 1;
-	opt.timeout_s = 600;
 	opt.database = STATE_DB;
 	ro.missing_down = "error";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:b:p:o:qh", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, RUN_COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
+		int			common = run_common_option(c, optarg, &opt);
+
+		if (common < 0)
+			return EXIT_USAGE;
+		if (common > 0)
+			continue;
 		switch (c)
 		{
 			case OPT_LAYOUT:
@@ -447,73 +400,6 @@ cmd_replay(int argc, char **argv)
 					return EXIT_USAGE;
 				}
 				ro.missing_down = optarg;
-				break;
-			case 's':
-				opt.schema = optarg;
-				break;
-			case OPT_SCAFFOLD:
-				opt.scaffold_schema = true;
-				break;
-			case 'b':
-				opt.base_path = optarg;
-				break;
-			case 'p':
-				opt.policy_path = optarg;
-				break;
-			case OPT_PROD_SYSID:
-				if (!*optarg || strspn(optarg, "0123456789") != strlen(optarg) || strlen(optarg) > 20)
-				{
-					dd_error("--prod-sysid must be a system identifier (digits): \"%s\"", optarg);
-					return EXIT_USAGE;
-				}
-				opt.prod_sysids = xrealloc(opt.prod_sysids, (opt.n_prod_sysids + 1) * sizeof(char *));
-				opt.prod_sysids[opt.n_prod_sysids++] = optarg;
-				break;
-			case OPT_PROD_VERSION:
-				opt.prod_version = atoi(optarg);
-				if (opt.prod_version < 9 || opt.prod_version > 99)
-				{
-					dd_error("--prod-version must be a major version such as 15: \"%s\"", optarg);
-					return EXIT_USAGE;
-				}
-				break;
-			case OPT_TIMEOUT:
-				opt.timeout_s = atoi(optarg);
-				if (opt.timeout_s < 1 || opt.timeout_s > 86400)
-				{
-					dd_error("--timeout must be 1 to 86400 seconds: \"%s\"", optarg);
-					return EXIT_USAGE;
-				}
-				break;
-			case OPT_ALLOW_META:
-				opt.allow_meta = true;
-				break;
-			case OPT_RUN_AS:
-				opt.run_as = optarg;
-				break;
-			case OPT_PG_CONFIG:
-				opt.pg_config = optarg;
-				break;
-			case OPT_FRESH:
-				opt.fresh = true;
-				break;
-			case OPT_APPLY_ROLE:
-				opt.apply_role = optarg;
-				break;
-			case 'o':
-				opt.out_dir = optarg;
-				break;
-			case OPT_FORMAT:
-				if (strcmp(optarg, "tap") == 0)
-					opt.format_tap = true;
-				else if (strcmp(optarg, "text") != 0)
-				{
-					dd_error("--format must be text or tap: \"%s\"", optarg);
-					return EXIT_USAGE;
-				}
-				break;
-			case 'q':
-				opt.quiet = true;
 				break;
 			case 'h':
 				replay_usage(stdout);

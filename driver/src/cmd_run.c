@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "report.h"
 #include "run.h"
+#include "run_options.h"
 #include "signals.h"
 #include "util.h"
 
@@ -55,61 +56,19 @@ run_usage(FILE *out)
 			"error, 128+N interrupted by signal N.\n");
 }
 
-static bool
-parse_int(const char *s, int lo, int hi, int *out)
-{
-	char	   *end;
-	long		v = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
-		return false;
-	*out = (int) v;
-	return true;
-}
-
-static bool
-is_sysid(const char *s)
-{
-	if (!*s || strlen(s) > 20)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	return true;
-}
-
 int
 cmd_run(int argc, char **argv)
 {
 	enum
 	{
-		OPT_SCAFFOLD = 256, OPT_PROD_SYSID, OPT_PROD_VERSION, OPT_ROUNDS, OPT_SINGLE,
-		OPT_ALLOW_META, OPT_RUN_AS, OPT_PG_CONFIG, OPT_KEEP, OPT_APPLY_ROLE,
-		OPT_APPLY_SUPER, OPT_TIMEOUT, OPT_FORMAT, OPT_FRESH
+		OPT_ROUNDS = OPT_COMMON_END, OPT_SINGLE, OPT_KEEP
 	};
 	static const struct option long_options[] = {
-		{"schema", required_argument, NULL, 's'},
-		{"scaffold-schema", no_argument, NULL, OPT_SCAFFOLD},
-		{"base", required_argument, NULL, 'b'},
-		{"policy", required_argument, NULL, 'p'},
-		{"prod-sysid", required_argument, NULL, OPT_PROD_SYSID},
-		{"prod-version", required_argument, NULL, OPT_PROD_VERSION},
 		{"database", required_argument, NULL, 'd'},
 		{"rounds", required_argument, NULL, OPT_ROUNDS},
 		{"single-transaction", no_argument, NULL, OPT_SINGLE},
-		{"out", required_argument, NULL, 'o'},
-		{"allow-meta", no_argument, NULL, OPT_ALLOW_META},
-		{"run-as", required_argument, NULL, OPT_RUN_AS},
-		{"pg-config", required_argument, NULL, OPT_PG_CONFIG},
 		{"keep", no_argument, NULL, OPT_KEEP},
-		{"fresh", no_argument, NULL, OPT_FRESH},
-		{"apply-role", required_argument, NULL, OPT_APPLY_ROLE},
-		{"apply-as-superuser", no_argument, NULL, OPT_APPLY_SUPER},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
+		RUN_COMMON_LONG_OPTIONS
 	};
 	run_options opt;
 	run_ctx		ctx;
@@ -117,48 +76,24 @@ cmd_run(int argc, char **argv)
 	int			rc;
 	char		default_out[64];
 
-	memset(&opt, 0, sizeof(opt));
-	opt.rounds = 1;
-	opt.timeout_s = 600;
+	run_options_defaults(&opt);
 	opt.database = "drydock_dryrun";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:b:p:d:o:qh", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "d:" RUN_COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
+		int			common = run_common_option(c, optarg, &opt);
+
+		if (common < 0)
+			return EXIT_USAGE;
+		if (common > 0)
+			continue;
 		switch (c)
 		{
-			case 's':
-				opt.schema = optarg;
-				break;
-			case OPT_SCAFFOLD:
-				opt.scaffold_schema = true;
-				break;
-			case 'b':
-				opt.base_path = optarg;
-				break;
-			case 'p':
-				opt.policy_path = optarg;
-				break;
-			case OPT_PROD_SYSID:
-				if (!is_sysid(optarg))
-				{
-					dd_error("--prod-sysid must be a system identifier (digits, as pg_controldata prints it): \"%s\"", optarg);
-					return EXIT_USAGE;
-				}
-				opt.prod_sysids = xrealloc(opt.prod_sysids, (opt.n_prod_sysids + 1) * sizeof(char *));
-				opt.prod_sysids[opt.n_prod_sysids++] = optarg;
-				break;
-			case OPT_PROD_VERSION:
-				if (!parse_int(optarg, 9, 99, &opt.prod_version))
-				{
-					dd_error("--prod-version must be a major version such as 15: \"%s\"", optarg);
-					return EXIT_USAGE;
-				}
-				break;
 			case 'd':
 				opt.database = optarg;
 				break;
 			case OPT_ROUNDS:
-				if (!parse_int(optarg, 1, 100, &opt.rounds))
+				if (!parse_int_in(optarg, 1, 100, &opt.rounds))
 				{
 					dd_error("--rounds must be 1 to 100: \"%s\"", optarg);
 					return EXIT_USAGE;
@@ -167,48 +102,8 @@ cmd_run(int argc, char **argv)
 			case OPT_SINGLE:
 				opt.single_transaction = true;
 				break;
-			case 'o':
-				opt.out_dir = optarg;
-				break;
-			case OPT_ALLOW_META:
-				opt.allow_meta = true;
-				break;
-			case OPT_RUN_AS:
-				opt.run_as = optarg;
-				break;
-			case OPT_PG_CONFIG:
-				opt.pg_config = optarg;
-				break;
 			case OPT_KEEP:
 				opt.keep = true;
-				break;
-			case OPT_FRESH:
-				opt.fresh = true;
-				break;
-			case OPT_APPLY_ROLE:
-				opt.apply_role = optarg;
-				break;
-			case OPT_APPLY_SUPER:
-				opt.apply_as_superuser = true;
-				break;
-			case OPT_TIMEOUT:
-				if (!parse_int(optarg, 1, 86400, &opt.timeout_s))
-				{
-					dd_error("--timeout must be 1 to 86400 seconds: \"%s\"", optarg);
-					return EXIT_USAGE;
-				}
-				break;
-			case OPT_FORMAT:
-				if (strcmp(optarg, "tap") == 0)
-					opt.format_tap = true;
-				else if (strcmp(optarg, "text") != 0)
-				{
-					dd_error("--format must be text or tap: \"%s\"", optarg);
-					return EXIT_USAGE;
-				}
-				break;
-			case 'q':
-				opt.quiet = true;
 				break;
 			case 'h':
 				run_usage(stdout);
@@ -228,11 +123,6 @@ cmd_run(int argc, char **argv)
 	if (opt.database[0] == '\0' || strlen(opt.database) > 63)
 	{
 		dd_error("--database must be 1 to 63 bytes");
-		return EXIT_USAGE;
-	}
-	if (opt.schema && (opt.schema[0] == '\0' || strlen(opt.schema) > 63))
-	{
-		dd_error("--schema must be 1 to 63 bytes");
 		return EXIT_USAGE;
 	}
 	cli_set_quiet(opt.quiet);

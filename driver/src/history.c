@@ -59,8 +59,8 @@ fail(load_state *st, const char *file, int line, const char *fmt,...)
 }
 
 /* Compare versions numerically, component by component. */
-static int
-version_cmp(const char *a, const char *b)
+int
+history_version_cmp(const char *a, const char *b)
 {
 	while (*a || *b)
 	{
@@ -98,7 +98,7 @@ version_cmp(const char *a, const char *b)
 static int
 migration_cmp(const void *x, const void *y)
 {
-	return version_cmp(((const migration *) x)->version, ((const migration *) y)->version);
+	return history_version_cmp(((const migration *) x)->version, ((const migration *) y)->version);
 }
 
 static bool
@@ -175,7 +175,7 @@ static migration *
 find_version(history *h, const char *version)
 {
 	for (size_t i = 0; i < h->n; i++)
-		if (version_cmp(h->items[i].version, version) == 0)
+		if (history_version_cmp(h->items[i].version, version) == 0)
 			return &h->items[i];
 	return NULL;
 }
@@ -686,7 +686,7 @@ history_load(const char *dir, const char *layout, history *h,
 	{
 		qsort(h->items, h->n, sizeof(migration), migration_cmp);
 		for (size_t i = 1; i < h->n; i++)
-			if (version_cmp(h->items[i - 1].version, h->items[i].version) == 0)
+			if (history_version_cmp(h->items[i - 1].version, h->items[i].version) == 0)
 				ok = fail(&st, h->items[i].up.path, 0, "duplicate version %s (also %s)",
 						  h->items[i].version, h->items[i - 1].up.path);
 	}

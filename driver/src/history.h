@@ -47,6 +47,9 @@ bool		history_load(const char *dir, const char *layout, history *h,
 						 char *err, size_t errlen, char **err_file, int *err_line);
 void		history_free(history *h);
 
+/* Order of two versions, numeric component by component (2 < 10, 1.2 < 1.10). */
+int			history_version_cmp(const char *a, const char *b);
+
 /* Layout names accepted by --layout. */
 extern const char *const history_layouts[];
 

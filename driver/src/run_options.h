@@ -1,0 +1,55 @@
+/*
+ * run_options.h
+ *		The command-line options drydock run and drydock replay share, parsed
+ *		in one place so both commands spell and check them the same way.
+ */
+#ifndef DRYDOCK_RUN_OPTIONS_H
+#define DRYDOCK_RUN_OPTIONS_H
+
+#include <getopt.h>
+
+#include "run.h"
+
+enum
+{
+	OPT_SCAFFOLD = 256, OPT_PROD_SYSID, OPT_PROD_VERSION, OPT_TIMEOUT, OPT_ALLOW_META,
+	OPT_RUN_AS, OPT_PG_CONFIG, OPT_FRESH, OPT_APPLY_ROLE, OPT_APPLY_SUPER, OPT_FORMAT,
+	OPT_COMMON_END				/* a command's own options start here */
+};
+
+/* The long options both commands take; end a command's table with them. */
+#define RUN_COMMON_LONG_OPTIONS \
+	{"schema", required_argument, NULL, 's'}, \
+	{"scaffold-schema", no_argument, NULL, OPT_SCAFFOLD}, \
+	{"base", required_argument, NULL, 'b'}, \
+	{"policy", required_argument, NULL, 'p'}, \
+	{"prod-sysid", required_argument, NULL, OPT_PROD_SYSID}, \
+	{"prod-version", required_argument, NULL, OPT_PROD_VERSION}, \
+	{"timeout", required_argument, NULL, OPT_TIMEOUT}, \
+	{"allow-meta", no_argument, NULL, OPT_ALLOW_META}, \
+	{"run-as", required_argument, NULL, OPT_RUN_AS}, \
+	{"pg-config", required_argument, NULL, OPT_PG_CONFIG}, \
+	{"fresh", no_argument, NULL, OPT_FRESH}, \
+	{"apply-role", required_argument, NULL, OPT_APPLY_ROLE}, \
+	{"apply-as-superuser", no_argument, NULL, OPT_APPLY_SUPER}, \
+	{"out", required_argument, NULL, 'o'}, \
+	{"format", required_argument, NULL, OPT_FORMAT}, \
+	{"quiet", no_argument, NULL, 'q'}, \
+	{"help", no_argument, NULL, 'h'}, \
+	{NULL, 0, NULL, 0}
+
+#define RUN_COMMON_SHORT_OPTIONS "s:b:p:o:qh"
+
+/* Defaults shared by both commands. */
+void		run_options_defaults(run_options *opt);
+
+/*
+ * Apply option c (with its argument) to opt: 1 handled, 0 not a shared
+ * option, -1 a bad value (the one-line error is printed).
+ */
+int			run_common_option(int c, const char *arg, run_options *opt);
+
+/* An integer in [lo, hi], the whole string. */
+bool		parse_int_in(const char *s, int lo, int hi, int *out);
+
+#endif							/* DRYDOCK_RUN_OPTIONS_H */
