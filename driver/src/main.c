@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -43,6 +44,15 @@ main(int argc, char **argv)
 
 	signals_install();
 	scrub_environment();
+
+	/*
+	 * Not dumpable: a process of the same uid without CAP_SYS_PTRACE (the
+	 * cluster runs as the caller when drydock is not root, and an artifact
+	 * run with --apply-as-superuser can read files) cannot read our
+	 * /proc/PID/environ, mem or fds.  The children are unaffected: execve
+	 * makes them dumpable again.
+	 */
+	prctl(PR_SET_DUMPABLE, 0);
 	cli_set_quiet(0);
 
 	if (argc < 2)

@@ -117,8 +117,7 @@ my %phase_setup = (
         my $locker = fork() // die;
         if ($locker == 0) {
             open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
-            exec('psql', '-X', '-q', '-c', 'BEGIN; LOCK TABLE drydock.baseline_object IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);', $ci);
-            POSIX::_exit(1);
+            exec('psql', '-X', '-q', '-c', 'BEGIN; LOCK TABLE drydock.baseline_object IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);', $ci) or POSIX::_exit(1);
         }
         $r->{locker} = $locker;
         $ok = wait_until(sub {

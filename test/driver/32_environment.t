@@ -99,6 +99,16 @@ SKIP: {
     ok(!-e $marker, 'env-nobody: no psqlrc ran');
 }
 
+# the driver is not dumpable: a process of its uid (its command, the cluster
+# when drydock is not root) cannot read its environment from /proc
+SKIP: {
+    skip 'not root', 2 if $> != 0;
+    my $r = run_cmd(['runuser', '-u', 'nobody', '--', 'env', "DRYDOCK_TEST_CANARY=$secret", $dd, 'exec', '--',
+                     'sh', '-c', 'cat /proc/$PPID/environ; echo "rc=$?"']);
+    like($r->{out}, qr/^rc=[1-9]/m, 'not dumpable: the driver\'s /proc/PID/environ is unreadable to its own uid');
+    unlike($r->{out} . $r->{err}, qr/\Q$secret\E/, 'not dumpable: the secret does not show');
+}
+
 kill 'KILL', $dpid; waitpid($dpid, 0);
 my @left = grep { -d $_ } glob("$tmp/drydock-??????");
 is(scalar(@left), 0, 'no run directory left');
