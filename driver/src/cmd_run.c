@@ -144,7 +144,7 @@ cmd_run(int argc, char **argv)
 		if (!report_prepare_dir(opt.out_dir, err, sizeof(err)))
 		{
 			dd_error("%s", err);
-			return EXIT_USAGE;
+			return run_exit(&ctx, EXIT_USAGE);	/* frees the report begun */
 		}
 	}
 
