@@ -53,3 +53,29 @@ SELECT drydock.capture_end();
 SELECT phase, command_tag, object_type, identity, cascade, rewrite FROM drydock.ddl_log ORDER BY seq;
 DROP SCHEMA cap_g;
 DROP ROLE cap_grantee;
+-- locks are recorded once per statement, and only those it RAISED: two
+-- ALTERs of the same pre-existing table in one transaction record its
+-- AccessExclusiveLock once (on the first); a CREATE INDEX then raises
+-- nothing new on it.  A DROP's locks go on a row of its own (event
+-- ddl_command_end, no object); its sql_drop rows carry none.
+SELECT drydock.capture_reset();
+CREATE SCHEMA cap_l;
+CREATE TABLE cap_l.base (id integer PRIMARY KEY, a text);
+CREATE TABLE cap_l.gone (id integer PRIMARY KEY);
+SELECT drydock.capture_begin('apply');
+\c
+BEGIN;
+ALTER TABLE cap_l.base ADD COLUMN b text;
+ALTER TABLE cap_l.base ADD COLUMN c text;
+CREATE INDEX base_a_idx ON cap_l.base (a);
+COMMIT;
+-- a new transaction starts afresh: the lock is recorded again
+ALTER TABLE cap_l.base ADD COLUMN d text;
+DROP TABLE cap_l.gone;
+\c
+SELECT drydock.capture_end();
+SELECT l.seq, l.command_tag, l.object_type, l.identity, l.locks, c.event
+  FROM drydock.ddl_log l JOIN drydock.capture_log c USING (seq) ORDER BY seq;
+SELECT count(*) AS sql_drop_rows_with_locks FROM drydock.capture_log WHERE event = 'sql_drop' AND locks <> '{}';
+DROP SCHEMA cap_l CASCADE;
+SELECT drydock.capture_reset();

@@ -42,6 +42,13 @@ CREATE TABLE drydock.capture_relations (
 -- transaction (xact) and the statement (stmt: the command id it started at,
 -- unique within xact) are kept for the checks (AO, RB) but not shown in the
 -- ddl_log view.
+-- locks: the locks the STATEMENT RAISED on relations of capture_baseline
+-- ("schema.name:LockMode", sorted): held now, not held (or held weaker) at
+-- the end of the transaction's previous captured statement.  Only on the
+-- statement's first ddl_command_end row; a DROP, for which PostgreSQL
+-- collects no command, gets a row of its own (event ddl_command_end,
+-- object_type and identity NULL) after its sql_drop rows when it raised
+-- any; every other row, sql_drop rows included, has '{}'.
 CREATE TABLE drydock.capture_log (
     seq          bigserial PRIMARY KEY,
     phase        text NOT NULL,
@@ -73,7 +80,9 @@ REVOKE ALL ON drydock.capture_state, drydock.capture_baseline, drydock.capture_r
 
 -- capture_begin(phase): start (or switch to) a phase.  Snapshots the
 -- relations that exist now, outside system schemas and drydock itself; only
--- locks on those are recorded ("the locks production would see").
+-- locks on those are recorded ("the locks production would see").  The
+-- event triggers cache the baseline per backend, keyed by phase and
+-- started_at, so a new capture_begin is seen by every session.
 CREATE FUNCTION drydock.capture_begin(phase text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -100,7 +109,7 @@ BEGIN
         SELECT r.relid, r.relname FROM drydock.capture_relations r
          WHERE r.phase = capture_begin.phase;
     UPDATE drydock.capture_state
-       SET phase = capture_begin.phase, started_at = now()
+       SET phase = capture_begin.phase, started_at = clock_timestamp()
      WHERE id = 1;
 END
 $$;

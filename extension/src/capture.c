@@ -55,11 +55,14 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/cmdtag.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -108,26 +111,187 @@ current_start_cid(CommandId *cid)
 }
 
 /*
- * The strongest granted relation lock this backend holds on each baseline
- * relation, as a text[] ("schema.name:Mode", sorted).  Shared by all inserts.
- * (AO006 maps the names back to relations and index -> table through
- * drydock.capture_relations, kept per phase.)
+ * Relation locks the current transaction held at the end of its previous
+ * captured statement: relid -> strongest mode.  Lives in
+ * TopTransactionContext, so it goes away with the transaction; tagged with
+ * the local transaction id so a stale pointer is never followed.
  */
-#define LOCKS_CTE \
-	"lk AS (" \
-	" SELECT coalesce(array_agg(b.relname || ':' || l.mode ORDER BY b.relname)," \
-	"                 '{}'::text[]) AS locks" \
-	"   FROM (SELECT DISTINCT ON (relation) relation, mode" \
-	"           FROM pg_catalog.pg_locks" \
-	"          WHERE locktype = 'relation' AND granted" \
-	"            AND pid = pg_catalog.pg_backend_pid()" \
-	"            AND database = (SELECT oid FROM pg_catalog.pg_database" \
-	"                             WHERE datname = pg_catalog.current_database())" \
-	"          ORDER BY relation, pg_catalog.array_position(ARRAY[" \
-	"                'AccessShareLock', 'RowShareLock', 'RowExclusiveLock'," \
-	"                'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock'," \
-	"                'ExclusiveLock', 'AccessExclusiveLock'], mode) DESC) l" \
-	"   JOIN drydock.capture_baseline b ON b.relid = l.relation)"
+typedef struct HeldLock
+{
+	Oid			relid;			/* hash key */
+	LOCKMODE	mode;
+} HeldLock;
+
+static HTAB *held_locks = NULL;
+static LocalTransactionId held_lxid = InvalidLocalTransactionId;
+
+/*
+ * The baseline (drydock.capture_baseline: relid -> rendered name) of the
+ * active phase, cached in backend memory and reloaded when the phase or its
+ * start changes (capture_begin in any session).  NULL until loaded.
+ */
+typedef struct BaselineRel
+{
+	Oid			relid;			/* hash key */
+	char	   *relname;
+} BaselineRel;
+
+static MemoryContext baseline_cxt = NULL;
+static HTAB *baseline_rels = NULL;
+static char *baseline_key = NULL;	/* "phase started_at" it was loaded for */
+static char *phase_key = NULL;	/* the same, as read by active_phase() */
+
+static SPIPlanPtr kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes);
+static SPIPlanPtr baseline_plan = NULL;
+
+/* Load the baseline if the cached one is not the active phase's.  SPI. */
+static void
+load_baseline(void)
+{
+	HASHCTL		ctl;
+	int			ret;
+
+	if (baseline_rels != NULL && baseline_key != NULL && phase_key != NULL &&
+		strcmp(baseline_key, phase_key) == 0)
+		return;
+	if (baseline_cxt == NULL)
+		baseline_cxt = AllocSetContextCreate(TopMemoryContext, "drydock capture baseline",
+											 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(baseline_cxt);
+	baseline_rels = NULL;
+	baseline_key = NULL;
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(BaselineRel);
+	ctl.hcxt = baseline_cxt;
+	ret = SPI_execute_plan(kept_plan(&baseline_plan,
+									 "SELECT relid, relname FROM drydock.capture_baseline",
+									 0, NULL), NULL, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "drydock: reading capture_baseline failed: %s",
+			 SPI_result_code_string(ret));
+	baseline_rels = hash_create("drydock capture baseline", Max(SPI_processed, 16), &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		BaselineRel *e;
+
+		if (isnull || name == NULL)
+			continue;
+		e = (BaselineRel *) hash_search(baseline_rels, &relid, HASH_ENTER, NULL);
+		e->relname = MemoryContextStrdup(baseline_cxt, name);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	baseline_key = phase_key ? MemoryContextStrdup(baseline_cxt, phase_key) : NULL;
+}
+
+static int
+cmp_cstring(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * The relation locks (granted, this backend, this database) that are new or
+ * stronger than at the end of the transaction's previous captured
+ * statement, on relations of the baseline, rendered "name:Mode" and sorted,
+ * as a text[]; *n gets their number.  Updates the per-transaction state
+ * (for every relation, in the baseline or not).  Must be called connected
+ * to SPI, after active_phase().
+ */
+static Datum
+raised_locks(int *n)
+{
+	LockData   *ld;
+	char	  **items;
+	Datum	   *elems;
+
+	*n = 0;
+	load_baseline();
+	if (held_lxid != CURRENT_LXID() || held_locks == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(HeldLock);
+		ctl.hcxt = TopTransactionContext;
+		held_locks = hash_create("drydock held locks", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		held_lxid = CURRENT_LXID();
+	}
+
+	ld = GetLockStatusData();
+	items = palloc(sizeof(char *) * (ld->nelements + 1));
+	for (int i = 0; i < ld->nelements; i++)
+	{
+		LockInstanceData *inst = &ld->locks[i];
+		LOCKMODE	mode;
+		HeldLock   *h;
+		BaselineRel *b;
+		bool		found;
+		Oid			relid;
+
+		if (inst->pid != MyProcPid || inst->holdMask == 0 ||
+			inst->locktag.locktag_type != LOCKTAG_RELATION ||
+			inst->locktag.locktag_lockmethodid != DEFAULT_LOCKMETHOD ||
+			inst->locktag.locktag_field1 != MyDatabaseId)
+			continue;
+		/* the strongest mode held: the highest bit of holdMask */
+		for (mode = MaxLockMode; mode > NoLock; mode--)
+			if (inst->holdMask & LOCKBIT_ON(mode))
+				break;
+		if (mode == NoLock)
+			continue;
+		relid = (Oid) inst->locktag.locktag_field2;
+		h = (HeldLock *) hash_search(held_locks, &relid, HASH_ENTER, &found);
+		if (found && h->mode >= mode)
+			continue;
+		h->mode = mode;
+		b = (BaselineRel *) hash_search(baseline_rels, &relid, HASH_FIND, NULL);
+		if (b != NULL)
+			items[(*n)++] = psprintf("%s:%s", b->relname,
+									 GetLockmodeName(DEFAULT_LOCKMETHOD, mode));
+	}
+	qsort(items, *n, sizeof(char *), cmp_cstring);
+	elems = palloc(sizeof(Datum) * (*n + 1));
+	for (int i = 0; i < *n; i++)
+		elems[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(elems, *n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * A generic plan prepared once per backend and kept (SPI_keepplan).  The plan cache
+ * revalidates it when drydock's tables change (DROP/CREATE EXTENSION).
+ * Must be called while connected to SPI.
+ */
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		/* generic: one plan per backend, not a custom plan per call */
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes,
+											  CURSOR_OPT_GENERIC_PLAN);
+
+		if (plan == NULL)
+			elog(ERROR, "drydock: preparing a capture query failed: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "drydock: keeping a capture query failed");
+		*slot = plan;
+	}
+	return *slot;
+}
+
+static SPIPlanPtr phase_plan = NULL;
+static SPIPlanPtr end_plan = NULL;
+static SPIPlanPtr stmt_plan = NULL;
+static SPIPlanPtr drop_plan = NULL;
+static SPIPlanPtr cascade_plan = NULL;
+static SPIPlanPtr rewrite_plan = NULL;
 
 /*
  * Is a phase active?  Returns it (palloc'd in the SPI caller's context) or
@@ -141,16 +305,23 @@ active_phase(void)
 	char	   *phase = NULL;
 	int			ret;
 
+	phase_key = NULL;
 	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("capture_state", nsp)))
 		return NULL;
 
-	ret = SPI_execute("SELECT phase FROM drydock.capture_state"
-					  " WHERE id = 1 AND phase IS NOT NULL", true, 1);
+	ret = SPI_execute_plan(kept_plan(&phase_plan,
+									 "SELECT phase, phase || ' ' || coalesce(started_at::pg_catalog.text, '')"
+									 "  FROM drydock.capture_state"
+									 " WHERE id = 1 AND phase IS NOT NULL", 0, NULL),
+						   NULL, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "drydock: reading capture_state failed: %s",
 			 SPI_result_code_string(ret));
 	if (SPI_processed == 1)
+	{
 		phase = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		phase_key = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	}
 	return phase;
 }
 
@@ -167,19 +338,22 @@ check_event_trigger_call(FunctionCallInfo fcinfo, const char *fname)
 }
 
 /*
- * Run one INSERT with parameters
+ * Run one INSERT (a kept plan) with parameters
  *	$1 text phase, $2 text command tag, $3 oid[] rewritten tables,
  *	$4 text[] keys "classid/objid/objsubid" of objects dropped by cascade
  *	   (NULL: unknown, fall back to NOT original AND normal),
- *	$5 int8 statement key (the start command id; NULL: unknown).
+ *	$5 int8 statement key (the start command id; NULL: unknown),
+ *	$6 text[] locks the statement raised on baseline relations ("name:Mode").
  */
+#define INSERT_NARGS 6
 static void
-run_insert(const char *sql, const char *phase, const char *tag, Datum rewritten,
-		   Datum cascades)
+run_insert(SPIPlanPtr *slot, const char *sql, const char *phase, const char *tag,
+		   Datum rewritten, Datum cascades, Datum locks)
 {
-	Oid			argtypes[5] = {TEXTOID, TEXTOID, OIDARRAYOID, TEXTARRAYOID, INT8OID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[INSERT_NARGS] = {TEXTOID, TEXTOID, OIDARRAYOID, TEXTARRAYOID, INT8OID,
+	TEXTARRAYOID};
+	Datum		values[INSERT_NARGS];
+	char		nulls[INSERT_NARGS] = {' ', ' ', ' ', ' ', ' ', ' '};
 	CommandId	cid;
 	int			ret;
 
@@ -196,7 +370,10 @@ run_insert(const char *sql, const char *phase, const char *tag, Datum rewritten,
 		values[4] = (Datum) 0;
 		nulls[4] = 'n';
 	}
-	ret = SPI_execute_with_args(sql, 5, argtypes, values, nulls, false, 0);
+	values[5] = locks;
+	if (locks == (Datum) 0)
+		nulls[5] = 'n';
+	ret = SPI_execute_plan(kept_plan(slot, sql, INSERT_NARGS, argtypes), values, nulls, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "drydock: writing capture_log failed: %s",
 			 SPI_result_code_string(ret));
@@ -262,7 +439,7 @@ cascade_keys(void)
 	 * Set-based (hashed), not one scan of the dropped set per dependency: a
 	 * DROP SCHEMA of thousands of objects stays linear.
 	 */
-	plan = SPI_prepare("WITH d AS MATERIALIZED ("
+	plan = kept_plan(&cascade_plan, "WITH d AS MATERIALIZED ("
 					   "        SELECT classid, objid, objsubid, original, normal"
 					   "          FROM pg_catalog.pg_event_trigger_dropped_objects()),"
 					   " c AS MATERIALIZED (SELECT classid, objid, objsubid FROM d"
@@ -285,9 +462,6 @@ cascade_keys(void)
 					   "  WHERE NOT EXISTS (SELECT 1 FROM owned w WHERE w.classid = c.classid"
 					   "                       AND w.objid = c.objid AND w.objsubid = c.objsubid)",
 					   0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "drydock: preparing the cascade query failed: %s",
-			 SPI_result_code_string(SPI_result));
 
 	/* the current snapshot, seeing the catalog as of the statement's start */
 	PushCopiedSnapshot(GetTransactionSnapshot());
@@ -301,7 +475,6 @@ cascade_keys(void)
 	keys = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	keys = isnull ? (Datum) 0 : datumCopy(keys, false, -1);
 	SPI_freetuptable(SPI_tuptable);
-	SPI_freeplan(plan);
 	return keys;
 }
 
@@ -328,6 +501,15 @@ pop_start(void)
 		start_depth--;
 }
 
+/*
+ * The preexisting flag of a row: a relation in the baseline.  A scalar
+ * subquery (one primary-key probe per row), never a hashed subplan over
+ * the whole baseline.
+ */
+#define PREEXISTING(cls, obj) \
+	"coalesce(" cls " = 'pg_catalog.pg_class'::pg_catalog.regclass AND" \
+	" (SELECT true FROM drydock.capture_baseline b WHERE b.relid = " obj "), false)"
+
 Datum
 drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 {
@@ -338,34 +520,70 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 	phase = active_phase();
 	if (phase != NULL)
 	{
-		/*
-		 * Collected commands, plus a row for a rewritten table no collected
-		 * command names (e.g. ALTER TYPE rewriting tables that use it).
-		 */
-		run_insert("WITH " LOCKS_CTE ","
-				   " cmd AS (SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands())"
-				   " INSERT INTO drydock.capture_log (phase, command_tag, object_type,"
-				   "   identity, rewrite, locks, event, classid, objid, objsubid, preexisting,"
-				   "   xact, stmt)"
-				   " SELECT $1, c.command_tag, c.object_type, c.object_identity,"
-				   /* GRANT/REVOKE come without an object: NULL must mean false */
-				   "        coalesce(c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.objid = ANY ($3), false),"
-				   "        lk.locks, 'ddl_command_end', c.classid, c.objid, c.objsubid,"
-				   "        coalesce(c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
-				   "        c.objid IN (SELECT relid FROM drydock.capture_baseline), false),"
-				   "        pg_catalog.txid_current(), $5"
-				   "   FROM cmd c, lk"
-				   " UNION ALL"
-				   " SELECT $1, $2, 'table', (pg_catalog.pg_identify_object("
-				   "          'pg_catalog.pg_class'::pg_catalog.regclass, r, 0)).identity,"
-				   "        true, lk.locks, 'table_rewrite',"
-				   "        'pg_catalog.pg_class'::pg_catalog.regclass, r, 0,"
-				   "        r IN (SELECT relid FROM drydock.capture_baseline),"
-				   "        pg_catalog.txid_current(), $5"
-				   "   FROM pg_catalog.unnest($3) r, lk"
-				   "  WHERE r NOT IN (SELECT objid FROM cmd"
-				   "                   WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass)",
-				   phase, GetCommandTagName(trigdata->tag), rewritten_array(), (Datum) 0);
+		int			nlocks;
+		Datum		locks = raised_locks(&nlocks);
+		const char *tag = GetCommandTagName(trigdata->tag);
+		bool		rewrites = rewritten_lxid == CURRENT_LXID() && rewritten_relids != NIL;
+
+		if (strncmp(tag, "DROP ", 5) == 0 && !rewrites)
+		{
+			/*
+			 * PostgreSQL collects no command for a DROP (its objects are the
+			 * sql_drop rows): the statement's locks, if it raised any on the
+			 * baseline, go on a row of their own.
+			 */
+			if (nlocks > 0)
+				run_insert(&stmt_plan,
+						   "INSERT INTO drydock.capture_log (phase, command_tag, locks, event,"
+						   "   xact, stmt)"
+						   " SELECT $1, $2, $6, 'ddl_command_end', pg_catalog.txid_current(), $5",
+						   phase, tag, rewritten_array(), (Datum) 0, locks);
+		}
+		else
+
+			/*
+			 * Collected commands (k = 1), a row for a rewritten table no
+			 * collected command names (k = 2, e.g. ALTER TYPE rewriting
+			 * tables that use it), and, when neither exists, a statement row
+			 * (k = 3) if the statement raised a lock on a baseline relation.
+			 * The raised locks go on the first row only.
+			 */
+			run_insert(&end_plan,
+					   "WITH cmd AS MATERIALIZED ("
+					   "   SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands() WITH ORDINALITY"
+					   "            AS c(classid, objid, objsubid, command_tag, object_type, schema_name,"
+					   "                 object_identity, in_extension, command, n)),"
+					   " r AS MATERIALIZED ("
+					   "   SELECT 1 AS k, c.n, c.command_tag AS tag, c.object_type, c.object_identity AS identity,"
+					   "          coalesce(c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.objid = ANY ($3), false) AS rewrite,"
+					   "          'ddl_command_end' AS event, c.classid, c.objid, c.objsubid"
+					   "     FROM cmd c"
+					   "   UNION ALL"
+					   "   SELECT 2, w.n, $2, 'table', (pg_catalog.pg_identify_object("
+					   "            'pg_catalog.pg_class'::pg_catalog.regclass, w.r, 0)).identity,"
+					   "          true, 'table_rewrite', 'pg_catalog.pg_class'::pg_catalog.regclass, w.r, 0"
+					   "     FROM pg_catalog.unnest($3) WITH ORDINALITY AS w(r, n)"
+					   "    WHERE w.r NOT IN (SELECT objid FROM cmd"
+					   "                       WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass)),"
+					   " s AS ("
+					   "   SELECT * FROM r"
+					   "   UNION ALL"
+					   "   SELECT 3, 1, $2, NULL, NULL, false, 'ddl_command_end', NULL, NULL, NULL"
+					   "    WHERE $6 <> '{}' AND NOT EXISTS (SELECT 1 FROM r))"
+					   " INSERT INTO drydock.capture_log (phase, command_tag, object_type,"
+					   "   identity, rewrite, locks, event, classid, objid, objsubid, preexisting,"
+					   "   xact, stmt)"
+					   /* GRANT/REVOKE come without an object: NULL must mean false */
+					   " SELECT $1, s.tag, s.object_type, s.identity, s.rewrite,"
+					   "        CASE WHEN s.k = 1 AND s.n = 1 OR s.k = 2 AND s.n = 1 AND NOT EXISTS"
+					   "                  (SELECT 1 FROM cmd) OR s.k = 3"
+					   "             THEN $6 ELSE '{}'::pg_catalog.text[] END,"
+					   "        s.event, s.classid, s.objid, s.objsubid,"
+					   "        " PREEXISTING("s.classid", "s.objid") ","
+					   "        pg_catalog.txid_current(), $5"
+					   "   FROM s"
+					   "  ORDER BY s.k, s.n",
+					   phase, tag, rewritten_array(), (Datum) 0, locks);
 	}
 	forget_rewrites();
 	SPI_finish();
@@ -385,29 +603,28 @@ drydock_capture_sql_drop(PG_FUNCTION_ARGS)
 	{
 		Datum		cascades = cascade_keys();
 
-		run_insert("WITH " LOCKS_CTE
-				   " INSERT INTO drydock.capture_log (phase, command_tag, object_type,"
-				   "   identity, cascade, locks, event, classid, objid, objsubid,"
+		/* no locks here: the statement's go on its ddl_command_end row */
+		run_insert(&drop_plan,
+				   "INSERT INTO drydock.capture_log (phase, command_tag, object_type,"
+				   "   identity, cascade, event, classid, objid, objsubid,"
 				   "   preexisting, original, normal, xact, stmt)"
 				   " SELECT $1, $2, d.object_type, d.object_identity,"
 				   "        CASE WHEN $4 IS NULL THEN NOT d.original AND d.normal"
 				   "             ELSE d.classid::pg_catalog.text || '/' || d.objid::pg_catalog.text"
 				   "                  || '/' || d.objsubid::pg_catalog.text IN"
 				   "                  (SELECT pg_catalog.unnest($4)) END,"
-				   "        lk.locks, 'sql_drop',"
-				   "        d.classid, d.objid, d.objsubid,"
-				   "        d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND"
-				   "        d.objid IN (SELECT relid FROM drydock.capture_baseline),"
+				   "        'sql_drop', d.classid, d.objid, d.objsubid,"
+				   "        " PREEXISTING("d.classid", "d.objid") ","
 				   "        d.original, d.normal,"
 				   "        pg_catalog.txid_current(), $5"
-				   "   FROM pg_catalog.pg_event_trigger_dropped_objects() d, lk"
+				   "   FROM pg_catalog.pg_event_trigger_dropped_objects() d"
 				   "  WHERE NOT d.is_temporary AND $3 IS NOT NULL"
 				   /* internal parts (row types, toast, RI triggers) are noise */
 				   "    AND d.schema_name IS DISTINCT FROM 'pg_toast'"
 				   "    AND (d.original OR d.normal OR"
 				   "         d.object_type NOT IN ('type', 'trigger', 'toast table'))",
 				   phase, GetCommandTagName(trigdata->tag),
-				   PointerGetDatum(construct_empty_array(OIDOID)), cascades);
+				   PointerGetDatum(construct_empty_array(OIDOID)), cascades, (Datum) 0);
 	}
 	SPI_finish();
 	PG_RETURN_NULL();
@@ -428,8 +645,9 @@ drydock_capture_table_rewrite(PG_FUNCTION_ARGS)
 		Oid			relid;
 		MemoryContext old;
 
-		ret = SPI_execute("SELECT pg_catalog.pg_event_trigger_table_rewrite_oid()",
-						  true, 1);
+		ret = SPI_execute_plan(kept_plan(&rewrite_plan,
+										 "SELECT pg_catalog.pg_event_trigger_table_rewrite_oid()",
+										 0, NULL), NULL, NULL, true, 1);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "drydock: pg_event_trigger_table_rewrite_oid() failed");
 		relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
