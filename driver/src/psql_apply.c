@@ -24,6 +24,57 @@
 #include "signals.h"
 #include "util.h"
 
+/*
+ * psql's stdout/stderr are kept in the report only up to OUTPUT_KEEP bytes:
+ * the tag counts and the parsed messages carry the facts; a longer output
+ * keeps its first and last OUTPUT_KEEP/2 bytes around a marker saying how
+ * much was left out.  This bounds the driver's memory whatever psql prints.
+ */
+#define OUTPUT_KEEP (64 * 1024)
+
+/* Server messages kept in the report (errors always); the rest are counted. */
+#define MAX_MESSAGES 1000
+
+/* A json string of text, or of its head and tail when longer than OUTPUT_KEEP. */
+static json_t *
+kept_output(const char *text, size_t *truncated)
+{
+	size_t		len = strlen(text);
+	size_t		half = OUTPUT_KEEP / 2;
+	size_t		head,
+				tail;
+	strbuf		sb;
+	json_t	   *j;
+
+	*truncated = 0;
+	if (len <= OUTPUT_KEEP)
+		return json_string(text);
+	/* cut at line ends, so the kept parts are whole lines */
+	head = half;
+	while (head > 0 && text[head - 1] != '\n')
+		head--;
+	if (head == 0)
+		head = half;
+	tail = len - half;
+	while (tail < len && text[tail - 1] != '\n')
+		tail++;
+	if (tail >= len)
+		tail = len - half;
+	/* never split a UTF-8 sequence */
+	while (head > 0 && ((unsigned char) text[head] & 0xC0) == 0x80)
+		head--;
+	while (tail < len && ((unsigned char) text[tail] & 0xC0) == 0x80)
+		tail++;
+	*truncated = tail - head;
+	sb_init(&sb);
+	sb_appendn(&sb, text, head);
+	sb_printf(&sb, "\n[... truncated by drydock: %zu of %zu bytes left out ...]\n", tail - head, len);
+	sb_appendn(&sb, text + tail, len - tail);
+	j = json_string(sb.data);
+	sb_free(&sb);
+	return j;
+}
+
 bool
 psql_has_restrict(const char *psql)
 {
@@ -225,6 +276,7 @@ parse_messages(const char *errtext, const psql_apply_spec *spec, psql_apply_resu
 	const char *p = errtext;
 	json_t	   *cur = NULL;
 	size_t		flen = strlen(file);
+	json_t	   *spill = json_array();
 
 	while (*p)
 	{
@@ -275,7 +327,16 @@ parse_messages(const char *errtext, const psql_apply_spec *spec, psql_apply_resu
 						stmt;
 
 			cur = json_pack("{s:s, s:i, s:s}", "severity", severity, "line", lineno, "message", text);
-			json_array_append_new(messages, cur);
+			if (json_array_size(messages) < MAX_MESSAGES ||
+				strcmp(severity, "ERROR") == 0 || strcmp(severity, "FATAL") == 0)
+				json_array_append_new(messages, cur);
+			else
+			{
+				/* counted, not kept: spill holds it while its DETAIL lines attach */
+				json_array_clear(spill);
+				json_array_append_new(spill, cur);
+				res->n_messages_omitted++;
+			}
 			place_message(spec, cur, lineno, &first, &stmt);
 			if (strcmp(severity, "ERROR") == 0 || strcmp(severity, "FATAL") == 0)
 			{
@@ -318,6 +379,7 @@ parse_messages(const char *errtext, const psql_apply_spec *spec, psql_apply_resu
 			json_object_set_new(error_msg, "position_line", json_integer(res->error_at_line));
 		}
 	}
+	json_decref(spill);
 }
 
 bool
@@ -342,6 +404,8 @@ psql_apply(const psql_apply_spec *spec, psql_apply_result *res, char *err, size_
 	json_t	   *tags = json_object();
 	json_t	   *order = json_array();
 	json_t	   *messages = json_array();
+	size_t		out_cut,
+				err_cut;
 
 	memset(res, 0, sizeof(*res));
 	snprintf(portstr, sizeof(portstr), "%d", spec->sb->port);
@@ -429,7 +493,7 @@ psql_apply(const psql_apply_spec *spec, psql_apply_result *res, char *err, size_
 		else
 			res->error_message = xasprintf("psql exited with status %d", pr.exit_code);
 	}
-	res->json = json_pack("{s:s, s:i, s:b, s:b, s:b, s:f, s:o, s:o, s:o, s:i, s:s, s:s}",
+	res->json = json_pack("{s:s, s:i, s:b, s:b, s:b, s:f, s:o, s:o, s:o, s:i, s:o, s:o}",
 						  "file", spec->display_name,
 						  "exit_code", res->exit_code,
 						  "ok", res->ok,
@@ -440,8 +504,14 @@ psql_apply(const psql_apply_spec *spec, psql_apply_result *res, char *err, size_
 						  "tag_order", order,
 						  "messages", messages,
 						  "notices", res->n_notices,
-						  "stdout", out,
-						  "stderr", errtext);
+						  "stdout", kept_output(out, &out_cut),
+						  "stderr", kept_output(errtext, &err_cut));
+	if (out_cut)
+		json_object_set_new(res->json, "stdout_truncated_bytes", json_integer((json_int_t) out_cut));
+	if (err_cut)
+		json_object_set_new(res->json, "stderr_truncated_bytes", json_integer((json_int_t) err_cut));
+	if (res->n_messages_omitted)
+		json_object_set_new(res->json, "messages_omitted", json_integer(res->n_messages_omitted));
 	if (res->error_message)
 	{
 		json_t	   *e = json_pack("{s:i, s:s}", "line", res->error_line, "message", res->error_message);

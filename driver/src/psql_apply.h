@@ -57,6 +57,7 @@ typedef struct psql_apply_result
 								 * 0 if none was given */
 	char	   *error_message;	/* the first ERROR (redacted), or NULL */
 	int			n_notices;		/* NOTICE and WARNING messages */
+	int			n_messages_omitted; /* server messages counted, not kept */
 	json_t	   *json;			/* everything above plus tags and messages */
 } psql_apply_result;
 

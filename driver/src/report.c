@@ -155,15 +155,199 @@ out:
 	return ok;
 }
 
+/* json_dump_callback sink: 64 KiB blocks written to a file descriptor */
+typedef struct json_sink
+{
+	int			fd;
+	int			error;			/* errno of the first failed write, or 0 */
+	size_t		len;
+	char		buf[65536];
+} json_sink;
+
+static bool
+sink_flush(json_sink *k)
+{
+	size_t		off = 0;
+
+	while (off < k->len && !k->error)
+	{
+		ssize_t		w = write(k->fd, k->buf + off, k->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			k->error = errno;
+		else
+			off += (size_t) w;
+	}
+	k->len = 0;
+	return !k->error;
+}
+
+static int
+sink_write(const char *buffer, size_t size, void *data)
+{
+	json_sink  *k = data;
+
+	while (size > 0)
+	{
+		size_t		n = sizeof(k->buf) - k->len;
+
+		if (n > size)
+			n = size;
+		memcpy(k->buf + k->len, buffer, n);
+		k->len += n;
+		buffer += n;
+		size -= n;
+		if (k->len == sizeof(k->buf) && !sink_flush(k))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * report_write_file for a JSON document, streamed: no serialized copy of
+ * the document is ever held in memory (a large run's report.json would
+ * otherwise be the driver's peak, twice over).  The checksum is read back
+ * from the file.
+ */
+static bool
+report_write_json(const char *dir, const char *name, json_t *doc, size_t flags,
+				  char sha256_out[65], char *err, size_t errlen)
+{
+	char	   *tmp = xasprintf("%s/.%s.XXXXXX", dir, name);
+	char	   *final = xasprintf("%s/%s", dir, name);
+	json_sink  *k = xmalloc(sizeof(json_sink));
+	bool		ok = false;
+	int			fd;
+
+	k->fd = fd = mkstemp(tmp);
+	k->error = 0;
+	k->len = 0;
+	if (fd < 0)
+	{
+		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (json_dump_callback(doc, sink_write, k, flags) != 0 || !sink_flush(k))
+	{
+		if (!k->error)
+			dd_fatal(EXIT_INTERNAL, "cannot serialize the report");
+		snprintf(err, errlen, "cannot write %s: %s", final, strerror(k->error));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0)
+	{
+		snprintf(err, errlen, "cannot write %s: %s", final, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, final) != 0)
+	{
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+	{
+		fsync(fd);
+		close(fd);
+	}
+	if (sha256_out && sha256_file_hex(final, sha256_out, err, errlen) != 0)
+		goto out;
+	ok = true;
+out:
+	free(k);
+	free(tmp);
+	free(final);
+	return ok;
+}
+
+static FILE *pgtap_file = NULL;
+
+void
+report_set_pgtap_file(FILE *f)
+{
+	if (pgtap_file && pgtap_file != f)
+		fclose(pgtap_file);
+	pgtap_file = f;
+}
+
+/* Copy pgtap_file to dir/name atomically, line by line redacted; sha256. */
+static bool
+report_write_pgtap_file(const char *dir, const char *name, char *const *secrets, size_t n,
+						char sha256_out[65], char *err, size_t errlen)
+{
+	char	   *tmp = xasprintf("%s/.%s.XXXXXX", dir, name);
+	char	   *final = xasprintf("%s/%s", dir, name);
+	json_sink  *k = xmalloc(sizeof(json_sink));
+	bool		ok = false;
+	char	   *line = NULL;
+	size_t		cap = 0;
+	ssize_t		len;
+	int			fd;
+
+	k->fd = fd = mkstemp(tmp);
+	k->error = 0;
+	k->len = 0;
+	if (fd < 0)
+	{
+		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	rewind(pgtap_file);
+	while ((len = getline(&line, &cap, pgtap_file)) > 0 && !k->error)
+	{
+		char	   *safe = redact_secrets(line, (size_t) len, secrets, n);
+
+		if (!safe)
+			dd_fatal(EXIT_INTERNAL, "out of memory");
+		sink_write(safe, strlen(safe), k);
+		free(safe);
+	}
+	if (!sink_flush(k) || ferror(pgtap_file))
+	{
+		snprintf(err, errlen, "cannot write %s: %s", final, strerror(k->error ? k->error : EIO));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, final) != 0)
+	{
+		snprintf(err, errlen, "cannot write %s: %s", final, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (sha256_out && sha256_file_hex(final, sha256_out, err, errlen) != 0)
+		goto out;
+	ok = true;
+out:
+	free(line);
+	free(k);
+	free(tmp);
+	free(final);
+	return ok;
+}
+
 static bool
 write_rendered(const char *dir, const char *name, char *text, json_t *files,
 			   char *const *secrets, size_t n, char *err, size_t errlen)
 {
 	char		sha[65];
-	char	   *safe = redact_secrets(text, strlen(text), secrets, n);
+	char	   *safe;
 	bool		ok;
 
-	free(text);
+	/* no secrets: nothing to redact, no copy of a view that runs to megabytes */
+	if (n == 0)
+		safe = text;
+	else
+	{
+		safe = redact_secrets(text, strlen(text), secrets, n);
+		free(text);
+	}
 	if (!safe)
 		dd_fatal(EXIT_INTERNAL, "out of memory");
 	ok = report_write_file(dir, name, safe, strlen(safe), sha, err, errlen);
@@ -178,7 +362,6 @@ report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 				 char *err, size_t errlen)
 {
 	json_t	   *files = json_object();
-	char	   *text;
 	bool		ok = true;
 	char		sha[65];
 
@@ -195,9 +378,26 @@ report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 	{
 		json_t	   *pgtap = json_object_get(doc, "pgtap_script");
 
-		if (json_is_string(pgtap))
-			ok = write_rendered(dir, "schema-assertions.pgtap.sql", xstrdup(json_string_value(pgtap)),
-								files, secrets, n, err, errlen) && ok;
+		/*
+		 * Written from the document itself, which report_redact() has just
+		 * redacted: no copies of a script that runs to megabytes.
+		 */
+		if (pgtap_file && !json_is_string(pgtap))
+		{
+			if (report_write_pgtap_file(dir, "schema-assertions.pgtap.sql", secrets, n, sha,
+										err, errlen))
+				json_object_set_new(files, "schema-assertions.pgtap.sql", json_string(sha));
+			else
+				ok = false;
+		}
+		else if (json_is_string(pgtap))
+		{
+			if (report_write_file(dir, "schema-assertions.pgtap.sql", json_string_value(pgtap),
+								  json_string_length(pgtap), sha, err, errlen))
+				json_object_set_new(files, "schema-assertions.pgtap.sql", json_string(sha));
+			else
+				ok = false;
+		}
 	}
 	/* a file of the set this run did not write must not survive from an earlier run */
 	{
@@ -213,10 +413,8 @@ report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 			}
 	}
 	json_object_set_new(doc, "report_files", files);
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text)
-		dd_fatal(EXIT_INTERNAL, "cannot serialize the report");
-	if (report_write_file(dir, "report.json", text, strlen(text), sha, err, errlen))
+	if (report_write_json(dir, "report.json", doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER, sha,
+						  err, errlen))
 	{
 		/*
 		 * report.json cannot hold its own checksum: SHA256SUMS, written last,
@@ -235,6 +433,5 @@ report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 	}
 	else
 		ok = false;
-	free(text);
 	return ok;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include <jansson.h>
+#include <stdio.h>
 
 /* Create dir (and parents) if missing; false with err. */
 bool		report_prepare_dir(const char *dir, char *err, size_t errlen);
@@ -22,6 +23,13 @@ void		report_redact(json_t *doc, char *const *secrets, size_t n);
 /* Write data atomically as dir/name; false with err.  sha256 of the bytes. */
 bool		report_write_file(const char *dir, const char *name, const char *data, size_t len,
 							  char sha256_out[65], char *err, size_t errlen);
+
+/*
+ * A pgTAP script too large to inline in report.json (run_pipeline.c keeps it
+ * in an anonymous temporary file): report_write_all() copies it, redacted,
+ * to schema-assertions.pgtap.sql.  The report takes the FILE; NULL forgets.
+ */
+void		report_set_pgtap_file(FILE *f);
 
 /* Write the report set for doc (report.json and the rendered files). */
 bool		report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,

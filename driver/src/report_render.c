@@ -126,7 +126,8 @@ count_status(json_t *rows, const char *status)
 
 /* One psql phase (apply or rollback) as a two-column table. */
 static void
-phase_table(strbuf *sb, json_t *ph, json_t *log, json_t *objects, const char *objects_label)
+phase_table(strbuf *sb, json_t *ph, json_t *log, json_t *summary, json_t *objects,
+			const char *objects_label)
 {
 	strbuf		tmp;
 	size_t		i;
@@ -152,7 +153,10 @@ phase_table(strbuf *sb, json_t *ph, json_t *log, json_t *objects, const char *ob
 		row(sb, objects_label, tmp.data);
 		sb_free(&tmp);
 	}
-	if (log)
+	if (log && summary)
+		rowf(sb, "captured DDL events", "%lld (%zu listed in report.json: those with a lock on a pre-existing relation, a rewrite or a cascade)",
+			 (long long) json_integer_value(json_object_get(summary, "events")), json_array_size(log));
+	else if (log)
 		rowf(sb, "captured DDL events", "%zu", json_array_size(log));
 	else
 		row(sb, "captured DDL events", "not captured (the phase did not complete)");
@@ -458,6 +462,7 @@ round_results(strbuf *sb, json_t *v, const char *pfx)
 	{
 		sb_printf(sb, "### %sApply\n\n", pfx);
 		phase_table(sb, json_object_get(v, "apply"), json_object_get(v, "apply_ddl_log"),
+					json_object_get(v, "apply_ddl_log_summary"),
 					json_object_get(v, "objects_created"), "objects created");
 	}
 	sb_printf(sb, "### %sVerification\n\n", pfx);
@@ -480,6 +485,7 @@ round_results(strbuf *sb, json_t *v, const char *pfx)
 		return;
 	}
 	phase_table(sb, json_object_get(v, "rollback"), json_object_get(v, "rollback_ddl_log"),
+				json_object_get(v, "rollback_ddl_log_summary"),
 				json_object_get(v, "objects_dropped"), "objects dropped");
 	if (!rb)
 		return;

@@ -191,9 +191,18 @@ round_summaries(json_t *report)
 
 		if (!json_object_get(round, "apply_ddl_log"))
 			continue;
-		created = objects_by_type(json_object_get(round, "apply_ddl_log"), "CREATE");
+		/* a summarised log (run_pipeline.c fetch_ddl_log) brings its counts */
+		if (json_object_get(round, "apply_ddl_log_summary"))
+			created = json_deep_copy(json_object_get(json_object_get(round, "apply_ddl_log_summary"),
+													 "objects"));
+		else
+			created = objects_by_type(json_object_get(round, "apply_ddl_log"), "CREATE");
 		json_object_set_new(round, "objects_created", created);
-		if (json_object_get(round, "rollback_ddl_log"))
+		if (json_object_get(round, "rollback_ddl_log_summary"))
+			json_object_set_new(round, "objects_dropped",
+								json_deep_copy(json_object_get(json_object_get(round, "rollback_ddl_log_summary"),
+															   "objects")));
+		else if (json_object_get(round, "rollback_ddl_log"))
 			json_object_set_new(round, "objects_dropped",
 								objects_by_type(json_object_get(round, "rollback_ddl_log"), "DROP"));
 		if (!json_object_get(round, "post_rollback_objects_in_schema"))

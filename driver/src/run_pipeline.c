@@ -883,6 +883,183 @@ truncation_findings(run_ctx *ctx, const artifact *a, json_t *apply_json, json_t 
 	}
 }
 
+/*
+ * The phase's DDL log for the report.  Up to DDL_LOG_FULL_MAX events every
+ * row is listed.  Beyond that only the rows that carry a fact about
+ * production are (a lock on a relation that existed before the migration,
+ * a rewrite, a cascade), and "<phase>_ddl_log_summary" counts the rest: the
+ * events in all, the omitted ones by command tag, and the objects the phase
+ * created (apply) or dropped (rollback) by type, which round_summaries()
+ * would otherwise count from the rows.  The rollback's rows then list only
+ * the locks on relations that existed before the APPLY (capture_relations
+ * of phase apply): the rollback locking what the apply created tells
+ * nothing about production, and the apply's CREATE rows that lock_table()
+ * would filter them with are not listed.  Keeps the driver's memory bounded
+ * whatever the migration's size.
+ */
+#define DDL_LOG_FULL_MAX 500
+
+static json_t *
+fetch_ddl_log(run_ctx *ctx, const char *phase, json_t *round_json, int *rc)
+{
+	const char *params[1] = {phase};
+	json_t	   *r;
+	long long	total;
+	json_t	   *log,
+			   *omitted,
+			   *objects,
+			   *summary;
+	size_t		i;
+	json_t	   *v;
+	char		key[64];
+
+	r = run_query_rows(ctx, NULL, "SELECT count(*) AS n FROM drydock.ddl_log WHERE phase = $1",
+					   1, params, rc);
+	if (!r)
+		return NULL;
+	total = atoll(json_string_value(json_object_get(json_array_get(r, 0), "n")) ?
+				  json_string_value(json_object_get(json_array_get(r, 0), "n")) : "0");
+	json_decref(r);
+	if (total <= DDL_LOG_FULL_MAX)
+		return run_query_rows(ctx, NULL,
+							  "SELECT seq, command_tag, object_type, identity, cascade, rewrite, "
+							  "array_to_string(locks, ', ') AS locks FROM drydock.ddl_log WHERE phase = $1 ORDER BY seq",
+							  1, params, rc);
+
+#define DDL_LOG_LOCKS \
+	"array_to_string(CASE WHEN $1 = 'rollback' THEN ARRAY(" \
+	"  SELECT l FROM unnest(d.locks) l" \
+	"   WHERE regexp_replace(l, ':[A-Za-z]+$', '') IN" \
+	"         (SELECT relname FROM drydock.capture_relations WHERE phase = 'apply'))" \
+	" ELSE d.locks END, ', ')"
+	log = run_query_rows(ctx, NULL,
+						 "SELECT seq, command_tag, object_type, identity, cascade, rewrite, locks FROM ("
+						 " SELECT d.seq, d.command_tag, d.object_type, d.identity, d.cascade, d.rewrite, "
+						 DDL_LOG_LOCKS " AS locks FROM drydock.ddl_log d"
+						 "  WHERE d.phase = $1 AND (d.cascade OR d.rewrite OR d.locks <> '{}')) x"
+						 " WHERE cascade OR rewrite OR locks <> '' ORDER BY seq",
+						 1, params, rc);
+	if (!log)
+		return NULL;
+	r = run_query_rows(ctx, NULL,
+					   "SELECT command_tag, count(*)::int AS n FROM ("
+					   " SELECT d.command_tag, d.cascade, d.rewrite, " DDL_LOG_LOCKS " AS locks"
+					   "   FROM drydock.ddl_log d WHERE d.phase = $1) x"
+					   " WHERE NOT (cascade OR rewrite OR locks <> '') GROUP BY 1 ORDER BY 1",
+					   1, params, rc);
+	if (!r)
+	{
+		json_decref(log);
+		return NULL;
+	}
+	omitted = json_object();
+	json_array_foreach(r, i, v)
+		json_object_set_new(omitted, json_string_value(json_object_get(v, "command_tag")),
+							json_integer(atoll(json_string_value(json_object_get(v, "n")))));
+	json_decref(r);
+	/* the same counts as objects_by_type() in run_finish.c, from every row */
+	r = run_query_rows(ctx, NULL,
+					   "SELECT object_type, count(DISTINCT identity)::int AS n FROM drydock.ddl_log"
+					   " WHERE phase = $1 AND command_tag LIKE"
+					   "       CASE WHEN $1 = 'apply' THEN 'CREATE%' ELSE 'DROP%' END"
+					   "   AND object_type IS NOT NULL AND identity IS NOT NULL GROUP BY 1 ORDER BY 1",
+					   1, params, rc);
+	if (!r)
+	{
+		json_decref(log);
+		json_decref(omitted);
+		return NULL;
+	}
+	objects = json_object();
+	json_array_foreach(r, i, v)
+		json_object_set_new(objects, json_string_value(json_object_get(v, "object_type")),
+							json_integer(atoll(json_string_value(json_object_get(v, "n")))));
+	json_decref(r);
+	summary = json_pack("{s:I, s:I, s:o, s:o}", "events", (json_int_t) total,
+						"listed", (json_int_t) json_array_size(log),
+						"omitted_by_tag", omitted, "objects", objects);
+	snprintf(key, sizeof(key), "%s_ddl_log_summary", phase);
+	json_object_set_new(round_json, key, summary);
+	return log;
+}
+
+/*
+ * The pgTAP script of the target schema.  It runs to megabytes for
+ * thousands of tables, so it is never held whole: its lines come in
+ * single-row mode into an anonymous temporary file.  Up to PGTAP_INLINE_MAX
+ * bytes it is then inlined in the report ("pgtap_script", as before);
+ * larger, report.json gets only "pgtap_script_bytes" and the report writer
+ * copies the file to schema-assertions.pgtap.sql.  A failure leaves the
+ * report without a script, as before.
+ */
+#define PGTAP_INLINE_MAX (256 * 1024)
+
+static void
+fetch_pgtap(run_ctx *ctx)
+{
+	const char *sp[1] = {ctx->schema};
+	double		t = now_ms();
+	FILE	   *f = tmpfile();
+	PGresult   *res;
+	bool		ok = f != NULL;
+	long long	bytes = 0;
+	long long	nlines = 0;
+	char	   *msg = NULL;
+
+	if (!ok || !PQsendQueryParams(ctx->conn,
+								  "SELECT line FROM regexp_split_to_table(drydock.pgtap_script($1), E'\\n')"
+								  " WITH ORDINALITY AS t(line, n) ORDER BY n",
+								  1, NULL, sp, NULL, NULL, 0) ||
+		!PQsetSingleRowMode(ctx->conn))
+		ok = false;
+	while (f && (res = PQgetResult(ctx->conn)) != NULL)
+	{
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_SINGLE_TUPLE && ok)
+		{
+			const char *line = PQgetvalue(res, 0, 0);
+			size_t		len = (size_t) PQgetlength(res, 0, 0);
+
+			/* lines joined by "\n": the script's bytes, exactly */
+			if ((nlines++ > 0 && fputc('\n', f) == EOF) || fwrite(line, 1, len, f) != len)
+				ok = false;
+			bytes += (long long) len + (nlines > 1);
+		}
+		else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE)
+		{
+			ok = false;
+			if (!msg)
+				msg = xstrdup(PQresultErrorMessage(res));
+		}
+		PQclear(res);
+	}
+	if (f && fflush(f) != 0)
+		ok = false;
+	run_command(ctx, "sql", "SELECT drydock.pgtap_script(schema) (streamed, line by line)",
+				ok ? "ok" : (msg ? msg : "failed"), now_ms() - t);
+	free(msg);
+	if (!ok)
+	{
+		if (f)
+			fclose(f);
+		return;
+	}
+	if (bytes <= PGTAP_INLINE_MAX)
+	{
+		char	   *text = xmalloc((size_t) bytes + 1);
+
+		rewind(f);
+		if (fread(text, 1, (size_t) bytes, f) == (size_t) bytes)
+			json_object_set_new(ctx->report, "pgtap_script", json_stringn(text, (size_t) bytes));
+		free(text);
+		fclose(f);
+		return;
+	}
+	json_object_set_new(ctx->report, "pgtap_script_bytes", json_integer(bytes));
+	report_set_pgtap_file(f);
+}
+
 int
 run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
 {
@@ -890,7 +1067,6 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	int			rc;
 	char		key[64];
 	json_t	   *log;
-	const char *params[1] = {phase};
 
 	if ((rc = capture(ctx, phase)) != 0)
 		return rc;
@@ -928,10 +1104,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		return rc;
 	}
 	snprintf(key, sizeof(key), "%s_ddl_log", phase);
-	log = run_query_rows(ctx, NULL,
-					 "SELECT seq, command_tag, object_type, identity, cascade, rewrite, "
-					 "array_to_string(locks, ', ') AS locks FROM drydock.ddl_log WHERE phase = $1 ORDER BY seq",
-					 1, params, &rc);
+	log = fetch_ddl_log(ctx, phase, round_json, &rc);
 	if (!log)
 	{
 		psql_apply_result_free(&ar);
@@ -960,17 +1133,9 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		suppress_annotate_rows(ctx, rows);
 		count_findings(ctx, rows);
 		json_object_set_new(round_json, "verification", rows);
-		if (!json_object_get(ctx->report, "pgtap_script"))
-		{
-			const char *sp[1] = {ctx->schema};
-			json_t	   *s = run_query_rows(ctx, "SELECT drydock.pgtap_script(schema)",
-									   "SELECT drydock.pgtap_script($1) AS script", 1, sp, &rc);
-
-			if (s && json_array_size(s) == 1)
-				json_object_set(ctx->report, "pgtap_script",
-								json_object_get(json_array_get(s, 0), "script"));
-			json_decref(s);
-		}
+		if (!json_object_get(ctx->report, "pgtap_script") &&
+			!json_object_get(ctx->report, "pgtap_script_bytes"))
+			fetch_pgtap(ctx);
 		dd_progress("verify: %d failing, %d warning checks", ctx->n_fail, ctx->n_warn);
 	}
 	psql_apply_result_free(&ar);

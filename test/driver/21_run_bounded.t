@@ -1,0 +1,67 @@
+#!/usr/bin/perl
+# drydock run keeps its report (and its own memory) bounded whatever the
+# migration prints or captures: a 2 MB psql stdout and 3,000 NOTICEs are
+# kept as head + tail with a truncation marker (the tag counts still count
+# everything); a migration of more than 500 captured DDL events lists only
+# the rows that carry a lock, a rewrite or a cascade and counts the rest.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use DD;
+use DDRun;
+use File::Temp ();
+use Test::More;
+
+my $dir = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddbXXXXXX');
+chmod 0755, "$dir";
+sub put { my ($n, $s) = @_; open(my $fh, '>', "$dir/$n") or die; print $fh $s; close $fh; chmod 0644, "$dir/$n"; return "$dir/$n"; }
+
+# 2 MB of query output on stdout, 3,000 NOTICEs (about 1.5 MB) on stderr
+{
+    my $up = put('loud_up.sql', join('',
+        "CREATE TABLE app.loud (id integer PRIMARY KEY, note text);\n",
+        "SELECT repeat('x', 1000) AS filler FROM generate_series(1, 2000);\n",
+        "DO \$\$ BEGIN FOR i IN 1..3000 LOOP RAISE NOTICE 'n% %', i, repeat('y', 480); END LOOP; END \$\$;\n",
+        "CREATE TABLE app.loud2 (id integer PRIMARY KEY);\n"));
+    my $down = put('loud_down.sql', "DROP TABLE app.loud2;\nDROP TABLE app.loud;\n");
+    my $r = dd_run('loud', ['--schema', 'app', '--scaffold-schema', $up, $down]);
+    ok($r->{rc} == 0 || $r->{rc} == 1, 'loud: the run completes (exit 0 or 1)') or diag($r->{err});
+    my $a = $r->{report}{rounds}[0]{apply};
+    ok($a, 'loud: report has the apply phase');
+    is($a->{tags}{'CREATE TABLE'}, 2, 'loud: tag counts still see both CREATE TABLEs');
+    is($a->{tags}{'DO'}, 1, 'loud: ... and the DO');
+    cmp_ok(length($a->{stdout}), '<=', 70 * 1024, 'loud: stdout kept to at most ~64 KiB');
+    like($a->{stdout}, qr/\[\.\.\. truncated by drydock: \d+ of \d+ bytes left out \.\.\.\]/, 'loud: stdout has the truncation marker');
+    cmp_ok($a->{stdout_truncated_bytes} // 0, '>', 1_900_000, 'loud: stdout_truncated_bytes says how much was left out');
+    like($a->{stdout}, qr/^ *filler/m, 'loud: the head of stdout is kept');
+    like($a->{stdout}, qr/CREATE TABLE\s*$/, 'loud: the tail of stdout is kept');
+    cmp_ok(length($a->{stderr}), '<=', 70 * 1024, 'loud: stderr kept to at most ~64 KiB');
+    is($a->{notices}, 3000, 'loud: every NOTICE is counted');
+    is(scalar(@{ $a->{messages} }), 1000, 'loud: the first 1000 messages are listed');
+    is($a->{messages_omitted}, 2000, 'loud: messages_omitted counts the rest');
+    cmp_ok(-s "$r->{dir}/report.json", '<', 1_000_000, 'loud: report.json stays under 1 MB');
+}
+
+# 600 tables: more than 500 captured events -> summarised DDL log
+{
+    my $n = 600;
+    my $up = put('many_up.sql', join('', map { "CREATE TABLE app.t$_ (id integer PRIMARY KEY, v text);\n" } 1 .. $n));
+    my $down = put('many_down.sql', join('', map { "DROP TABLE app.t$_;\n" } reverse 1 .. $n));
+    my $r = dd_run('many', ['--schema', 'app', '--scaffold-schema', $up, $down]);
+    ok($r->{rc} == 0 || $r->{rc} == 1, 'many: the run completes') or diag($r->{err});
+    my $rd = $r->{report}{rounds}[0];
+    my $s = $rd->{apply_ddl_log_summary};
+    ok($s, 'many: apply_ddl_log_summary present');
+    is($s->{events}, 2 * $n, 'many: every apply event counted (table + pkey index)');
+    is($s->{listed}, scalar(@{ $rd->{apply_ddl_log} }), 'many: listed = rows in apply_ddl_log');
+    is($s->{listed}, 0, 'many: nothing pre-existing was locked, so no row is listed');
+    is_deeply($s->{omitted_by_tag}, { 'CREATE TABLE' => $n, 'CREATE INDEX' => $n }, 'many: omitted rows counted by tag');
+    is_deeply($rd->{objects_created}, { table => $n, index => $n }, 'many: objects_created from the summary');
+    ok($rd->{rollback_ddl_log_summary}, 'many: rollback summarised too');
+    is($rd->{objects_dropped}{table}, $n, 'many: objects_dropped counts every table');
+    is_deeply($r->{report}{locks}, [], 'many: the rollback locking what the apply created is not a production lock');
+    like(DD::slurp("$r->{dir}/execution-log.md"), qr/captured DDL events \| \Q@{[2 * $n]}\E \(0 listed/, 'many: execution log gives the total and what is listed');
+}
+
+done_testing();
