@@ -108,8 +108,8 @@ for my $case (sort keys %{ $manifest->{bad} }) {
     like($lines[0] // '', qr{^drydock: \S*$where.*\Q$b->{message_contains}\E}, "$case: FILE[:LINE]: message");
     if ($b->{nothing_run}) {
         ok(!$r->{report} || !@{ $r->{report}{rounds} || [] }, "$case: no migration was applied");
-        ok(!$r->{report} || !grep { $_->{kind} =~ /^(initdb|clone|postgres)$/ } @{ $r->{report}{commands} || [] },
-           "$case: no cluster was started");
+        my @started = $r->{report} ? grep({ $_->{kind} =~ /^(initdb|clone|postgres)$/ } @{ $r->{report}{commands} || [] }) : ();
+        is(scalar(@started), 0, "$case: no cluster was started");
     }
     ok(!-e $b->{marker_must_not_exist}, "$case: the hostile command did not run") if $b->{marker_must_not_exist};
 }
