@@ -857,11 +857,15 @@ count_findings(run_ctx *ctx, json_t *rows)
 /*
  * NH004 from psql: PostgreSQL truncates an identifier longer than 63 bytes
  * and says so in a NOTICE; the final name alone cannot show it was longer.
+ * The notices go to drydock.verify (policy key "notices"), each with the
+ * place psql reported it, so the finding is the extension's like any other
+ * (and suppressions apply to it).
  */
 static void
-truncation_findings(run_ctx *ctx, const artifact *a, json_t *apply_json, json_t *rows)
+add_truncation_notices(const artifact *a, json_t *apply_json, json_t *policy)
 {
 	json_t	   *messages = json_object_get(apply_json, "messages");
+	json_t	   *notices = json_array();
 	size_t		i;
 	json_t	   *m;
 
@@ -870,17 +874,13 @@ truncation_findings(run_ctx *ctx, const artifact *a, json_t *apply_json, json_t 
 		const char *text = json_string_value(json_object_get(m, "message"));
 
 		if (text && strstr(text, "will be truncated to"))
-		{
-			char		msg[256];
-
-			snprintf(msg, sizeof(msg), "identifier truncated to 63 bytes (psql NOTICE at %s:%d)",
-					 a->path, (int) json_integer_value(json_object_get(m, "line")));
-			json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s}",
-												  "family", "NH", "code", "NH004", "object", text,
-												  "status", "fail", "message", msg));
-			ctx->n_fail++;
-		}
+			json_array_append_new(notices, json_sprintf("%s (at %s:%d)", text, a->path,
+														(int) json_integer_value(json_object_get(m, "line"))));
 	}
+	if (json_array_size(notices) > 0)
+		json_object_set_new(policy, "notices", notices);
+	else
+		json_decref(notices);
 }
 
 /*
@@ -1115,9 +1115,14 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	{
 		json_t	   *rows;
 		json_t	   *vpolicy = suppress_policy(ctx);	/* + inline suppressions */
-		char	   *policy = json_dumps(vpolicy, JSON_COMPACT);
-		const char *vp[3] = {ctx->schema, policy, BASELINE_LABEL};
+		char	   *policy;
+		const char *vp[3];
 
+		add_truncation_notices(a, ar.json, vpolicy);
+		policy = json_dumps(vpolicy, JSON_COMPACT);
+		vp[0] = ctx->schema;
+		vp[1] = policy;
+		vp[2] = BASELINE_LABEL;
 		json_decref(vpolicy);
 
 		rows = run_query_rows(ctx, "SELECT * FROM drydock.verify(schema, policy, 'pre-apply')",
@@ -1129,7 +1134,6 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 			psql_apply_result_free(&ar);
 			return rc;
 		}
-		truncation_findings(ctx, a, ar.json, rows);
 		suppress_annotate_rows(ctx, rows);
 		count_findings(ctx, rows);
 		json_object_set_new(round_json, "verification", rows);

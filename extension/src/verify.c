@@ -217,8 +217,11 @@ static const char *const nh_sql =
 "                              AND c.contype IN ('p', 'u', 'x'))),"
 " kw AS (SELECT word, catdesc FROM pg_get_keywords() WHERE catcode <> 'U'),"
 " tr AS (SELECT 1 AS prio, x[2] AS name, NULL::text AS obj,"
-"               format('identifier \"%s\" was truncated to \"%s\" (NOTICE of the apply)', x[1], x[2]) AS msg"
-"          FROM unnest($7) n, LATERAL regexp_match(n, 'identifier \"(.*)\" will be truncated to \"(.*)\"') x"
+"               format('identifier \"%s\" was truncated to \"%s\" (%s)', x[1], x[2],"
+"                      coalesce('psql NOTICE at ' || x[3], 'NOTICE of the apply')) AS msg"
+/* a notice may end with " (at FILE:LINE)": where the driver saw it */
+"          FROM unnest($7) n,"
+"               LATERAL regexp_match(n, 'identifier \"(.*)\" will be truncated to \"([^\"]*)\"(?: \\(at (.*)\\))?') x"
 "         WHERE x IS NOT NULL"
 "        UNION ALL"
 "        SELECT 2, nm, obj, format('%s name %s is %s bytes (NAMEDATALEN - 1): almost certainly truncated from a longer identifier',"
