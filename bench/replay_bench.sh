@@ -73,3 +73,4 @@ printf '  %-52s %10s ms [%s-%s]\n' "drydock run per pair with --base (${#sample[
 echo "  replay result: $summary"
 echo "  ratio replay / per-pair runs: $(ratio "$rm" "$pm")  (target <= 0.25)"
 echo "  replay <= 60 s: $(awk -v m="$rm" 'BEGIN { print (m <= 60000) ? "yes" : "no" }')"
+echo "RESULT r $rm $pm"
