@@ -57,10 +57,13 @@ test: all
 
 installcheck: test
 
+# The bundled 12-table migration and its exact inverse (exit 0), report in
+# drydock-report-example/ (execution-log.md first).
 example: all
-	driver/drydock run --schema app \
+	driver/drydock run --schema app --scaffold-schema --policy examples/12-tables/policy.json \
 		examples/12-tables/up.sql examples/12-tables/down.sql \
 		--out drydock-report-example
+	@echo "report: drydock-report-example/execution-log.md"
 
 sanitize-test:
 	$(MAKE) -C driver clean
