@@ -1212,12 +1212,16 @@ drydock_baseline_save(PG_FUNCTION_ARGS)
 							  "VALUES ($2, '', 0)",
 							  2, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert baseline");
-	if (SPI_execute_with_args(psprintf("INSERT INTO drydock.baseline_object"
-									   "(label, ord, kind, identity, schema, parent, definition) "
-									   "SELECT $2, row_number() OVER (ORDER BY rank, "
-									   "identity COLLATE \"C\", kind COLLATE \"C\"), "
-									   "kind, identity, schema, parent, definition FROM (%s) q",
-									   full_catalog_query()),
+	/*
+	 * catalog_objects() already returns the rows in their canonical order,
+	 * through the fast path (C-built rows for tables, columns and
+	 * constraints, a kept plan for the rest): number them as they come.
+	 */
+	if (SPI_execute_with_args("INSERT INTO drydock.baseline_object"
+							  "(label, ord, kind, identity, schema, parent, definition) "
+							  "SELECT $2, q.ord, q.kind, q.identity, q.schema, q.parent, q.definition "
+							  "  FROM drydock.catalog_objects(NULL) WITH ORDINALITY"
+							  "       AS q(kind, identity, schema, parent, definition, ord)",
 							  2, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert baseline objects");
 	count = SPI_processed;
@@ -1304,7 +1308,12 @@ drydock_diff(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(label);
 	nulls[1] = ' ';
 
-	query = psprintf("WITH cur AS (SELECT kind, identity, definition FROM (%s) q), "
+	/*
+	 * The current state through catalog_objects()'s fast path; with a schema
+	 * list the full query is used instead, because a schema the baseline had
+	 * may be gone now and catalog_objects() would refuse to name it.
+	 */
+	query = psprintf("WITH cur AS (SELECT kind, identity, definition FROM %s), "
 					 "base AS (SELECT kind, identity, definition FROM drydock.baseline_object "
 					 "  WHERE label = $2 AND ($1::name[] IS NULL OR schema = ANY ($1::name[]::text[]))) "
 					 "SELECT CASE WHEN b.identity IS NULL THEN 'added' "
@@ -1316,7 +1325,8 @@ drydock_diff(PG_FUNCTION_ARGS)
 					 "    OR b.definition IS DISTINCT FROM c.definition "
 					 " ORDER BY " KIND_RANK_FMT ", coalesce(c.identity, b.identity) COLLATE \"C\", "
 					 "   coalesce(c.kind, b.kind) COLLATE \"C\", 1",
-					 full_catalog_query(), "coalesce(c.kind, b.kind)");
+					 PG_ARGISNULL(1) ? "drydock.catalog_objects(NULL) q" :
+					 psprintf("(%s) q", full_catalog_query()), "coalesce(c.kind, b.kind)");
 	if (SPI_execute_with_args(query, 2, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "diff query failed");
 	spi_to_tuplestore(tupstore, tupdesc);
