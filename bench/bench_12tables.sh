@@ -31,7 +31,6 @@ done
 for l in drydock_run drydock_run_fresh; do
 	if grep -qv '^[01]$' "$work/$l.rc"; then echo "  WARNING: $l exit code >1:"; sed 's/^/    /' "$work/$l.err" | tail -5; fi
 done
-echo "   (drydock exits 1 on this example because of the known RB003 false positive on CHECK constraints; timing unaffected)"
 m1=$(median < "$work/manual_fsync_on.ms"); m2=$(median < "$work/manual_fsync_off.ms")
 m3=$(median < "$work/drydock_run.ms"); m4=$(median < "$work/drydock_run_fresh.ms")
 echo "RESULT a $m1 $m2 $m3 $m4"

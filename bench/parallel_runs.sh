@@ -1,8 +1,8 @@
 #!/bin/bash
 # bench/parallel_runs.sh [ROUNDS] [K] -- (d) K (default 8) `drydock run`s of
 # the 12-table example started at once, ROUNDS times (default 3), interleaved
-# with a solo run: every run must end with the solo run's exit code (0, or 1
-# while the known RB003 false positive stands) and leave nothing behind;
+# with a solo run: every run must end with the solo run's exit code (0) and
+# leave nothing behind;
 # prints the total wall time of the batch vs one solo run.
 # Result line:  RESULT d <ok_batches>/<rounds> <batch_ms_median> <solo_ms_median>
 set -euo pipefail

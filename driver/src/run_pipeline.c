@@ -1060,6 +1060,30 @@ fetch_pgtap(run_ctx *ctx)
 	report_set_pgtap_file(f);
 }
 
+/*
+ * After a failed psql: is the sandbox still there?  A postmaster killed
+ * outright closes its end of the backends' death pipe before the kernel
+ * makes it a zombie, so a backend (and psql) can notice its death a moment
+ * before waitpid() can: when psql lost its connection, allow that moment.
+ */
+static bool
+postmaster_survived(run_ctx *ctx, const psql_apply_result *ar)
+{
+	bool		lost = ar->error_message &&
+		(strstr(ar->error_message, "connection to server was lost") ||
+		 strstr(ar->error_message, "server closed the connection") ||
+		 strstr(ar->error_message, "terminating connection"));
+
+	for (int i = 0; i < (lost ? 100 : 1); i++)
+	{
+		if (!sandbox_alive(&ctx->sb))
+			return false;
+		if (lost)
+			sleep_ms(10);
+	}
+	return true;
+}
+
 int
 run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
 {
@@ -1074,7 +1098,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	if (rc != 0)
 		return rc;
 	json_object_set(round_json, phase, ar.json);
-	if (!ar.ok && !ar.interrupted && !sandbox_alive(&ctx->sb))
+	if (!ar.ok && !ar.interrupted && !postmaster_survived(ctx, &ar))
 	{
 		char	   *msg = xasprintf("the sandbox's postmaster died during the %s phase; nothing more could run", phase);
 

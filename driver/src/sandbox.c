@@ -679,15 +679,22 @@ sandbox_connect(sandbox *sb, const char *dbname, char *err, size_t errlen)
 	return NULL;
 }
 
+static bool process_gone(pid_t pid);
+
 bool
 sandbox_alive(sandbox *sb)
 {
 	int			status;
+	pid_t		r;
 
 	if (sb->postmaster_pid <= 0)
 		return false;
-	if (waitpid(sb->postmaster_pid, &status, WNOHANG) == sb->postmaster_pid)
+	r = waitpid(sb->postmaster_pid, &status, WNOHANG);
+	/* ECHILD: reaped already (e.g. SIGCHLD ignored by whoever started us) */
+	if (r == sb->postmaster_pid || (r < 0 && errno == ECHILD) || process_gone(sb->postmaster_pid))
 	{
+		if (r == 0)
+			(void) waitpid(sb->postmaster_pid, &status, 0);	/* a zombie: reap it */
 		sb->postmaster_pid = 0;
 		return false;
 	}

@@ -12,8 +12,8 @@ use Digest::SHA ();
 use TAP::Parser;
 use Test::More;
 
-my @twelve = ('--schema', 'app', '--scaffold-schema', '--policy', F('twelve_tables/policy.json'),
-              F('twelve_tables/up.sql'), F('twelve_tables/down.sql'));
+my @twelve = ('--schema', 'app', '--scaffold-schema', '--policy', "$DD::ROOT/examples/12-tables/policy.json",
+              "$DD::ROOT/examples/12-tables/up.sql", "$DD::ROOT/examples/12-tables/down.sql");
 
 # 12 tables (text/timestamptz/jsonb/boolean/integer, PK/FK/UNIQUE) and the exact inverse
 {
@@ -27,7 +27,7 @@ my @twelve = ('--schema', 'app', '--scaffold-schema', '--policy', F('twelve_tabl
     ok($j->{isolation}{proven}, 'twelve: isolation.proven');
     ok(!grep({ !$_->{ok} } @{ $j->{isolation}{facts} }), 'twelve: every isolation fact ok');
     for my $k (qw(ddl rollback)) {
-        my $path = $k eq 'ddl' ? F('twelve_tables/up.sql') : F('twelve_tables/down.sql');
+        my $path = $k eq 'ddl' ? "$DD::ROOT/examples/12-tables/up.sql" : "$DD::ROOT/examples/12-tables/down.sql";
         my $sum = (split ' ', `sha256sum $path`)[0];
         is($j->{artifacts}{$k}{sha256}, $sum, "twelve: artifacts.$k.sha256 equals sha256sum");
         is($sum, Digest::SHA->new(256)->addfile($path)->hexdigest, "twelve: ... and Digest::SHA ($k)");

@@ -134,8 +134,8 @@ my %phase_setup = (
         # after the teardown (the run directory is gone), while the report
         # is written: a tight poll, then the signal at once; the process
         # must still be running for the case to count
-        my $r = start_run(['--rounds', '2', '--policy', F('twelve_tables/policy.json'), @scaf,
-                           F('twelve_tables/up.sql'), F('twelve_tables/down.sql')]);
+        my $r = start_run(['--rounds', '2', '--policy', "$DD::ROOT/examples/12-tables/policy.json", @scaf,
+                           "$DD::ROOT/examples/12-tables/up.sql", "$DD::ROOT/examples/12-tables/down.sql"]);
         wait_until(sub { run_dir_of($r) }, 30) or return ($r, 0);
         my $t0 = time;
         while (run_dir_of($r) && time - $t0 < 60) { select(undef, undef, undef, 0.001); }
@@ -312,7 +312,7 @@ SKIP: {
 {
     my @cases = (
         ['simple', F('simple/up.sql'), F('simple/down.sql'), 0],
-        ['twelve', F('twelve_tables/up.sql'), F('twelve_tables/down.sql'), 0],
+        ['twelve', "$DD::ROOT/examples/12-tables/up.sql", "$DD::ROOT/examples/12-tables/down.sql", 0],
         ['syntax', F('syntax_error_7th/up.sql'), F('syntax_error_7th/down.sql'), 3],
         ['missing_pk', F('missing_pk/up.sql'), F('missing_pk/down.sql'), 1],
         ['simple2', F('simple/up.sql'), F('simple/down.sql'), 0],
