@@ -11,41 +11,6 @@
 #include "report.h"
 #include "util.h"
 
-static const char *
-s(json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-
-	return v ? v : "";
-}
-
-static void
-md(strbuf *sb, const char *text)
-{
-	for (; text && *text; text++)
-	{
-		if (*text == '|')
-			sb_append(sb, "\\|");
-		else if (*text == '\n' || *text == '\r')
-			sb_append(sb, " ");
-		else
-			sb_appendn(sb, text, 1);
-	}
-}
-
-static int
-count_status(json_t *rows, const char *status)
-{
-	size_t		i;
-	json_t	   *r;
-	int			n = 0;
-
-	json_array_foreach(rows, i, r)
-		if (strcmp(s(r, "status"), status) == 0)
-		n++;
-	return n;
-}
-
 static double
 ms_of(json_t *pair, const char *phase)
 {
@@ -62,13 +27,13 @@ report_render_replay(json_t *doc)
 
 	sb_init(&sb);
 	sb_append(&sb, "# drydock replay log\n\n");
-	sb_printf(&sb, "- directory: `%s`\n- layout: %s\n- migrations: %lld\n", s(rp, "directory"),
-			  s(rp, "layout"), (long long) json_integer_value(json_object_get(rp, "migrations")));
+	sb_printf(&sb, "- directory: `%s`\n- layout: %s\n- migrations: %lld\n", report_str(rp, "directory"),
+			  report_str(rp, "layout"), (long long) json_integer_value(json_object_get(rp, "migrations")));
 	if (json_is_string(json_object_get(rp, "from")) || json_is_string(json_object_get(rp, "to")))
 		sb_printf(&sb, "- checked range: %s .. %s (earlier ups applied unchecked)\n",
-				  json_is_string(json_object_get(rp, "from")) ? s(rp, "from") : "first",
-				  json_is_string(json_object_get(rp, "to")) ? s(rp, "to") : "last");
-	sb_printf(&sb, "- result: **%s** (exit %lld)\n", s(rp, "summary"),
+				  json_is_string(json_object_get(rp, "from")) ? report_str(rp, "from") : "first",
+				  json_is_string(json_object_get(rp, "to")) ? report_str(rp, "to") : "last");
+	sb_printf(&sb, "- result: **%s** (exit %lld)\n", report_str(rp, "summary"),
 			  (long long) json_integer_value(json_object_get(doc, "exit_code")));
 	sb_append(&sb, "- environment, isolation proof and every command: execution-log.md\n\n");
 
@@ -88,44 +53,44 @@ report_render_replay(json_t *doc)
 			if (json_is_true(json_object_get(row, "cascade")))
 			cascades++;
 		json_array_foreach(json_object_get(pair, "apply_ddl_log"), j, row)
-			if (s(row, "locks")[0])
+			if (report_str(row, "locks")[0])
 			locks++;
-		sb_printf(&sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(pair, "round")), s(pair, "version"));
-		md(&sb, s(pair, "title"));
+		sb_printf(&sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(pair, "round")), report_str(pair, "version"));
+		report_md_cell(&sb, report_str(pair, "title"));
 		sb_printf(&sb, " | %.12s | %.12s | %.0f | %.0f | %s | %s | %d | %d | %d fail, %d warn | **%s** |\n",
-				  s(pair, "up_sha256"), json_object_get(pair, "down_sha256") ? s(pair, "down_sha256") : "none",
+				  report_str(pair, "up_sha256"), json_object_get(pair, "down_sha256") ? report_str(pair, "down_sha256") : "none",
 				  ms_of(pair, "apply"), ms_of(pair, "rollback"),
 				  json_is_true(json_object_get(json_object_get(pair, "apply"), "ok")) ? "ok" : "FAILED",
 				  json_object_get(pair, "rollback") ?
 				  (json_is_true(json_object_get(json_object_get(pair, "rollback"), "ok")) ? "ok" : "FAILED") : "-",
 				  cascades, locks,
-				  count_status(ver, "fail") + count_status(rb, "fail") + count_status(extra, "fail"),
-				  count_status(ver, "warn") + count_status(rb, "warn") + count_status(extra, "warn"),
-				  s(pair, "verdict"));
+				  report_count_status(ver, "fail") + report_count_status(rb, "fail") + report_count_status(extra, "fail"),
+				  report_count_status(ver, "warn") + report_count_status(rb, "warn") + report_count_status(extra, "warn"),
+				  report_str(pair, "verdict"));
 	}
 	sb_append(&sb, "\n");
 
 	json_array_foreach(json_object_get(doc, "rounds"), i, pair)
 	{
-		const char *verdict = s(pair, "verdict");
+		const char *verdict = report_str(pair, "verdict");
 		size_t		j;
 		json_t	   *row;
 
 		if (strcmp(verdict, "exact") == 0)
 			continue;
-		sb_printf(&sb, "## %s %s: %s\n\n", s(pair, "version"), s(pair, "title"), verdict);
+		sb_printf(&sb, "## %s %s: %s\n\n", report_str(pair, "version"), report_str(pair, "title"), verdict);
 		if (json_object_get(pair, "failure"))
 		{
 			json_t	   *f = json_object_get(pair, "failure");
 
-			sb_printf(&sb, "- failed at `%s`:%lld: ", s(f, "file"), (long long) json_integer_value(json_object_get(f, "line")));
-			md(&sb, s(f, "message"));
+			sb_printf(&sb, "- failed at `%s`:%lld: ", report_str(f, "file"), (long long) json_integer_value(json_object_get(f, "line")));
+			report_md_cell(&sb, report_str(f, "message"));
 			sb_append(&sb, "\n");
 		}
 		json_array_foreach(json_object_get(pair, "replay_findings"), j, row)
 		{
-			sb_printf(&sb, "- %s %s: ", s(row, "code"), s(row, "status"));
-			md(&sb, s(row, "message"));
+			sb_printf(&sb, "- %s %s: ", report_str(row, "code"), report_str(row, "status"));
+			report_md_cell(&sb, report_str(row, "message"));
 			sb_append(&sb, "\n");
 		}
 		if (json_array_size(json_object_get(pair, "residue")) > 0)
@@ -133,23 +98,23 @@ report_render_replay(json_t *doc)
 			sb_append(&sb, "\nThe down does not restore the state before the up:\n\n| change | kind | object | before | after |\n|---|---|---|---|---|\n");
 			json_array_foreach(json_object_get(pair, "residue"), j, row)
 			{
-				sb_printf(&sb, "| %s | %s | `", s(row, "change"), s(row, "kind"));
-				md(&sb, s(row, "identity"));
+				sb_printf(&sb, "| %s | %s | `", report_str(row, "change"), report_str(row, "kind"));
+				report_md_cell(&sb, report_str(row, "identity"));
 				sb_append(&sb, "` | ");
-				md(&sb, s(row, "before"));
+				report_md_cell(&sb, report_str(row, "before"));
 				sb_append(&sb, " | ");
-				md(&sb, s(row, "after"));
+				report_md_cell(&sb, report_str(row, "after"));
 				sb_append(&sb, " |\n");
 			}
 		}
 		json_array_foreach(json_object_get(pair, "rollback_verification"), j, row)
 		{
-			if (strcmp(s(row, "status"), "fail") != 0 && strcmp(s(row, "status"), "warn") != 0)
+			if (strcmp(report_str(row, "status"), "fail") != 0 && strcmp(report_str(row, "status"), "warn") != 0)
 				continue;
-			sb_printf(&sb, "- %s %s `", s(row, "code"), s(row, "status"));
-			md(&sb, s(row, "object"));
+			sb_printf(&sb, "- %s %s `", report_str(row, "code"), report_str(row, "status"));
+			report_md_cell(&sb, report_str(row, "object"));
 			sb_append(&sb, "`: ");
-			md(&sb, s(row, "message"));
+			report_md_cell(&sb, report_str(row, "message"));
 			sb_append(&sb, "\n");
 		}
 		sb_append(&sb, "\n");
@@ -187,21 +152,21 @@ report_render_replay_tap(json_t *doc)
 		bool		ok;
 
 		json_array_foreach(rounds, j, r)
-			if (strcmp(s(r, "version"), s(mig, "version")) == 0)
+			if (strcmp(report_str(r, "version"), report_str(mig, "version")) == 0)
 			pair = r;
 		if (!pair)
 		{
-			bool		skipped = strncmp(s(mig, "why_not"), "not reached", 11) != 0;
+			bool		skipped = strncmp(report_str(mig, "why_not"), "not reached", 11) != 0;
 
-			sb_printf(&sb, "%s %zu - %s %s # %s%s\n", skipped ? "ok" : "not ok", i + 1, s(mig, "version"),
-					  s(mig, "title"), skipped ? "SKIP " : "", s(mig, "why_not"));
+			sb_printf(&sb, "%s %zu - %s %s # %s%s\n", skipped ? "ok" : "not ok", i + 1, report_str(mig, "version"),
+					  report_str(mig, "title"), skipped ? "SKIP " : "", report_str(mig, "why_not"));
 			continue;
 		}
-		v = s(pair, "verdict");
+		v = report_str(pair, "verdict");
 		ok = strcmp(v, "exact") == 0 || strcmp(v, "accepted") == 0 ||
-			(strcmp(v, "missing_down") == 0 && count_status(json_object_get(pair, "replay_findings"), "fail") == 0);
-		sb_printf(&sb, "%s %zu - %s %s: %s\n", ok ? "ok" : "not ok", i + 1, s(pair, "version"),
-				  s(pair, "title"), v[0] ? v : "not checked");
+			(strcmp(v, "missing_down") == 0 && report_count_status(json_object_get(pair, "replay_findings"), "fail") == 0);
+		sb_printf(&sb, "%s %zu - %s %s: %s\n", ok ? "ok" : "not ok", i + 1, report_str(pair, "version"),
+				  report_str(pair, "title"), v[0] ? v : "not checked");
 	}
 	return sb.data;
 }

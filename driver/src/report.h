@@ -12,6 +12,8 @@
 #include <stddef.h>
 
 #include <jansson.h>
+
+#include "util.h"
 #include <stdio.h>
 
 /* Create dir (and parents) if missing; false with err. */
@@ -34,6 +36,12 @@ void		report_set_pgtap_file(FILE *f);
 /* Write the report set for doc (report.json and the rendered files). */
 bool		report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 							 char *err, size_t errlen);
+
+/* Helpers of the renderers: a string member ("" if absent), a Markdown
+ * table cell (no pipes, no newlines), the rows of an array with a status. */
+const char *report_str(json_t *o, const char *key);
+void		report_md_cell(strbuf *sb, const char *s);
+int			report_count_status(json_t *rows, const char *status);
 
 /* Rendered views; each returns a malloc'd string. */
 char	   *report_render_execution_log(json_t *doc);

@@ -13,8 +13,8 @@
 #include "report.h"
 #include "util.h"
 
-static const char *
-str(json_t *o, const char *key)
+const char *
+report_str(json_t *o, const char *key)
 {
 	const char *v = json_string_value(json_object_get(o, key));
 
@@ -22,8 +22,8 @@ str(json_t *o, const char *key)
 }
 
 /* Markdown table cell: no pipes or newlines. */
-static void
-cell(strbuf *sb, const char *s)
+void
+report_md_cell(strbuf *sb, const char *s)
 {
 	for (; s && *s; s++)
 	{
@@ -92,7 +92,7 @@ static void
 row(strbuf *sb, const char *name, const char *value)
 {
 	sb_printf(sb, "| %s | ", name);
-	cell(sb, value);
+	report_md_cell(sb, value);
 	sb_append(sb, " |\n");
 }
 
@@ -111,15 +111,15 @@ rowf(strbuf *sb, const char *name, const char *fmt,...)
 	row(sb, name, buf);
 }
 
-static int
-count_status(json_t *rows, const char *status)
+int
+report_count_status(json_t *rows, const char *status)
 {
 	size_t		i;
 	json_t	   *r;
 	int			n = 0;
 
 	json_array_foreach(rows, i, r)
-		if (strcmp(str(r, "status"), status) == 0)
+		if (strcmp(report_str(r, "status"), status) == 0)
 		n++;
 	return n;
 }
@@ -135,7 +135,7 @@ phase_table(strbuf *sb, json_t *ph, json_t *log, json_t *summary, json_t *object
 
 	sb_append(sb, "| | |\n|---|---|\n");
 	sb_printf(sb, "| file | `");
-	cell(sb, str(ph, "file"));
+	report_md_cell(sb, report_str(ph, "file"));
 	sb_append(sb, "` |\n");
 	rowf(sb, "rc", "%lld%s%s", (long long) json_integer_value(json_object_get(ph, "exit_code")),
 		 json_is_true(json_object_get(ph, "timed_out")) ? " (timed out)" : "",
@@ -164,7 +164,7 @@ phase_table(strbuf *sb, json_t *ph, json_t *log, json_t *summary, json_t *object
 		size_t		nmsg = 0;
 
 		json_array_foreach(json_object_get(ph, "messages"), i, m)
-			if (strcmp(str(m, "severity"), "NOTICE") == 0 || strcmp(str(m, "severity"), "WARNING") == 0)
+			if (strcmp(report_str(m, "severity"), "NOTICE") == 0 || strcmp(report_str(m, "severity"), "WARNING") == 0)
 			nmsg++;
 		rowf(sb, "NOTICE / WARNING", "%zu", nmsg);
 	}
@@ -173,7 +173,7 @@ phase_table(strbuf *sb, json_t *ph, json_t *log, json_t *summary, json_t *object
 		json_t	   *e = json_object_get(ph, "error");
 
 		rowf(sb, "error", "**line %lld: %s**", (long long) json_integer_value(json_object_get(e, "line")),
-			 str(e, "message"));
+			 report_str(e, "message"));
 	}
 	else
 		row(sb, "errors", "none");
@@ -184,12 +184,12 @@ phase_table(strbuf *sb, json_t *ph, json_t *log, json_t *summary, json_t *object
 		json_array_foreach(json_object_get(ph, "messages"), i, m)
 		{
 			sb_printf(sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(m, "line")),
-					  str(m, "severity"));
-			cell(sb, str(m, "message"));
+					  report_str(m, "severity"));
+			report_md_cell(sb, report_str(m, "message"));
 			if (json_object_get(m, "detail"))
 			{
 				sb_append(sb, " (");
-				cell(sb, str(m, "detail"));
+				report_md_cell(sb, report_str(m, "detail"));
 				sb_append(sb, ")");
 			}
 			sb_append(sb, " |\n");
@@ -207,12 +207,12 @@ problem_list(strbuf *sb, json_t *rows)
 
 	json_array_foreach(rows, i, r)
 	{
-		if (strcmp(str(r, "status"), "fail") != 0 && strcmp(str(r, "status"), "warn") != 0)
+		if (strcmp(report_str(r, "status"), "fail") != 0 && strcmp(report_str(r, "status"), "warn") != 0)
 			continue;
-		sb_printf(sb, "- %s %s `", str(r, "status"), str(r, "code"));
-		cell(sb, str(r, "object"));
+		sb_printf(sb, "- %s %s `", report_str(r, "status"), report_str(r, "code"));
+		report_md_cell(sb, report_str(r, "object"));
 		sb_append(sb, "`: ");
-		cell(sb, str(r, "message"));
+		report_md_cell(sb, report_str(r, "message"));
 		sb_append(sb, "\n");
 	}
 }
@@ -224,7 +224,7 @@ fact_named(json_t *iso, const char *prefix)
 	json_t	   *v;
 
 	json_array_foreach(json_object_get(iso, "facts"), i, v)
-		if (strncmp(str(v, "fact"), prefix, strlen(prefix)) == 0)
+		if (strncmp(report_str(v, "fact"), prefix, strlen(prefix)) == 0)
 		return v;
 	return NULL;
 }
@@ -240,34 +240,34 @@ environment_section(strbuf *sb, json_t *doc)
 	strbuf		tmp;
 	size_t		i;
 	json_t	   *v;
-	const char *sysid = str(env, "system_identifier");
+	const char *sysid = report_str(env, "system_identifier");
 
 	sb_append(sb, "## Environment\n\n");
 	if (!json_object_get(env, "kind"))
 	{
 		sb_append(sb, "No cluster was started: the run stopped before the sandbox was created.\n\n");
 		sb_append(sb, "| | |\n|---|---|\n");
-		rowf(sb, "started (UTC)", "%s", str(doc, "started_at"));
-		rowf(sb, "ended (UTC)", "%s (%.0f ms)", str(doc, "ended_at"),
+		rowf(sb, "started (UTC)", "%s", report_str(doc, "started_at"));
+		rowf(sb, "ended (UTC)", "%s (%.0f ms)", report_str(doc, "ended_at"),
 			 json_real_value(json_object_get(doc, "duration_ms")));
-		rowf(sb, "drydock version", "%s", str(doc, "drydock_version"));
+		rowf(sb, "drydock version", "%s", report_str(doc, "drydock_version"));
 		sb_append(sb, "\n");
 		return;
 	}
 	sb_append(sb, "| | |\n|---|---|\n");
-	row(sb, "kind", str(env, "kind"));
+	row(sb, "kind", report_str(env, "kind"));
 	sb_init(&tmp);
-	sb_append(&tmp, str(env, "cluster_origin"));
+	sb_append(&tmp, report_str(env, "cluster_origin"));
 	if (tpl)
-		sb_printf(&tmp, " (template made %s%s, cloned in %.0f ms; %s)", str(tpl, "created_at"),
+		sb_printf(&tmp, " (template made %s%s, cloned in %.0f ms; %s)", report_str(tpl, "created_at"),
 				  json_is_true(json_object_get(tpl, "built_by_this_run")) ? " by this run" : "",
-				  json_real_value(json_object_get(tpl, "clone_ms")), str(tpl, "note"));
-	else if (strcmp(str(env, "cluster_origin"), "initdb") == 0 || json_real_value(json_object_get(env, "initdb_ms")) > 0)
+				  json_real_value(json_object_get(tpl, "clone_ms")), report_str(tpl, "note"));
+	else if (strcmp(report_str(env, "cluster_origin"), "initdb") == 0 || json_real_value(json_object_get(env, "initdb_ms")) > 0)
 		sb_printf(&tmp, " (initdb in %.0f ms)", json_real_value(json_object_get(env, "initdb_ms")));
 	row(sb, "cluster origin", tmp.data);
 	sb_free(&tmp);
-	row(sb, "OS user running the cluster", str(env, "run_as_user"));
-	row(sb, "socket directory", str(env, "socket_directory"));
+	row(sb, "OS user running the cluster", report_str(env, "run_as_user"));
+	row(sb, "socket directory", report_str(env, "socket_directory"));
 	if (json_object_get(env, "port"))
 	{
 		json_t	   *f4 = fact_named(iso, "tcp 127.0.0.1");
@@ -276,8 +276,8 @@ environment_section(strbuf *sb, json_t *doc)
 
 		sb_init(&tmp);
 		sb_printf(&tmp, "none (listen_addresses=''); probes: 127.0.0.1:port %s, [::1]:port %s; TCP sockets held by the postmaster: %s",
-				  f4 ? str(f4, "observed") : "not probed", f6 ? str(f6, "observed") : "not probed",
-				  fl ? str(fl, "observed") : "not checked");
+				  f4 ? report_str(f4, "observed") : "not probed", f6 ? report_str(f6, "observed") : "not probed",
+				  fl ? report_str(fl, "observed") : "not checked");
 		row(sb, "TCP listener", tmp.data);
 		sb_free(&tmp);
 		rowf(sb, "port (unix socket name only)", "%lld", (long long) json_integer_value(json_object_get(env, "port")));
@@ -285,24 +285,24 @@ environment_section(strbuf *sb, json_t *doc)
 	if (json_object_get(env, "network_namespace"))
 		row(sb, "network namespace", json_is_true(json_object_get(env, "network_namespace")) ?
 			"private (the postmaster sees only its own loopback)" : "not available: the host's network namespace");
-	row(sb, "database", json_object_get(env, "database") ? str(env, "database") : "not created");
-	row(sb, "admin role", str(env, "admin_role"));
+	row(sb, "database", json_object_get(env, "database") ? report_str(env, "database") : "not created");
+	row(sb, "admin role", report_str(env, "admin_role"));
 	if (json_object_get(env, "apply_role"))
-		rowf(sb, "apply role", "%s%s", str(env, "apply_role"),
+		rowf(sb, "apply role", "%s%s", report_str(env, "apply_role"),
 			 json_is_true(json_object_get(env, "apply_as_superuser")) ? " (superuser, by --apply-as-superuser)" : " (not superuser)");
 	else
 		row(sb, "apply role", "not created");
-	row(sb, "server version", json_object_get(env, "server_version") ? str(env, "server_version") : "not reached");
+	row(sb, "server version", json_object_get(env, "server_version") ? report_str(env, "server_version") : "not reached");
 	row(sb, "sandbox system identifier", *sysid ? sysid : "not read");
 	if (json_object_get(env, "psql_restricted_mode"))
 		row(sb, "psql", json_is_true(json_object_get(env, "psql_restricted_mode")) ?
 			"-X, restricted mode (\\restrict): meta-commands refused" : "-X, without restricted mode");
-	rowf(sb, "started (UTC)", "%s", str(doc, "started_at"));
-	rowf(sb, "ended (UTC)", "%s (%.0f ms)", str(doc, "ended_at"), json_real_value(json_object_get(doc, "duration_ms")));
-	row(sb, "drydock version", str(doc, "drydock_version"));
+	rowf(sb, "started (UTC)", "%s", report_str(doc, "started_at"));
+	rowf(sb, "ended (UTC)", "%s (%.0f ms)", report_str(doc, "ended_at"), json_real_value(json_object_get(doc, "duration_ms")));
+	row(sb, "drydock version", report_str(doc, "drydock_version"));
 	sb_init(&tmp);
 	json_array_foreach(json_object_get(env, "lifecycle"), i, v)
-		sb_printf(&tmp, "%s%s", i ? " → " : "", str(v, "event"));
+		sb_printf(&tmp, "%s%s", i ? " → " : "", report_str(v, "event"));
 	row(sb, "lifecycle", tmp.len ? tmp.data : "none");
 	sb_free(&tmp);
 	sb_append(sb, "\n");
@@ -330,11 +330,11 @@ environment_section(strbuf *sb, json_t *doc)
 		json_array_foreach(json_object_get(iso, "facts"), i, v)
 		{
 			sb_append(sb, "| ");
-			cell(sb, str(v, "fact"));
+			report_md_cell(sb, report_str(v, "fact"));
 			sb_append(sb, " | ");
-			cell(sb, str(v, "expected"));
+			report_md_cell(sb, report_str(v, "expected"));
 			sb_append(sb, " | ");
-			cell(sb, str(v, "observed"));
+			report_md_cell(sb, report_str(v, "observed"));
 			sb_printf(sb, " | %s |\n", json_is_true(json_object_get(v, "ok")) ? "yes" : "**NO**");
 		}
 		sb_append(sb, "\n");
@@ -351,9 +351,9 @@ outcome_section(strbuf *sb, json_t *doc)
 	json_t	   *sum = json_object_get(doc, "summary");
 
 	sb_append(sb, "## Outcome\n\n");
-	sb_printf(sb, "**%s** (exit %lld): ", str(doc, "status"),
+	sb_printf(sb, "**%s** (exit %lld): ", report_str(doc, "status"),
 			  (long long) json_integer_value(json_object_get(doc, "exit_code")));
-	cell(sb, str(sum, "message"));
+	report_md_cell(sb, report_str(sum, "message"));
 	sb_printf(sb, ". Failing checks: %lld, warnings: %lld.\n\n",
 			  (long long) json_integer_value(json_object_get(sum, "failing_checks")),
 			  (long long) json_integer_value(json_object_get(sum, "warning_checks")));
@@ -363,25 +363,25 @@ outcome_section(strbuf *sb, json_t *doc)
 		if (json_object_get(e, "file"))
 		{
 			sb_append(sb, "- where: `");
-			cell(sb, str(e, "file"));
+			report_md_cell(sb, report_str(e, "file"));
 			if (json_object_get(e, "line"))
 				sb_printf(sb, ":%lld", (long long) json_integer_value(json_object_get(e, "line")));
 			sb_append(sb, "`\n");
 		}
 		if (json_object_get(e, "code"))
-			sb_printf(sb, "- refusal code: `%s`\n", str(e, "code"));
+			sb_printf(sb, "- refusal code: `%s`\n", report_str(e, "code"));
 		sb_append(sb, "- why: ");
-		cell(sb, str(e, "message"));
+		report_md_cell(sb, report_str(e, "message"));
 		sb_append(sb, "\n");
 		if (json_array_size(cmds) > 0)
 		{
 			json_t	   *last = json_array_get(cmds, json_array_size(cmds) - 1);
 
-			if (strcmp(str(last, "kind"), "teardown") == 0 && json_array_size(cmds) > 1)
+			if (strcmp(report_str(last, "kind"), "teardown") == 0 && json_array_size(cmds) > 1)
 				last = json_array_get(cmds, json_array_size(cmds) - 2);
 			sb_printf(sb, "- last step: #%lld %s: ", (long long) json_integer_value(json_object_get(last, "n")),
-					  str(last, "kind"));
-			cell(sb, str(last, "result"));
+					  report_str(last, "kind"));
+			report_md_cell(sb, report_str(last, "result"));
 			sb_append(sb, "\n");
 		}
 		else
@@ -408,8 +408,8 @@ artifacts_section(strbuf *sb, json_t *doc)
 	json_object_foreach(arts, key, v)
 	{
 		sb_printf(sb, "| %s | `", key);
-		cell(sb, str(v, "path"));
-		sb_printf(sb, "` | %s | %lld | %lld | %lld |\n", *str(v, "sha256") ? str(v, "sha256") : "(not read)",
+		report_md_cell(sb, report_str(v, "path"));
+		sb_printf(sb, "` | %s | %lld | %lld | %lld |\n", *report_str(v, "sha256") ? report_str(v, "sha256") : "(not read)",
 				  (long long) json_integer_value(json_object_get(v, "size")),
 				  (long long) json_integer_value(json_object_get(v, "lines")),
 				  (long long) json_integer_value(json_object_get(v, "statements")));
@@ -428,8 +428,8 @@ artifacts_section(strbuf *sb, json_t *doc)
 			json_array_foreach(json_object_get(v, "findings"), i, f)
 		{
 			sb_printf(sb, "| %s | %lld | %s | %s | ", key, (long long) json_integer_value(json_object_get(f, "line")),
-					  str(f, "kind"), str(f, "code"));
-			cell(sb, str(f, "message"));
+					  report_str(f, "kind"), report_str(f, "code"));
+			report_md_cell(sb, report_str(f, "message"));
 			sb_append(sb, " |\n");
 		}
 		sb_append(sb, "\n");
@@ -442,7 +442,7 @@ artifacts_section(strbuf *sb, json_t *doc)
 		json_array_foreach(json_object_get(doc, "scaffolds"), i, v)
 		{
 			sb_append(sb, "- ");
-			cell(sb, json_string_value(v));
+			report_md_cell(sb, json_string_value(v));
 			sb_append(sb, "\n");
 		}
 		sb_append(sb, "\n");
@@ -469,11 +469,11 @@ round_results(strbuf *sb, json_t *v, const char *pfx)
 	if (ver)
 	{
 		sb_printf(sb, "%s: %d fail, %d warn, %d pass, %d skipped, %d suppressed (every check in verification-result.md).\n\n",
-				  count_status(ver, "fail") ? "**FAILURES**" : "All pass",
-				  count_status(ver, "fail"), count_status(ver, "warn"), count_status(ver, "pass"),
-				  count_status(ver, "skipped"), count_status(ver, "suppressed"));
+				  report_count_status(ver, "fail") ? "**FAILURES**" : "All pass",
+				  report_count_status(ver, "fail"), report_count_status(ver, "warn"), report_count_status(ver, "pass"),
+				  report_count_status(ver, "skipped"), report_count_status(ver, "suppressed"));
 		problem_list(sb, ver);
-		if (count_status(ver, "fail") + count_status(ver, "warn"))
+		if (report_count_status(ver, "fail") + report_count_status(ver, "warn"))
 			sb_append(sb, "\n");
 	}
 	else
@@ -492,9 +492,9 @@ round_results(strbuf *sb, json_t *v, const char *pfx)
 	sb_printf(sb, "### %sAfter the rollback\n\n", pfx);
 	sb_append(sb, "| | |\n|---|---|\n");
 	rowf(sb, "rollback checks (RB)", "%s: %d fail, %d warn, %d pass, %d suppressed",
-		 count_status(rb, "fail") ? "**FAILURES**" : "all pass",
-		 count_status(rb, "fail"), count_status(rb, "warn"), count_status(rb, "pass"),
-		 count_status(rb, "suppressed"));
+		 report_count_status(rb, "fail") ? "**FAILURES**" : "all pass",
+		 report_count_status(rb, "fail"), report_count_status(rb, "warn"), report_count_status(rb, "pass"),
+		 report_count_status(rb, "suppressed"));
 	rowf(sb, "differences from the pre-apply baseline", "%zu", json_array_size(res));
 	row(sb, "target schema still exists", json_is_true(json_object_get(v, "post_rollback_schema_exists")) ? "yes" : "no");
 	if (json_object_get(v, "post_rollback_counts"))
@@ -513,19 +513,19 @@ round_results(strbuf *sb, json_t *v, const char *pfx)
 		sb_append(sb, "\nDifferences from the baseline:\n\n| change | kind | identity |\n|---|---|---|\n");
 		json_array_foreach(res, j, w)
 		{
-			sb_printf(sb, "| %s | %s | `", str(w, "change"), str(w, "kind"));
-			cell(sb, str(w, "identity"));
+			sb_printf(sb, "| %s | %s | `", report_str(w, "change"), report_str(w, "kind"));
+			report_md_cell(sb, report_str(w, "identity"));
 			sb_append(sb, "`");
 			if (json_object_get(w, "accepted"))
 			{
 				sb_append(sb, " (accepted residue, ");
-				cell(sb, str(json_object_get(w, "accepted"), "source"));
+				report_md_cell(sb, report_str(json_object_get(w, "accepted"), "source"));
 				sb_append(sb, ")");
 			}
 			sb_append(sb, " |\n");
 		}
 	}
-	if (count_status(rb, "fail") + count_status(rb, "warn") + json_array_size(res))
+	if (report_count_status(rb, "fail") + report_count_status(rb, "warn") + json_array_size(res))
 		sb_append(sb, "\n");
 }
 
@@ -541,11 +541,11 @@ report_render_execution_log(json_t *doc)
 	sb_init(&sb);
 	sb_append(&sb, "# drydock execution log\n\n");
 	sb_append(&sb, "```\n");
-	sb_printf(&sb, "environment:             %s\n", str(g, "environment"));
-	sb_printf(&sb, "production_sql_executed: %s\n", str(g, "production_sql_executed"));
-	sb_printf(&sb, "secrets_recorded:        %s\n", str(g, "secrets_recorded"));
+	sb_printf(&sb, "environment:             %s\n", report_str(g, "environment"));
+	sb_printf(&sb, "production_sql_executed: %s\n", report_str(g, "production_sql_executed"));
+	sb_printf(&sb, "secrets_recorded:        %s\n", report_str(g, "secrets_recorded"));
 	sb_append(&sb, "advances_past_dry_run:   no (drydock never advances past the dry-run on its own)\n");
-	sb_printf(&sb, "status:                  %s (exit %lld)\n", str(doc, "status"),
+	sb_printf(&sb, "status:                  %s (exit %lld)\n", report_str(doc, "status"),
 			  (long long) json_integer_value(json_object_get(doc, "exit_code")));
 	sb_append(&sb, "```\n\n");
 
@@ -561,10 +561,10 @@ report_render_execution_log(json_t *doc)
 		sb_append(&sb, "| # | kind | command | result | duration |\n|---|---|---|---|---|\n");
 		json_array_foreach(json_object_get(doc, "commands"), i, v)
 		{
-			sb_printf(&sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(v, "n")), str(v, "kind"));
-			cell(&sb, str(v, "command"));
+			sb_printf(&sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(v, "n")), report_str(v, "kind"));
+			report_md_cell(&sb, report_str(v, "command"));
 			sb_append(&sb, " | ");
-			cell(&sb, str(v, "result"));
+			report_md_cell(&sb, report_str(v, "result"));
 			sb_printf(&sb, " | %.1f ms |\n", json_real_value(json_object_get(v, "duration_ms")));
 		}
 		sb_append(&sb, "\n");
@@ -588,7 +588,7 @@ report_render_execution_log(json_t *doc)
 		if (!td)
 			sb_append(&sb, "No cluster existed.\n\n");
 		else if (!json_is_true(json_object_get(td, "done")))
-			sb_printf(&sb, "Not done: %s\n\n", str(td, "note"));
+			sb_printf(&sb, "Not done: %s\n\n", report_str(td, "note"));
 		else if (json_is_true(json_object_get(td, "clean")))
 			sb_printf(&sb, "Stopped (immediate) and removed in %.1f ms; verified clean: no process and no directory left.\n\n",
 					  json_real_value(json_object_get(td, "duration_ms")));
@@ -596,15 +596,15 @@ report_render_execution_log(json_t *doc)
 		{
 			sb_printf(&sb, "Stopped and removed in %.1f ms, but **NOT clean**: ",
 					  json_real_value(json_object_get(td, "duration_ms")));
-			cell(&sb, str(td, "note"));
+			report_md_cell(&sb, report_str(td, "note"));
 			sb_append(&sb, "\n\n");
 		}
 	}
 	sb_append(&sb, "## Fidelity notes\n\nComputed from what the run measured.\n\n| note | status | finding |\n|---|---|---|\n");
 	json_array_foreach(json_object_get(doc, "fidelity_notes"), i, v)
 	{
-		sb_printf(&sb, "| %s %s | %s | ", str(v, "id"), str(v, "title"), str(v, "status"));
-		cell(&sb, str(v, "text"));
+		sb_printf(&sb, "| %s %s | %s | ", report_str(v, "id"), report_str(v, "title"), report_str(v, "status"));
+		report_md_cell(&sb, report_str(v, "text"));
 		sb_append(&sb, " |\n");
 	}
 	sb_append(&sb, "\n## Statements\n\n");
@@ -646,10 +646,10 @@ checks_table(strbuf *sb, json_t *rows)
 	sb_append(sb, "| family | code | status | object | message |\n|---|---|---|---|---|\n");
 	json_array_foreach(rows, i, r)
 	{
-		sb_printf(sb, "| %s | %s | %s | ", str(r, "family"), str(r, "code"), str(r, "status"));
-		cell(sb, str(r, "object"));
+		sb_printf(sb, "| %s | %s | %s | ", report_str(r, "family"), report_str(r, "code"), report_str(r, "status"));
+		report_md_cell(sb, report_str(r, "object"));
 		sb_append(sb, " | ");
-		cell(sb, str(r, "message"));
+		report_md_cell(sb, report_str(r, "message"));
 		sb_append(sb, " |\n");
 	}
 	sb_append(sb, "\n");
@@ -674,16 +674,16 @@ suppressed_section(strbuf *sb, json_t *round, const char *hdr)
 		{
 			json_t	   *s = json_object_get(r, "suppression");
 
-			if (strcmp(str(r, "status"), "suppressed") != 0)
+			if (strcmp(report_str(r, "status"), "suppressed") != 0)
 				continue;
 			if (n++ == 0)
 				sb_append(sb, "| code | object | reason | source |\n|---|---|---|---|\n");
-			sb_printf(sb, "| %s | ", str(r, "code"));
-			cell(sb, str(r, "object"));
+			sb_printf(sb, "| %s | ", report_str(r, "code"));
+			report_md_cell(sb, report_str(r, "object"));
 			sb_append(sb, " | ");
-			cell(sb, s ? str(s, "reason") : str(r, "message"));
+			report_md_cell(sb, s ? report_str(s, "reason") : report_str(r, "message"));
 			sb_append(sb, " | ");
-			cell(sb, s ? str(s, "source") : "?");
+			report_md_cell(sb, s ? report_str(s, "source") : "?");
 			sb_append(sb, " |\n");
 		}
 	if (n == 0)
@@ -691,12 +691,12 @@ suppressed_section(strbuf *sb, json_t *round, const char *hdr)
 	json_array_foreach(json_object_get(round, "residue"), j, r)
 		if (json_object_get(r, "accepted"))
 		{
-			sb_printf(sb, "\n- accepted residue: %s %s `", str(r, "change"), str(r, "kind"));
-			cell(sb, str(r, "identity"));
+			sb_printf(sb, "\n- accepted residue: %s %s `", report_str(r, "change"), report_str(r, "kind"));
+			report_md_cell(sb, report_str(r, "identity"));
 			sb_append(sb, "` (");
-			cell(sb, str(json_object_get(r, "accepted"), "source"));
+			report_md_cell(sb, report_str(json_object_get(r, "accepted"), "source"));
 			sb_append(sb, "): ");
-			cell(sb, str(json_object_get(r, "accepted"), "reason"));
+			report_md_cell(sb, report_str(json_object_get(r, "accepted"), "reason"));
 		}
 	sb_append(sb, "\n");
 }
@@ -714,12 +714,12 @@ report_render_verification(json_t *doc)
 	sb_init(&sb);
 	sb_append(&sb, "# drydock verification result\n\n");
 	sb_printf(&sb, "Target schema: `%s`. Status: **%s** (exit %lld).\n\n",
-			  json_object_get(doc, "target_schema") ? str(doc, "target_schema") : "(not determined)",
-			  str(doc, "status"), (long long) json_integer_value(json_object_get(doc, "exit_code")));
+			  json_object_get(doc, "target_schema") ? report_str(doc, "target_schema") : "(not determined)",
+			  report_str(doc, "status"), (long long) json_integer_value(json_object_get(doc, "exit_code")));
 	if (nrounds == 0 || !json_object_get(json_array_get(json_object_get(doc, "rounds"), 0), "verification"))
 	{
 		sb_append(&sb, "The verification battery did not run: ");
-		cell(&sb, json_object_get(doc, "error") ? str(json_object_get(doc, "error"), "message") :
+		report_md_cell(&sb, json_object_get(doc, "error") ? report_str(json_object_get(doc, "error"), "message") :
 			 "the migration was not applied");
 		sb_append(&sb, "\n\n");
 	}
@@ -740,9 +740,9 @@ report_render_verification(json_t *doc)
 			const char *st[] = {"pass", "fail", "warn", "skipped", "suppressed"};
 
 			json_array_foreach(rows, j, r)
-				if (strcmp(str(r, "family"), families[f]) == 0)
+				if (strcmp(report_str(r, "family"), families[f]) == 0)
 				for (int k = 0; k < 5; k++)
-					if (strcmp(str(r, "status"), st[k]) == 0)
+					if (strcmp(report_str(r, "status"), st[k]) == 0)
 						c[k]++;
 			sb_printf(&sb, "| %s %s | %d | %d | %d | %d | %d |\n", families[f], family_title(families[f]),
 					  c[0], c[1], c[2], c[3], c[4]);
@@ -757,7 +757,7 @@ report_render_verification(json_t *doc)
 											  "rollback_verification" : "verification");
 
 			json_array_foreach(src, j, r)
-				if (strcmp(str(r, "family"), families[f]) == 0)
+				if (strcmp(report_str(r, "family"), families[f]) == 0)
 				json_array_append(rows, r);
 			sb_printf(&sb, "%s %s: %s\n\n", nrounds > 1 ? "###" : "##", families[f], family_title(families[f]));
 			if (strcmp(families[f], "RB") == 0 && !src)
@@ -779,10 +779,10 @@ report_render_verification(json_t *doc)
 		sb_append(&sb, "| # | phase | statement | object | lock modes | rewrite |\n|---|---|---|---|---|---|\n");
 		json_array_foreach(json_object_get(doc, "locks"), i, v)
 		{
-			sb_printf(&sb, "| %zu | %s | %s | ", i + 1, str(v, "phase"), str(v, "command_tag"));
-			cell(&sb, str(v, "identity"));
+			sb_printf(&sb, "| %zu | %s | %s | ", i + 1, report_str(v, "phase"), report_str(v, "command_tag"));
+			report_md_cell(&sb, report_str(v, "identity"));
 			sb_append(&sb, " | ");
-			cell(&sb, str(v, "locks"));
+			report_md_cell(&sb, report_str(v, "locks"));
 			sb_printf(&sb, " | %s |\n", json_is_true(json_object_get(v, "rewrite")) ? "**yes**" : "no");
 		}
 	}
@@ -813,11 +813,11 @@ report_render_tap(json_t *doc)
 
 			json_array_foreach(json_object_get(round, keys[k]), j, r)
 			{
-				const char *st = str(r, "status");
+				const char *st = report_str(r, "status");
 
 				n++;
 				sb_printf(&body, "%s %d - %s %s %s", strcmp(st, "fail") == 0 ? "not ok" : "ok", n,
-						  str(r, "code"), str(r, "object"), str(r, "message"));
+						  report_str(r, "code"), report_str(r, "object"), report_str(r, "message"));
 				if (strcmp(st, "skipped") == 0)
 					sb_append(&body, " # SKIP");
 				else if (strcmp(st, "warn") == 0)
@@ -829,7 +829,7 @@ report_render_tap(json_t *doc)
 	if (json_object_get(doc, "error"))
 	{
 		n++;
-		sb_printf(&body, "not ok %d - run: %s\n", n, str(json_object_get(doc, "error"), "message"));
+		sb_printf(&body, "not ok %d - run: %s\n", n, report_str(json_object_get(doc, "error"), "message"));
 	}
 	sb_printf(&sb, "TAP version 13\n1..%d\n", n);
 	sb_append(&sb, body.data);
