@@ -98,63 +98,6 @@ report_redact(json_t *doc, char *const *secrets, size_t n)
 	}
 }
 
-bool
-report_write_file(const char *dir, const char *name, const char *data, size_t len,
-				  char sha256_out[65], char *err, size_t errlen)
-{
-	char	   *tmp = xasprintf("%s/.%s.XXXXXX", dir, name);
-	char	   *final = xasprintf("%s/%s", dir, name);
-	int			fd = mkstemp(tmp);
-	size_t		off = 0;
-	bool		ok = false;
-
-	if (fd < 0)
-	{
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (off < len)
-	{
-		ssize_t		w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-		{
-			snprintf(err, errlen, "cannot write %s: %s", final, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			goto out;
-		}
-		off += (size_t) w;
-	}
-	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0)
-	{
-		snprintf(err, errlen, "cannot write %s: %s", final, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, final) != 0)
-	{
-		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-	{
-		fsync(fd);
-		close(fd);
-	}
-	if (sha256_out)
-		sha256_hex(data, len, sha256_out);
-	ok = true;
-out:
-	free(tmp);
-	free(final);
-	return ok;
-}
-
 /* json_dump_callback sink: 64 KiB blocks written to a file descriptor */
 typedef struct json_sink
 {
@@ -206,6 +149,97 @@ sink_write(const char *buffer, size_t size, void *data)
 }
 
 /*
+ * A file written atomically: dir/.name.XXXXXX, filled through a sink, then
+ * fsynced and renamed over dir/name, and the directory fsynced.  Until
+ * atomic_commit() succeeds, atomic_close() removes the temporary file.
+ */
+typedef struct atomic_out
+{
+	char	   *tmp;
+	char	   *final;
+	json_sink  *k;
+} atomic_out;
+
+static bool
+atomic_open(atomic_out *o, const char *dir, const char *name, char *err, size_t errlen)
+{
+	o->tmp = xasprintf("%s/.%s.XXXXXX", dir, name);
+	o->final = xasprintf("%s/%s", dir, name);
+	o->k = xmalloc(sizeof(json_sink));
+	o->k->error = 0;
+	o->k->len = 0;
+	o->k->fd = mkstemp(o->tmp);
+	if (o->k->fd < 0)
+	{
+		snprintf(err, errlen, "cannot create %s: %s", o->tmp, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static bool
+atomic_commit(atomic_out *o, const char *dir, char *err, size_t errlen)
+{
+	int			fd = o->k->fd;
+
+	if (!sink_flush(o->k))
+	{
+		snprintf(err, errlen, "cannot write %s: %s", o->final, strerror(o->k->error));
+		return false;
+	}
+	o->k->fd = -1;				/* closed below, whatever happens */
+	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0)
+	{
+		snprintf(err, errlen, "cannot write %s: %s", o->final, strerror(errno));
+		unlink(o->tmp);
+		return false;
+	}
+	if (rename(o->tmp, o->final) != 0)
+	{
+		snprintf(err, errlen, "cannot rename %s to %s: %s", o->tmp, o->final, strerror(errno));
+		unlink(o->tmp);
+		return false;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+	{
+		fsync(fd);
+		close(fd);
+	}
+	return true;
+}
+
+static void
+atomic_close(atomic_out *o)
+{
+	if (o->k && o->k->fd >= 0)
+	{
+		close(o->k->fd);
+		unlink(o->tmp);
+	}
+	free(o->k);
+	free(o->tmp);
+	free(o->final);
+}
+
+bool
+report_write_file(const char *dir, const char *name, const char *data, size_t len,
+				  char sha256_out[65], char *err, size_t errlen)
+{
+	atomic_out	o;
+	bool		ok = atomic_open(&o, dir, name, err, errlen) &&
+		sink_write(data, len, o.k) == 0 &&
+		atomic_commit(&o, dir, err, errlen);
+
+	if (!ok && o.k->error)
+		snprintf(err, errlen, "cannot write %s: %s", o.final, strerror(o.k->error));
+	atomic_close(&o);
+	if (ok && sha256_out)
+		sha256_hex(data, len, sha256_out);
+	return ok;
+}
+
+/*
  * report_write_file for a JSON document, streamed: no serialized copy of
  * the document is ever held in memory (a large run's report.json would
  * otherwise be the driver's peak, twice over).  The checksum is read back
@@ -215,54 +249,25 @@ static bool
 report_write_json(const char *dir, const char *name, json_t *doc, size_t flags,
 				  char sha256_out[65], char *err, size_t errlen)
 {
-	char	   *tmp = xasprintf("%s/.%s.XXXXXX", dir, name);
-	char	   *final = xasprintf("%s/%s", dir, name);
-	json_sink  *k = xmalloc(sizeof(json_sink));
+	atomic_out	o;
 	bool		ok = false;
-	int			fd;
 
-	k->fd = fd = mkstemp(tmp);
-	k->error = 0;
-	k->len = 0;
-	if (fd < 0)
-	{
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+	if (!atomic_open(&o, dir, name, err, errlen))
 		goto out;
-	}
-	if (json_dump_callback(doc, sink_write, k, flags) != 0 || !sink_flush(k))
+	if (json_dump_callback(doc, sink_write, o.k, flags) != 0)
 	{
-		if (!k->error)
+		if (!o.k->error)
 			dd_fatal(EXIT_INTERNAL, "cannot serialize the report");
-		snprintf(err, errlen, "cannot write %s: %s", final, strerror(k->error));
-		close(fd);
-		unlink(tmp);
+		snprintf(err, errlen, "cannot write %s: %s", o.final, strerror(o.k->error));
 		goto out;
 	}
-	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0)
-	{
-		snprintf(err, errlen, "cannot write %s: %s", final, strerror(errno));
-		unlink(tmp);
+	if (!atomic_commit(&o, dir, err, errlen))
 		goto out;
-	}
-	if (rename(tmp, final) != 0)
-	{
-		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-	{
-		fsync(fd);
-		close(fd);
-	}
-	if (sha256_out && sha256_file_hex(final, sha256_out, err, errlen) != 0)
+	if (sha256_out && sha256_file_hex(o.final, sha256_out, err, errlen) != 0)
 		goto out;
 	ok = true;
 out:
-	free(k);
-	free(tmp);
-	free(final);
+	atomic_close(&o);
 	return ok;
 }
 
@@ -281,54 +286,37 @@ static bool
 report_write_pgtap_file(const char *dir, const char *name, char *const *secrets, size_t n,
 						char sha256_out[65], char *err, size_t errlen)
 {
-	char	   *tmp = xasprintf("%s/.%s.XXXXXX", dir, name);
-	char	   *final = xasprintf("%s/%s", dir, name);
-	json_sink  *k = xmalloc(sizeof(json_sink));
+	atomic_out	o;
 	bool		ok = false;
 	char	   *line = NULL;
 	size_t		cap = 0;
 	ssize_t		len;
-	int			fd;
 
-	k->fd = fd = mkstemp(tmp);
-	k->error = 0;
-	k->len = 0;
-	if (fd < 0)
-	{
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+	if (!atomic_open(&o, dir, name, err, errlen))
 		goto out;
-	}
 	rewind(pgtap_file);
-	while ((len = getline(&line, &cap, pgtap_file)) > 0 && !k->error)
+	while ((len = getline(&line, &cap, pgtap_file)) > 0 && !o.k->error)
 	{
 		char	   *safe = redact_secrets(line, (size_t) len, secrets, n);
 
 		if (!safe)
 			dd_fatal(EXIT_INTERNAL, "out of memory");
-		sink_write(safe, strlen(safe), k);
+		sink_write(safe, strlen(safe), o.k);
 		free(safe);
 	}
-	if (!sink_flush(k) || ferror(pgtap_file))
+	if (ferror(pgtap_file))
 	{
-		snprintf(err, errlen, "cannot write %s: %s", final, strerror(k->error ? k->error : EIO));
-		close(fd);
-		unlink(tmp);
+		snprintf(err, errlen, "cannot write %s: %s", o.final, strerror(EIO));
 		goto out;
 	}
-	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, final) != 0)
-	{
-		snprintf(err, errlen, "cannot write %s: %s", final, strerror(errno));
-		unlink(tmp);
+	if (!atomic_commit(&o, dir, err, errlen))
 		goto out;
-	}
-	if (sha256_out && sha256_file_hex(final, sha256_out, err, errlen) != 0)
+	if (sha256_out && sha256_file_hex(o.final, sha256_out, err, errlen) != 0)
 		goto out;
 	ok = true;
 out:
 	free(line);
-	free(k);
-	free(tmp);
-	free(final);
+	atomic_close(&o);
 	return ok;
 }
 
