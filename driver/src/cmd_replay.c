@@ -105,42 +105,16 @@ after_to(const history *h, size_t i, const char *to)
 	return history_version_cmp(h->items[i].version, to) > 0;
 }
 
-/* Preflight one part into an artifact (keeps the checked bytes). */
+/* Preflight one part of a migration into an artifact. */
 static int
 preflight_part(run_ctx *ctx, artifact *a, const char *label, const migration_part *part,
 			   preflight_role role, bool in_tx)
 {
-	preflight_options po;
-	int			rc;
-
 	memset(a, 0, sizeof(*a));
 	a->label = label;
 	a->path = part->path;
 	a->single_tx = in_tx ? 1 : -1;
-	preflight_options_init(&po, role);
-	po.target_schema = ctx->schema;
-	po.allow_meta = ctx->opt->allow_meta;
-	rc = preflight_check_buffer(part->path, part->text, part->len, &po, &a->pf);
-	if (rc == PREFLIGHT_ERROR)
-	{
-		run_record_error(ctx, part->path, 0, "internal error in preflight");
-		return EXIT_INTERNAL;
-	}
-	if (rc == PREFLIGHT_REFUSED)
-	{
-		json_object_set_new(ctx->report, "error", json_pack("{s:s, s:s}", "file", part->path,
-															"message", a->pf.error));
-		dd_error("%s", a->pf.error);
-		return EXIT_USAGE;
-	}
-	a->pf.data = xstrndup_n(part->text, part->len);
-	a->pf.data_len = part->len;
-	for (size_t i = 0; i < a->pf.n_secrets; i++)
-	{
-		ctx->secrets = xrealloc(ctx->secrets, (ctx->n_secrets + 1) * sizeof(char *));
-		ctx->secrets[ctx->n_secrets++] = xstrdup(a->pf.secrets[i]);
-	}
-	return 0;
+	return run_preflight_artifact(ctx, a, role, part->text, part->len);
 }
 
 static int
@@ -490,17 +464,10 @@ cmd_replay(int argc, char **argv)
 	}
 	if (rc == 0 && opt.base_path)
 	{
-		preflight_options po;
-
-		preflight_options_init(&po, PREFLIGHT_BASE);
-		po.keep_data = true;
+		/* as drydock run's: the same refusals, and its secrets redacted too */
 		ctx.base.label = "base";
 		ctx.base.path = opt.base_path;
-		if (preflight_check(opt.base_path, &po, &ctx.base.pf) != PREFLIGHT_OK)
-		{
-			run_record_error(&ctx, opt.base_path, 0, ctx.base.pf.error[0] ? ctx.base.pf.error : "refused");
-			rc = EXIT_USAGE;
-		}
+		rc = run_preflight_artifact(&ctx, &ctx.base, PREFLIGHT_BASE, NULL, 0);
 	}
 	if (rc == 0 && suppress_check_policy(ctx.policy, err, sizeof(err)) != 0)
 	{

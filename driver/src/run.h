@@ -84,6 +84,13 @@ typedef struct run_ctx
 									 * (suppress.c), or NULL */
 } run_ctx;
 
+/*
+ * Preflight one artifact (a->path, or buf/len when given): keeps the checked
+ * bytes, records a refusal, collects secrets.  0, EXIT_USAGE or EXIT_INTERNAL.
+ */
+int			run_preflight_artifact(run_ctx *ctx, artifact *a, preflight_role role,
+								   const char *buf, size_t len);
+
 /* Each step returns 0 or an exit code; on failure it recorded why. */
 int			run_preflight(run_ctx *ctx);
 int			run_start_sandbox(run_ctx *ctx);

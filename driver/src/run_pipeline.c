@@ -166,29 +166,32 @@ artifact_json(const artifact *a)
 	return o;
 }
 
-static int
-preflight_one(run_ctx *ctx, artifact *a, const char *label, const char *path, preflight_role role)
+/*
+ * Preflight one artifact: the file a->path, or buf when given (the sections
+ * of a one-file migration layout).  Keeps the checked bytes, records a
+ * refusal in the report with its line and code, and collects the secrets to
+ * redact.  Returns 0, EXIT_USAGE (refused) or EXIT_INTERNAL.
+ */
+int
+run_preflight_artifact(run_ctx *ctx, artifact *a, preflight_role role, const char *buf, size_t len)
 {
 	preflight_options po;
 	int			rc;
 
-	a->label = label;
-	a->path = path;
 	preflight_options_init(&po, role);
 	po.target_schema = ctx->schema;
 	po.allow_meta = ctx->opt->allow_meta;
 	po.keep_data = true;
-	rc = preflight_check(path, &po, &a->pf);
+	rc = buf ? preflight_check_buffer(a->path, buf, len, &po, &a->pf) : preflight_check(a->path, &po, &a->pf);
 	if (rc == PREFLIGHT_ERROR)
 	{
-		run_record_error(ctx, path, 0, a->pf.error[0] ? a->pf.error : "internal error in preflight");
+		run_record_error(ctx, a->path, 0, a->pf.error[0] ? a->pf.error : "internal error in preflight");
 		return EXIT_INTERNAL;
 	}
-	json_object_set_new(json_object_get(ctx->report, "artifacts"), label, artifact_json(a));
 	if (rc == PREFLIGHT_REFUSED)
 	{
 		/* pf.error is "NAME:LINE: message" already; the report gets its parts */
-		json_t	   *e = json_pack("{s:s, s:s}", "file", path, "message", a->pf.error);
+		json_t	   *e = json_pack("{s:s, s:s}", "file", a->path, "message", a->pf.error);
 
 		for (size_t i = 0; i < a->pf.n_findings; i++)
 		{
@@ -206,12 +209,31 @@ preflight_one(run_ctx *ctx, artifact *a, const char *label, const char *path, pr
 		dd_error("%s", a->pf.error);
 		return EXIT_USAGE;
 	}
+	if (buf && !a->pf.data)
+	{
+		/* a buffer's bytes are not kept by the preflight: keep a copy */
+		a->pf.data = xstrndup_n(buf, len);
+		a->pf.data_len = len;
+	}
 	for (size_t i = 0; i < a->pf.n_secrets; i++)
 	{
 		ctx->secrets = xrealloc(ctx->secrets, (ctx->n_secrets + 1) * sizeof(char *));
 		ctx->secrets[ctx->n_secrets++] = xstrdup(a->pf.secrets[i]);
 	}
 	return 0;
+}
+
+static int
+preflight_one(run_ctx *ctx, artifact *a, const char *label, const char *path, preflight_role role)
+{
+	int			rc;
+
+	a->label = label;
+	a->path = path;
+	rc = run_preflight_artifact(ctx, a, role, NULL, 0);
+	if (rc != EXIT_INTERNAL)
+		json_object_set_new(json_object_get(ctx->report, "artifacts"), label, artifact_json(a));
+	return rc;
 }
 
 int
