@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "history.h"
@@ -390,15 +389,7 @@ cmd_replay(int argc, char **argv)
 	}
 	ro.dir = argv[optind];
 	cli_set_quiet(opt.quiet);
-	if (!opt.out_dir)
-	{
-		time_t		now = time(NULL);
-		struct tm	tm;
-
-		gmtime_r(&now, &tm);
-		strftime(default_out, sizeof(default_out), "drydock-replay-%Y%m%dT%H%M%SZ", &tm);
-		opt.out_dir = default_out;
-	}
+	run_options_default_out(&opt, "drydock-replay", default_out, sizeof(default_out));
 	if (!history_load(ro.dir, ro.layout, &h, err, sizeof(err), &err_file, &err_line))
 	{
 		dd_error_at(err_file ? err_file : ro.dir, err_line, "%s", err);

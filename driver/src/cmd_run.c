@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -126,15 +125,7 @@ cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cli_set_quiet(opt.quiet);
-	if (!opt.out_dir)
-	{
-		time_t		now = time(NULL);
-		struct tm	tm;
-
-		gmtime_r(&now, &tm);
-		strftime(default_out, sizeof(default_out), "drydock-report-%Y%m%dT%H%M%SZ", &tm);
-		opt.out_dir = default_out;
-	}
+	run_options_default_out(&opt, "drydock-report", default_out, sizeof(default_out));
 
 	run_ctx_init(&ctx, &opt);
 

@@ -4,7 +4,9 @@
  */
 #include "run_options.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "util.h"
@@ -115,4 +117,19 @@ run_common_option(int c, const char *arg, run_options *opt)
 			return 1;
 	}
 	return 0;
+}
+
+void
+run_options_default_out(run_options *opt, const char *prefix, char *buf, size_t len)
+{
+	time_t		now = time(NULL);
+	struct tm	tm;
+	char		stamp[32];
+
+	if (opt->out_dir)
+		return;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(buf, len, "%s-%s", prefix, stamp);
+	opt->out_dir = buf;
 }

@@ -49,6 +49,9 @@ void		run_options_defaults(run_options *opt);
  */
 int			run_common_option(int c, const char *arg, run_options *opt);
 
+/* Without --out: PREFIX-<UTC time> in the current directory (buf holds it). */
+void		run_options_default_out(run_options *opt, const char *prefix, char *buf, size_t len);
+
 /* An integer in [lo, hi], the whole string. */
 bool		parse_int_in(const char *s, int lo, int hi, int *out);
 
