@@ -83,7 +83,7 @@ create_database(sandbox *sb, const char *dbname, char *err, size_t errlen)
 }
 
 static int
-run_command(sandbox *sb, const char *dbname, char **cmdv)
+exec_user_command(sandbox *sb, const char *dbname, char **cmdv)
 {
 	pid_t		pid;
 	int			status = 0;
@@ -251,7 +251,7 @@ cmd_exec(int argc, char **argv)
 				sb.ms_start, sb.run_dir, sb.port);
 
 	if (optind < argc)
-		rc = run_command(&sb, dbname, argv + optind);
+		rc = exec_user_command(&sb, dbname, argv + optind);
 	else
 		rc = 0;
 

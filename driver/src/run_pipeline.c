@@ -356,9 +356,17 @@ run_start_sandbox(run_ctx *ctx)
 		run_command(ctx, "clone", c, "ok", ctx->sb.ms_clone);
 		free(c);
 	}
-	if (ctx->sb.ms_initdb > 0)
+	if (ctx->sb.initdb_ran)
+	{
+		/* the command list must say what initdb did, not that it took time */
+		char	   *result = ctx->sb.initdb_exit == 0 ? xstrdup("ok")
+			: ctx->sb.initdb_exit < 0 ? xstrdup("failed (could not start)")
+			: xasprintf("failed (exit %d)", ctx->sb.initdb_exit);
+
 		run_command(ctx, "initdb", "initdb -U " SANDBOX_ADMIN_ROLE " -A trust -E UTF8 --no-sync (then pg_hba.conf: local lines only)",
-					ctx->sb.ms_initdb > 0 ? "ok" : "failed", ctx->sb.ms_initdb);
+					result, ctx->sb.ms_initdb);
+		free(result);
+	}
 	if (rc != 0)
 	{
 		run_record_error(ctx, NULL, 0, err);

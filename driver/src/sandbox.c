@@ -258,9 +258,12 @@ sandbox_initdb_into(sandbox *sb, const char *data_dir, double *ms, char *err, si
 					   }, &res, err, errlen);
 	child_env_free(env);
 	free(locale_opt);
+	sb->initdb_ran = true;
+	sb->initdb_exit = -1;
 	if (!started)
 		return EXIT_SANDBOX;
 	*ms = res.ms;
+	sb->initdb_exit = res.exit_code;
 	if (res.interrupted && dd_got_signal)
 	{
 		proc_result_free(&res);

@@ -57,6 +57,8 @@ typedef struct sandbox
 
 	/* timings (ms) and what teardown found, for the report */
 	double		ms_initdb;
+	bool		initdb_ran;		/* initdb was run (for the run dir or a template) */
+	int			initdb_exit;	/* its exit status; -1 when it could not start */
 	double		ms_start;
 	double		ms_teardown;
 	bool		teardown_clean; /* no process, no directory remained */

@@ -76,19 +76,13 @@ like($dump, qr/OWNER TO app_owner;/, 'fixture: names app_owner');
     is(scalar(grep { $_->{status} eq 'fail' } @{ $r->{report}{rounds}[0]{verification} || [] }), 0, 'golang-migrate: the battery passes (enum allowed by the policy)');
     ok($r->{report}{artifacts}{ddl}{has_transaction_control}, 'golang-migrate: transaction control noted');
     is_deeply($r->{report}{rounds}[0]{residue}, [], 'golang-migrate: nothing left after the rollback');
-    TODO: {
-        local $TODO = 'extension bug: RB003 flags every member of an extension dropped by DROP EXTENSION as "dropped by CASCADE"';
-        is($r->{rc}, 0, 'golang-migrate: exit 0');
-    }
+    is($r->{rc}, 0, 'golang-migrate: exit 0');
 }
 
 # GRANT/REVOKE on the schema in apply/rollback
 {
     my $r = dd_run('grant-revoke', ['--schema', 'app', '--scaffold-schema', '--apply-as-superuser', F('grant_revoke/up.sql'), F('grant_revoke/down.sql')]);
-    TODO: {
-        local $TODO = 'extension bug: capture inserts a NULL "preexisting" for REVOKE ... ON SCHEMA in the rollback phase (not-null violation)';
-        isnt($r->{rc}, 3, 'grant-revoke: the rollback\'s REVOKE does not fail');
-    }
+    isnt($r->{rc}, 3, 'grant-revoke: the rollback\'s REVOKE does not fail');
 }
 
 done_testing();

@@ -68,6 +68,33 @@ for my $case (['refused_shell', 4, qr/psql meta-command \\! runs a shell command
     unlike(all_output_text($r), qr/\Q$secret\E/, 'password-error: the secret is in no output');
 }
 
+# an initdb that fails is reported as failed in the command list (it once
+# said "ok" because only its duration was looked at)
+{
+    my $tmp = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddiXXXXXX');
+    chmod 0755, "$tmp";
+    my $real = `pg_config --bindir`;
+    $real = $ENV{PG_CONFIG} ? `$ENV{PG_CONFIG} --bindir` : $real;
+    chomp $real;
+    my $ver = $ENV{PG_CONFIG} ? `$ENV{PG_CONFIG} --version` : `pg_config --version`;
+    chomp $ver;
+    mkdir "$tmp/bin";
+    open(my $fh, '>', "$tmp/bin/pg_config") or die;
+    print $fh "#!/bin/sh\necho $tmp/bin\necho '$ver'\n";
+    close $fh;
+    open($fh, '>', "$tmp/bin/initdb") or die;
+    print $fh "#!/bin/sh\necho 'initdb: error: simulated failure' >&2\nexit 1\n";
+    close $fh;
+    chmod 0755, "$tmp/bin/pg_config", "$tmp/bin/initdb";
+    symlink("$real/$_", "$tmp/bin/$_") for qw(postgres psql);
+    my $r = dd_run('initdb-fails', [@scaf, '--fresh', '--pg-config', "$tmp/bin/pg_config", F('simple/up.sql'), F('simple/down.sql')]);
+    is($r->{rc}, 4, 'initdb-fails: exit 4 (the sandbox failed)') or diag($r->{err});
+    my ($c) = grep { $_->{kind} eq 'initdb' } @{ $r->{report}{commands} || [] };
+    ok($c, 'initdb-fails: initdb is in the command list');
+    like($c && $c->{result} // '', qr/^failed \(exit 1\)/, 'initdb-fails: its result says it failed');
+    like($r->{err}, qr/initdb failed \(exit 1\): initdb: error: simulated failure/, 'initdb-fails: the message says why');
+}
+
 # usage errors never start anything
 {
     my $r = DD::run_cmd([DD::drydock(), 'run', F('simple/up.sql')]);
