@@ -587,6 +587,7 @@ run_prepare_database(run_ctx *ctx)
 	char	   *role_ident;
 	const char *role = run_apply_role(ctx);
 	double		t = now_ms();
+	size_t		granted;
 
 	/* roles the base names, then the apply role */
 	if (ctx->opt->base_path)
@@ -725,7 +726,13 @@ run_prepare_database(run_ctx *ctx)
 			return code;
 		}
 		psql_apply_result_free(&ar);
-		/* the apply role acts for the owners of the base objects */
+		/*
+		 * The apply role acts for the owners of the base objects.  A GRANT
+		 * that fails (e.g. the base made the apply role a member of one of
+		 * its roles: circular membership) stops the run: the scaffold note
+		 * may only claim what was done.
+		 */
+		granted = 0;
 		for (size_t i = 0; i < roles.n && !ctx->opt->apply_as_superuser; i++)
 		{
 			char	   *ident;
@@ -737,11 +744,22 @@ run_prepare_database(run_ctx *ctx)
 			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
 			free(q);
 			free(ident);
-			if (res)
-				PQclear(res);
+			if (!res)
+			{
+				char	   *msg = xasprintf("cannot make the apply role \"%s\" a member of the base's role \"%s\": %s",
+											role, roles.names[i], err);
+
+				free(role_ident);
+				role_list_free(&roles);
+				run_record_error(ctx, ctx->base.path, 0, msg);
+				free(msg);
+				return EXIT_USAGE;
+			}
+			PQclear(res);
+			granted++;
 		}
-		if (roles.n && !ctx->opt->apply_as_superuser)
-			json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" granted membership in the %zu role(s) the base names, so it may alter their objects", role, roles.n));
+		if (granted > 0)
+			json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" granted membership in the %zu role(s) the base names, so it may alter their objects", role, granted));
 		if (!ctx->opt->apply_as_superuser)
 		{
 			int			given = give_unowned_base_objects(ctx, role);

@@ -9,6 +9,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use DD;
 use DDRun;
+use File::Temp ();
 use Test::More;
 
 my @base = ('--schema', 'app', '--base', BASE());
@@ -83,6 +84,23 @@ like($dump, qr/OWNER TO app_owner;/, 'fixture: names app_owner');
 {
     my $r = dd_run('grant-revoke', ['--schema', 'app', '--scaffold-schema', '--apply-as-superuser', F('grant_revoke/up.sql'), F('grant_revoke/down.sql')]);
     isnt($r->{rc}, 3, 'grant-revoke: the rollback\'s REVOKE does not fail');
+}
+
+# a GRANT of a base role to the apply role that fails stops the run (it was
+# ignored, the scaffold note claimed the membership, and the migration then
+# failed with "permission denied" far from the cause)
+{
+    my $tmp = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddgXXXXXX');
+    chmod 0755, "$tmp";
+    open(my $fh, '>', "$tmp/base.sql") or die;
+    print $fh "CREATE SCHEMA app;\nALTER SCHEMA app OWNER TO app_owner;\nGRANT drydock_apply TO app_owner;\n";
+    close $fh;
+    chmod 0644, "$tmp/base.sql";
+    my $r = dd_run('grant-fails', ['--schema', 'app', '--base', "$tmp/base.sql", F('simple/up.sql'), F('simple/down.sql')]);
+    is($r->{rc}, 2, 'grant-fails: exit 2 (the base makes the membership impossible)') or diag($r->{err});
+    like($r->{err}, qr/cannot make the apply role "drydock_apply" a member of the base's role "app_owner": role "app_owner" is a member of role "drydock_apply"/,
+         'grant-fails: the message names both roles and the server\'s reason');
+    ok(!grep({ /granted membership/ } @{ $r->{report}{scaffolds} || [] }), 'grant-fails: no scaffold note claims a membership');
 }
 
 done_testing();
