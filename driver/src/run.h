@@ -82,6 +82,7 @@ typedef struct run_ctx
 	int			n_suppressed;	/* suppressed findings (never fail a run) */
 	json_t	   *suppress_inline;	/* entries from -- drydock: directives
 									 * (suppress.c), or NULL */
+	char		last_sqlstate[6];	/* SQLSTATE of the last failed query, or "" */
 } run_ctx;
 
 /*

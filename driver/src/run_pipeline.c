@@ -83,7 +83,10 @@ sql(run_ctx *ctx, const char *what, const char *query, int nparams, const char *
 	{
 		/* one line for the error; the command log above has the whole message */
 		const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		size_t		n;
+
+		snprintf(ctx->last_sqlstate, sizeof(ctx->last_sqlstate), "%s", state ? state : "");
 
 		if (!m)
 			m = PQresultErrorMessage(res);
@@ -93,6 +96,19 @@ sql(run_ctx *ctx, const char *what, const char *query, int nparams, const char *
 		return NULL;
 	}
 	return res;
+}
+
+/*
+ * The extension's functions raise invalid_parameter_value (22023), an invalid
+ * regular expression (2201B) or invalid JSON (22P02) only for what the caller
+ * passed them -- the policy, suppressions, the schema name: the user's input,
+ * hence a usage error.  Anything else from our own queries is internal.
+ */
+static bool
+sqlstate_is_bad_argument(const char *sqlstate)
+{
+	return strcmp(sqlstate, "22023") == 0 || strcmp(sqlstate, "2201B") == 0 ||
+		strcmp(sqlstate, "22P02") == 0;
 }
 
 /* Rows of a result as an array of objects keyed by column name. */
@@ -855,7 +871,10 @@ run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, c
 		else
 		{
 			run_record_error(ctx, NULL, 0, err);
-			*rc = strstr(err, "policy") ? EXIT_USAGE : EXIT_INTERNAL;
+			if (ctx->last_sqlstate[0])
+				json_object_set_new(json_object_get(ctx->report, "error"), "sqlstate",
+									json_string(ctx->last_sqlstate));
+			*rc = sqlstate_is_bad_argument(ctx->last_sqlstate) ? EXIT_USAGE : EXIT_INTERNAL;
 		}
 		return NULL;
 	}

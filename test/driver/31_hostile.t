@@ -227,13 +227,16 @@ for my $case (['invalid-json', '{"schema": "app", ', qr/invalid policy JSON/, un
               ['not-object', '[1, 2]', qr/must be a JSON object/, undef],
               ['wrong-type-schema', '{"schema": 5}', qr/"schema"/, 'schema'],
               ['wrong-type-types', '{"allowed_types": "text"}', qr/allowed_types/, 'allowed_types'],
-              ['unknown-key', '{"alowed_types": ["text"]}', qr/alowed_types/, 'alowed_types']) {
-    my ($name, $json, $re, $key) = @$case;
+              ['unknown-key', '{"alowed_types": ["text"]}', qr/alowed_types/, 'alowed_types', '22023'],
+              ['bad-regex', '{"name_pattern": "(("}', qr/name_pattern/, 'name_pattern', '2201B']) {
+    my ($name, $json, $re, $key, $sqlstate) = @$case;
     my $tmp = newtmp();
     open(my $fh, '>', "$tmp/policy.json") or die; print $fh $json; close $fh;
     my $r = dd_run("policy $name", [@scaf, '--policy', "$tmp/policy.json", F('simple/up.sql'), F('simple/down.sql')]);
     is($r->{rc}, 2, "policy $name: exit 2") or diag($r->{err});
     like((split /\n/, $r->{err})[0] // '', $re, "policy $name: the first error line names " . ($key // 'the problem'));
+    # the extension's refusals are told apart by SQLSTATE, not by the wording of the message
+    is($r->{report}{error}{sqlstate}, $sqlstate, "policy $name: report.error.sqlstate $sqlstate") if $sqlstate;
 }
 
 ok(!-e $MARKER, 'no payload ran in any case');
