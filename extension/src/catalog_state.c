@@ -53,6 +53,7 @@
 
 #include "drydock.h"
 #include "catalog_state.h"
+#include "srf.h"
 
 PG_FUNCTION_INFO_V1(drydock_catalog_objects);
 PG_FUNCTION_INFO_V1(drydock_fingerprint);
@@ -812,44 +813,6 @@ run_catalog_query(FunctionCallInfo fcinfo, int argno, DestReceiver *dest)
 #endif
 }
 
-/*
- * Set up a materialized SRF result; returns the tuplestore and descriptor.
- */
-static void
-init_srf(FunctionCallInfo fcinfo, Tuplestorestate **tupstore, TupleDesc *tupdesc)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
-#if PG_VERSION_NUM >= 160000
-	InitMaterializedSRF(fcinfo, 0);
-#elif PG_VERSION_NUM >= 150000
-	SetSingleFuncCall(fcinfo, 0);
-#else
-	{
-		MemoryContext oldcontext;
-		TupleDesc	desc;
-
-		if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("set-valued function called in context that cannot accept a set")));
-		if (!(rsinfo->allowedModes & SFRM_Materialize))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("materialize mode required, but it is not allowed in this context")));
-		oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "return type must be a row type");
-		rsinfo->returnMode = SFRM_Materialize;
-		rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-		rsinfo->setDesc = desc;
-		MemoryContextSwitchTo(oldcontext);
-	}
-#endif
-	*tupstore = rsinfo->setResult;
-	*tupdesc = rsinfo->setDesc;
-}
-
 /* Copy the SPI result (all text columns) into the SRF's tuplestore. */
 static void
 spi_to_tuplestore(Tuplestorestate *tupstore, TupleDesc tupdesc)
@@ -1150,7 +1113,7 @@ drydock_catalog_objects(PG_FUNCTION_ARGS)
 
 	check_schemas(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), NULL);
 	nestlevel = pin_search_path();
-	init_srf(fcinfo, &tupstore, &tupdesc);
+	drydock_init_srf(fcinfo, &tupstore, &tupdesc);
 	run_merged(fcinfo, tupstore, tupdesc, NULL);
 	AtEOXact_GUC(true, nestlevel);
 
@@ -1300,7 +1263,7 @@ drydock_diff(PG_FUNCTION_ARGS)
 	SPI_connect();
 	require_baseline(label);
 	check_schemas(PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), label);
-	init_srf(fcinfo, &tupstore, &tupdesc);
+	drydock_init_srf(fcinfo, &tupstore, &tupdesc);
 	nestlevel = pin_search_path();
 
 	values[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);

@@ -76,6 +76,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "srf.h"
 #include "verify.h"
 
 PG_FUNCTION_INFO_V1(drydock_verify);
@@ -580,35 +581,6 @@ suppression_rows(VerifyCtx *ctx, bool rollback)
 	}
 }
 
-/* Set up a materialized SRF result (InitMaterializedSRF before PG15). */
-static void
-init_srf(FunctionCallInfo fcinfo, VerifyCtx *ctx)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
-#if PG_VERSION_NUM >= 150000
-	InitMaterializedSRF(fcinfo, 0);
-#else
-	MemoryContext oldcxt;
-	TupleDesc	tupdesc;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
-	MemoryContextSwitchTo(oldcxt);
-#endif
-	ctx->tupstore = rsinfo->setResult;
-	ctx->tupdesc = rsinfo->setDesc;
-}
-
 static void
 run_battery(FunctionCallInfo fcinfo, bool rollback)
 {
@@ -632,7 +604,7 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 						ctx.policy->schema, ctx.schema),
 				 errhint("Remove \"schema\" from the policy or verify that schema.")));
 
-	init_srf(fcinfo, &ctx);
+	drydock_init_srf(fcinfo, &ctx.tupstore, &ctx.tupdesc);
 
 	SPI_connect();
 
@@ -756,7 +728,7 @@ drydock_finding_codes(PG_FUNCTION_ARGS)
 	VerifyCtx	ctx;
 
 	memset(&ctx, 0, sizeof(ctx));
-	init_srf(fcinfo, &ctx);
+	drydock_init_srf(fcinfo, &ctx.tupstore, &ctx.tupdesc);
 	for (int pass = 0; pass < 2; pass++)
 	{
 		const DrydockRule *rules = pass == 0 ? drydock_rules : drydock_driver_rules;
