@@ -1634,22 +1634,42 @@ preflight_format_finding(const preflight_result *res, const preflight_finding *f
 }
 
 long
-preflight_statement_at_line(const preflight_result *res, unsigned line)
+preflight_statement_at_line(const preflight_statement *statements, size_t n, unsigned line)
 {
 	size_t		lo = 0,
-				hi = res->n_statements;
+				hi = n;
+	size_t		begun;
 
-	/* last statement whose first_line <= line */
+	/* begun: how many statements start at or before line */
 	while (lo < hi)
 	{
 		size_t		mid = lo + (hi - lo) / 2;
 
-		if (res->statements[mid].first_line <= line)
+		if (statements[mid].first_line <= line)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo == 0 ? -1 : (long) lo - 1;
+	begun = lo;
+	if (begun == 0)
+		return -1;
+
+	/*
+	 * Statements do not overlap, so last_line grows with the index too: the
+	 * first of the begun ones whose last line reaches line covers it.
+	 */
+	lo = 0;
+	hi = begun;
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (statements[mid].last_line >= line)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < begun ? (long) lo : (long) begun - 1;
 }
 
 const char *

@@ -144,8 +144,14 @@ void		preflight_result_free(preflight_result *res);
 void		preflight_format_finding(const preflight_result *res, const preflight_finding *f,
 									 char *buf, size_t bufsz);
 
-/* index of the statement a psql error line belongs to, or -1 */
-long		preflight_statement_at_line(const preflight_result *res, unsigned line);
+/*
+ * The statement psql was at when it printed a message tagged with line: the
+ * first statement whose lines cover it, else the last one begun before it (a
+ * last statement without ';' runs to the end of the file).  Its index into
+ * statements (sorted, as preflight makes them), or -1.
+ */
+long		preflight_statement_at_line(const preflight_statement *statements, size_t n,
+										unsigned line);
 
 const char *preflight_severity_name(preflight_severity s);	/* "refuse", ... */
 

@@ -171,35 +171,12 @@ count_tags(const char *out, json_t *tags, json_t *order)
  *   psql:FILE:LINE: SEVERITY:  text
  * followed by DETAIL/HINT/CONTEXT/LINE lines, which belong to it.
  */
-/*
- * The statement psql was at when it printed a message tagged with line
- * psql_line: the first whose range covers it, else the last one begun
- * before it (a last statement without ';' runs to the end of the file).
- * Returns its index, or -1.
- */
-static int
-statement_at(const psql_apply_spec *spec, int psql_line)
-{
-	int			found = -1;
-
-	for (size_t i = 0; i < spec->n_statements; i++)
-	{
-		const preflight_statement *st = &spec->statements[i];
-
-		if ((int) st->first_line > psql_line)
-			break;
-		if ((int) st->last_line >= psql_line)
-			return (int) i;
-		found = (int) i;
-	}
-	return found;
-}
-
 /* Place a message at its statement: line, psql_line, statement. */
 static void
 place_message(const psql_apply_spec *spec, json_t *m, int psql_line, int *first, int *stmt)
 {
-	int			i = psql_line > 0 ? statement_at(spec, psql_line) : -1;
+	int			i = psql_line > 0 ? (int) preflight_statement_at_line(spec->statements, spec->n_statements,
+																	   (unsigned) psql_line) : -1;
 
 	*first = psql_line;
 	*stmt = 0;

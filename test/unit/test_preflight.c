@@ -547,8 +547,28 @@ test_facts(void)
 			good = strcmp(R.statements[i].tag, tags[i]) == 0 && R.statements[i].first_line == first[i];
 		ok(good, "statement tags and first lines");
 		ok(R.statements[5].last_line == 29, "dollar-quoted function ends at line 29");
-		ok(preflight_statement_at_line(&R, 12) == 3 && preflight_statement_at_line(&R, 1) == -1 &&
-		   preflight_statement_at_line(&R, 99) == 8, "statement_at_line maps psql lines");
+		ok(preflight_statement_at_line(R.statements, R.n_statements, 12) == 3 &&
+		   preflight_statement_at_line(R.statements, R.n_statements, 1) == -1 &&
+		   preflight_statement_at_line(R.statements, R.n_statements, 99) == 8,
+		   "statement_at_line maps psql lines");
+	}
+	{
+		/* two statements on one line, then one over three lines: psql tags a message with
+		 * the line it had read up to; the first statement covering it wins */
+		preflight_result T;
+		preflight_options to;
+		const char *src = "CREATE TABLE a (i int); CREATE TABLE b (i int);\nCREATE TABLE c (\n i int\n);\n";
+
+		memset(&T, 0, sizeof(T));
+		preflight_options_init(&to, PREFLIGHT_DDL);
+		preflight_check_buffer("t.sql", src, strlen(src), &to, &T);
+		ok(T.n_statements == 3 &&
+		   preflight_statement_at_line(T.statements, T.n_statements, 1) == 0 &&
+		   preflight_statement_at_line(T.statements, T.n_statements, 3) == 2 &&
+		   preflight_statement_at_line(T.statements, T.n_statements, 4) == 2 &&
+		   preflight_statement_at_line(T.statements, T.n_statements, 9) == 2,
+		   "statement_at_line: first covering statement, else the last begun");
+		preflight_result_free(&T);
 	}
 	ok(find("cascade", -1) == NULL, "no cascade note for ON DELETE CASCADE");
 
