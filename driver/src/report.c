@@ -271,19 +271,9 @@ out:
 	return ok;
 }
 
-static FILE *pgtap_file = NULL;
-
-void
-report_set_pgtap_file(FILE *f)
-{
-	if (pgtap_file && pgtap_file != f)
-		fclose(pgtap_file);
-	pgtap_file = f;
-}
-
 /* Copy pgtap_file to dir/name atomically, line by line redacted; sha256. */
 static bool
-report_write_pgtap_file(const char *dir, const char *name, char *const *secrets, size_t n,
+report_write_pgtap_file(FILE *pgtap_file, const char *dir, const char *name, char *const *secrets, size_t n,
 						char sha256_out[65], char *err, size_t errlen)
 {
 	atomic_out	o;
@@ -347,7 +337,7 @@ write_rendered(const char *dir, const char *name, char *text, json_t *files,
 
 bool
 report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
-				 char *err, size_t errlen)
+				 FILE *pgtap_spool, char *err, size_t errlen)
 {
 	json_t	   *files = json_object();
 	bool		ok = true;
@@ -370,9 +360,9 @@ report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 		 * Written from the document itself, which report_redact() has just
 		 * redacted: no copies of a script that runs to megabytes.
 		 */
-		if (pgtap_file && !json_is_string(pgtap))
+		if (pgtap_spool && !json_is_string(pgtap))
 		{
-			if (report_write_pgtap_file(dir, "schema-assertions.pgtap.sql", secrets, n, sha,
+			if (report_write_pgtap_file(pgtap_spool, dir, "schema-assertions.pgtap.sql", secrets, n, sha,
 										err, errlen))
 				json_object_set_new(files, "schema-assertions.pgtap.sql", json_string(sha));
 			else

@@ -27,15 +27,13 @@ bool		report_write_file(const char *dir, const char *name, const char *data, siz
 							  char sha256_out[65], char *err, size_t errlen);
 
 /*
- * A pgTAP script too large to inline in report.json (run_pipeline.c keeps it
- * in an anonymous temporary file): report_write_all() copies it, redacted,
- * to schema-assertions.pgtap.sql.  The report takes the FILE; NULL forgets.
+ * Write the report set for doc (report.json and the rendered files).  A
+ * pgTAP script too large to inline in report.json is passed as pgtap_spool
+ * (an anonymous temporary file the caller owns, or NULL): it is copied,
+ * redacted, to schema-assertions.pgtap.sql.
  */
-void		report_set_pgtap_file(FILE *f);
-
-/* Write the report set for doc (report.json and the rendered files). */
 bool		report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
-							 char *err, size_t errlen);
+							 FILE *pgtap_spool, char *err, size_t errlen);
 
 /* Helpers of the renderers: a string member ("" if absent), a Markdown
  * table cell (no pipes, no newlines), the rows of an array with a status. */

@@ -1,6 +1,6 @@
 /*
  * run.h
- *		The dry-run pipeline shared by `drydock run` (one pair) and later
+ *		The dry-run pipeline shared by `drydock run` (one pair) and
  *		`drydock replay` (a history of pairs): options, the context that
  *		accumulates every fact for the report, and the steps.
  */
@@ -83,6 +83,7 @@ typedef struct run_ctx
 	json_t	   *suppress_inline;	/* entries from -- drydock: directives
 									 * (suppress.c), or NULL */
 	char		last_sqlstate[6];	/* SQLSTATE of the last failed query, or "" */
+	FILE	   *pgtap_spool;	/* a pgTAP script too large to inline, or NULL */
 } run_ctx;
 
 /*

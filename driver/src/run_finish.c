@@ -415,7 +415,6 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 	char		when[32];
 	char		err[1024];
 	bool		wrote;
-	json_t	   *env = json_object_get(ctx->report, "environment");
 
 	/* whichever step saw the signal, and whatever it returned: interrupted */
 	if (dd_got_signal)
@@ -457,7 +456,6 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 			}
 		}
 	}
-	(void) env;
 	utc_now_iso(when, sizeof(when));
 	json_object_set_new(ctx->report, "ended_at", json_string(when));
 	json_object_set_new(ctx->report, "duration_ms", json_real(now_ms() - ctx->t0));
@@ -483,7 +481,8 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 		json_object_set_new(g, "secrets_recorded", ctx->n_secrets ?
 							json_sprintf("none (%zu redacted)", ctx->n_secrets) : json_string("none"));
 	}
-	wrote = report_write_all(ctx->opt->out_dir, ctx->report, ctx->secrets, ctx->n_secrets, err, sizeof(err));
+	wrote = report_write_all(ctx->opt->out_dir, ctx->report, ctx->secrets, ctx->n_secrets,
+							 ctx->pgtap_spool, err, sizeof(err));
 	if (!wrote)
 	{
 		dd_error("%s", err);
@@ -518,6 +517,8 @@ run_exit(run_ctx *ctx, int code)
 	json_decref(ctx->policy);
 	json_decref(ctx->suppress_inline);
 	json_decref(ctx->report);
+	if (ctx->pgtap_spool)
+		fclose(ctx->pgtap_spool);
 	free(ctx->dbname);
 	free(ctx->schema);
 	free((void *) ctx->opt->prod_sysids);

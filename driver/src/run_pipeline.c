@@ -1124,7 +1124,9 @@ fetch_pgtap(run_ctx *ctx)
 		return;
 	}
 	json_object_set_new(ctx->report, "pgtap_script_bytes", json_integer(bytes));
-	report_set_pgtap_file(f);
+	if (ctx->pgtap_spool)
+		fclose(ctx->pgtap_spool);
+	ctx->pgtap_spool = f;
 }
 
 /*

@@ -4,22 +4,21 @@
  *		(ranks 10, 11 and 12 of the catalog state), built in C.
  *
  * On a schema of thousands of tables these three kinds are almost every row
- * of drydock.catalog_objects().  The set-based SQL branch for them (still in
- * catalog_state.c's full query, which diff and baseline_save use) spends
- * most of its time in the executor: per-row ACL subqueries, text
- * concatenation, index probes for names and the final sort.  Here the rows
+ * of drydock.catalog_objects(), and a set-based SQL branch for them spent
+ * most of its time in the executor (per-row ACL subqueries, text
+ * concatenation, index probes for names, the final sort).  Here the rows
  * come from one scan of each catalog involved (pg_namespace, pg_class,
  * pg_attribute, pg_attrdef, pg_constraint, pg_description, pg_inherits, and
- * the extension members from pg_depend's reference index), are assembled
- * into exactly the text the SQL branch gives, and are sorted in C by
- * identity (COLLATE "C" is strcmp order).  catalog_objects() and
- * fingerprint() slot them between the SQL rows of lower and higher rank.
+ * the extension members from pg_depend's reference index) and are sorted in
+ * C by identity (COLLATE "C" is strcmp order).  catalog_objects(),
+ * fingerprint(), baseline_save() and diff() all get them this way -- it is
+ * the only code that describes these kinds -- slotted between the SQL rows
+ * of lower and higher rank (catalog_state.c).
  *
- * Everything the SQL renders through a deparser (format_type, pg_get_expr,
+ * Everything rendered through a deparser (format_type, pg_get_expr,
  * pg_get_partkeydef, regcollation output, the constraint definition) is
- * rendered here by the same function, under the same pinned settings
- * (search_path = pg_catalog, pg_temp, ...), so the text is the same.  The
- * regress suites catalog_kinds/catalog_residue compare the two paths.
+ * rendered by the same function pg_dump's queries use, under pinned
+ * settings (search_path = pg_catalog, pg_temp, ...), so the text is stable.
  */
 #include "postgres.h"
 

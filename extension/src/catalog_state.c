@@ -318,98 +318,6 @@ DESCR_JOIN("d", "pg_proc", "p.oid", "0")
 "    AND NOT EXISTS (SELECT 1 FROM pg_depend dt WHERE dt.classid = 'pg_proc'::regclass"
 "                      AND dt.objid = p.oid AND dt.deptype = 'i')";
 
-/*
- * Ranks 10-12 (tables, columns, table constraints): catalog_objects() and
- * fingerprint() build these rows in C (catalog_rels.c) with the same text;
- * diff() and baseline_save() run them here.
- */
-static const char catalog_query_rels[] =
-/* tables, partitioned tables, foreign tables */
-" UNION ALL"
-" SELECT 10, CASE r.relkind WHEN 'f' THEN 'foreign table' ELSE 'table' END, r.qrel, r.nspname, NULL,"
-"        concat_ws('; ',"
-"          'relkind=' || CASE r.relkind WHEN 'r' THEN 'ordinary' WHEN 'p' THEN 'partitioned'"
-"             ELSE 'foreign' END,"
-"          'persistence=' || CASE c.relpersistence WHEN 'p' THEN 'permanent'"
-"             WHEN 'u' THEN 'unlogged' ELSE 'temporary' END,"
-"          'access_method=' || am.amname,"
-"          'options=' || array_to_string(c.reloptions, ','),"
-"          'partition_key=' || CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END,"
-"          CASE WHEN c.relispartition"
-"               THEN 'partition_of=' || inh.parents || '; bound=' || pg_get_expr(c.relpartbound, c.oid)"
-"               ELSE 'inherits=' || inh.parents END,"
-"          'tablespace=' || ts.spcname,"
-"          'replica_identity=' || CASE c.relreplident WHEN 'n' THEN 'nothing'"
-"             WHEN 'f' THEN 'full' WHEN 'i' THEN 'index' END,"
-"          'row_security=' || c.relrowsecurity,"
-"          'force_row_security=' || c.relforcerowsecurity,"
-"          'server=' || quote_ident(srv.srvname),"
-"          'fdw_options=' || array_to_string(ft.ftoptions, ','),"
-"          " OWNER("c.relowner") ","
-"          'acl=' || " ACL_EXPR("c.relacl", "r", "c.relowner") ","
-"          'comment=' || d.description)"
-"   FROM rel r JOIN pg_class c ON c.oid = r.oid"
-"   LEFT JOIN pg_am am ON am.oid = c.relam"
-"   LEFT JOIN inh ON inh.inhrelid = r.oid"
-"   LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace"
-"   LEFT JOIN pg_foreign_table ft ON ft.ftrelid = r.oid"
-"   LEFT JOIN pg_foreign_server srv ON srv.oid = ft.ftserver"
-DESCR_JOIN("d", "pg_class", "r.oid", "0")
-"  WHERE r.relkind IN ('r', 'p', 'f')"
-
-/*
- * columns of tables: position counts only non-dropped columns, so a
- * column dropped and re-added at the end differs from the original.
- * A default cannot refer to columns, so it is deparsed without a relation
- * (pg_get_expr with a relation opens and locks it: slow for thousands of
- * tables, and enough of them exhaust the lock table); only generated
- * columns need their table.  Attribute options named pg_* are not user
- * settable (the only ones are n_distinct and n_distinct_inherited); some
- * server builds stamp a per-creation pg_attver=N there, which would break
- * OID independence.
- */
-" UNION ALL"
-" SELECT 11, CASE r.relkind WHEN 'f' THEN 'foreign table column' ELSE 'table column' END,"
-"        r.qrel || '.' || quote_ident(a.attname), r.nspname, r.qrel,"
-"        concat_ws('; ',"
-"          'position=' || row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),"
-"          'type=' || format_type(a.atttypid, a.atttypmod),"
-"          'not_null=' || a.attnotnull,"
-"          CASE WHEN a.attgenerated <> '' THEN 'generated=' || pg_get_expr(ad.adbin, ad.adrelid)"
-"               ELSE 'default=' || pg_get_expr(ad.adbin, 0) END,"
-"          'identity=' || CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,"
-"          'collation=' || CASE WHEN a.attcollation <> t.typcollation"
-"                               THEN a.attcollation::regcollation::text END,"
-"          'storage=' || CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,"
-"          'inherited=' || NULLIF(a.attinhcount, 0),"
-"          'local=' || CASE WHEN NOT a.attislocal THEN 'false' END,"
-"          'options=' || CASE WHEN a.attoptions IS NOT NULL THEN"
-"            (SELECT string_agg(o, ',') FROM unnest(a.attoptions) o WHERE o !~~ 'pg\\_%') END,"
-"          'fdw_options=' || array_to_string(a.attfdwoptions, ','),"
-"          'acl=' || " ACL_NODEF_EXPR("a.attacl") ","
-"          'comment=' || d.description)"
-"   FROM rel r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped"
-"   JOIN pg_type t ON t.oid = a.atttypid"
-"   LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
-DESCR_JOIN("d", "pg_class", "a.attrelid", "a.attnum")
-"  WHERE r.relkind IN ('r', 'p', 'f')"
-
-/* table constraints (constraint triggers are listed as triggers) */
-" UNION ALL"
-" SELECT 12, 'table constraint', quote_ident(con.conname) || ' on ' || r.qrel, r.nspname, r.qrel,"
-"        concat_ws('; ',"
-"          'type=' || CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique'"
-"             WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclude'"
-"             ELSE con.contype::text END,"
-"          'def=' || drydock.constraint_def(con.oid),"
-"          'validated=' || con.convalidated,"
-"          'inherited=' || NULLIF(con.coninhcount, 0),"
-"          'local=' || CASE WHEN NOT con.conislocal THEN 'false' END,"
-"          'comment=' || d.description)"
-"   FROM rel r JOIN pg_constraint con ON con.conrelid = r.oid"
-DESCR_JOIN("d", "pg_constraint", "con.oid", "0")
-"  WHERE r.relkind IN ('r', 'p', 'f') AND con.contype <> 't'";
-
 static const char catalog_query_tail[] =
 /*
  * indexes, except those that implement a PK/UNIQUE/EXCLUDE constraint:
@@ -550,37 +458,6 @@ DESCR_JOIN("d", "pg_event_trigger", "et.oid", "0")
 	"WHEN 'materialized view' THEN 16 WHEN 'trigger' THEN 17 WHEN 'rule' THEN 18 " \
 	"WHEN 'policy' THEN 19 WHEN 'publication' THEN 20 WHEN 'event trigger' THEN 21 " \
 	"ELSE 99 END"
-
-/* The whole query: every rank, as diff() and baseline_save() run it. */
-static const char *
-full_catalog_query(void)
-{
-	static char *full = NULL;
-
-	if (full == NULL)
-	{
-		size_t		len = strlen(catalog_query_head) + strlen(catalog_query_rels) +
-			strlen(catalog_query_tail);
-		char	   *q = MemoryContextAlloc(TopMemoryContext, len + 1);
-
-		snprintf(q, len + 1, "%s%s%s", catalog_query_head, catalog_query_rels,
-				 catalog_query_tail);
-		full = q;
-	}
-	return full;
-}
-
-const char *
-drydock_catalog_query(void)
-{
-	return full_catalog_query();
-}
-
-const char *
-drydock_kind_rank_expr(const char *col)
-{
-	return psprintf(KIND_RANK_FMT, col);
-}
 
 /*
  * The catalog query without ranks 10-12, ordered, with the rank first:
@@ -1272,9 +1149,10 @@ drydock_diff(PG_FUNCTION_ARGS)
 	nulls[1] = ' ';
 
 	/*
-	 * The current state through catalog_objects()'s fast path; with a schema
-	 * list the full query is used instead, because a schema the baseline had
-	 * may be gone now and catalog_objects() would refuse to name it.
+	 * The current state through catalog_objects() -- the one path that
+	 * builds the rows -- filtered here rather than by naming the schemas to
+	 * catalog_objects(), which would refuse a schema the baseline had and
+	 * the database no longer has.
 	 */
 	query = psprintf("WITH cur AS (SELECT kind, identity, definition FROM %s), "
 					 "base AS (SELECT kind, identity, definition FROM drydock.baseline_object "
@@ -1289,7 +1167,8 @@ drydock_diff(PG_FUNCTION_ARGS)
 					 " ORDER BY " KIND_RANK_FMT ", coalesce(c.identity, b.identity) COLLATE \"C\", "
 					 "   coalesce(c.kind, b.kind) COLLATE \"C\", 1",
 					 PG_ARGISNULL(1) ? "drydock.catalog_objects(NULL) q" :
-					 psprintf("(%s) q", full_catalog_query()), "coalesce(c.kind, b.kind)");
+					 "drydock.catalog_objects(NULL) q WHERE q.schema = ANY ($1::name[]::text[])",
+					 "coalesce(c.kind, b.kind)");
 	if (SPI_execute_with_args(query, 2, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "diff query failed");
 	spi_to_tuplestore(tupstore, tupdesc);
