@@ -7,7 +7,7 @@
 #
 #   make deps            install the Debian packages needed (idempotent)
 #   make                 build the extension and the driver
-#   make install         install both (extension into the server's dirs)
+#   make install         install both (extension into the server's dirs; no sudo: run it as root or with DESTDIR)
 #   make test            run every suite (needs `make install` first)
 #   make example         dry-run the bundled example migration
 #   make sanitize-test   driver suites under ASan+UBSan
@@ -20,7 +20,9 @@ PG_MAJOR  ?= 15
 prefix    ?= /usr/local
 export PG_CONFIG
 
-# Root installs directly; anyone else goes through sudo for system changes.
+# `make deps` installs system packages: root directly, anyone else through
+# sudo.  `make install` never calls sudo itself: run it as a user who may
+# write the target directories, or with DESTDIR= for a staged install.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 DEB_PACKAGES = build-essential pkg-config git \
@@ -35,12 +37,12 @@ all:
 	$(MAKE) -C driver
 
 install: all
-	$(SUDO) $(MAKE) -C extension install
-	$(SUDO) $(MAKE) -C driver install prefix=$(prefix)
+	$(MAKE) -C extension install
+	$(MAKE) -C driver install prefix=$(prefix)
 
 uninstall:
-	$(SUDO) $(MAKE) -C extension uninstall
-	$(SUDO) $(MAKE) -C driver uninstall prefix=$(prefix)
+	$(MAKE) -C extension uninstall
+	$(MAKE) -C driver uninstall prefix=$(prefix)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -87,8 +89,15 @@ cppcheck:
 		--include=/usr/include/jansson.h --suppress=missingIncludeSystem \
 		-I$(shell $(PG_CONFIG) --includedir) -Idriver/src -D_GNU_SOURCE driver/src
 
+# The release tarball: the committed tree plus the generated install script
+# (META.json's provides.file names it), buildable with plain `make && make
+# install` as a PGXN client does.  DIST_DIR: where to put it.
+DIST_DIR ?= .
 dist:
-	git archive --format=tar.gz --prefix=drydock-$(EXTVERSION)/ -o drydock-$(EXTVERSION).tar.gz HEAD
+	$(MAKE) -C extension drydock--$(EXTVERSION).sql
+	git archive --format=tar.gz -o $(DIST_DIR)/drydock-$(EXTVERSION).tar.gz \
+		--prefix=drydock-$(EXTVERSION)/extension/ --add-file=extension/drydock--$(EXTVERSION).sql \
+		--prefix=drydock-$(EXTVERSION)/ HEAD
 
 clean:
 	$(MAKE) -C extension clean

@@ -5,6 +5,9 @@
 #ifndef DRYDOCK_H
 #define DRYDOCK_H
 
-#define DRYDOCK_VERSION "0.1.0"
+/* The one version source is drydock.control; the Makefile passes it in. */
+#ifndef DRYDOCK_VERSION
+#error "DRYDOCK_VERSION must come from the Makefile (default_version of drydock.control)"
+#endif
 
 #endif							/* DRYDOCK_H */
