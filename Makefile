@@ -87,7 +87,7 @@ valgrind-test: all
 cppcheck:
 	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
 		--include=/usr/include/jansson.h --suppress=missingIncludeSystem \
-		-I$(shell $(PG_CONFIG) --includedir) -Idriver/src -D_GNU_SOURCE driver/src
+		-I$(shell $(PG_CONFIG) --includedir) -Idriver/src -Icommon -D_GNU_SOURCE driver/src common
 
 # The release tarball: the committed tree plus the generated install script
 # (META.json's provides.file names it), buildable with plain `make && make

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "object_glob.h"
 #include "run.h"
 #include "sqllex.h"
 #include "util.h"
@@ -54,65 +55,12 @@ is_family(const char *s)
 	return false;
 }
 
-/* ---------- glob matching, exactly as drydock_object_glob_match() ---------- */
-
-static bool
-glob_match(const char *p, const char *s)
-{
-	const char *star_p = NULL;
-	const char *star_s = NULL;
-
-	while (*s)
-	{
-		if (*p == '*')
-		{
-			star_p = ++p;
-			star_s = s;
-		}
-		else if (*p == '?' || *p == *s)
-		{
-			p++;
-			s++;
-		}
-		else if (star_p)
-		{
-			p = star_p;
-			s = ++star_s;
-		}
-		else
-			return false;
-	}
-	while (*p == '*')
-		p++;
-	return *p == '\0';
-}
+/* ---------- glob matching: the extension's own matcher (common/) ---------- */
 
 bool
 suppress_object_match(const char *glob, const char *object)
 {
-	char	   *g;
-	bool		m;
-
-	if (!object)
-		object = "";
-	if (glob_match(glob, object))
-		return true;
-	g = xasprintf("%s.*", glob);
-	m = glob_match(g, object);
-	free(g);
-	if (!m)
-	{
-		g = xasprintf("%s(*", glob);
-		m = glob_match(g, object);
-		free(g);
-	}
-	if (!m)
-	{
-		g = xasprintf("* on %s", glob);
-		m = glob_match(g, object);
-		free(g);
-	}
-	return m;
+	return dd_object_glob_match(glob, object);
 }
 
 /* ---------- the object a statement creates or alters ---------- */

@@ -24,6 +24,7 @@
 #include "utils/numeric.h"
 #include "utils/varlena.h"
 
+#include "object_glob.h"
 #include "verify.h"
 
 PG_FUNCTION_INFO_V1(drydock_default_policy);
@@ -499,53 +500,11 @@ parse_suppress(JsonbValue *v)
 	return result;
 }
 
-/* glob: '*' any run of characters, '?' one character; the rest literal */
-static bool
-glob_match(const char *p, const char *s)
-{
-	const char *star_p = NULL;
-	const char *star_s = NULL;
-
-	while (*s)
-	{
-		if (*p == '*')
-		{
-			star_p = ++p;
-			star_s = s;
-		}
-		else if (*p == '?' || *p == *s)
-		{
-			p++;
-			s++;
-		}
-		else if (star_p)
-		{
-			p = star_p;
-			s = ++star_s;
-		}
-		else
-			return false;
-	}
-	while (*p == '*')
-		p++;
-	return *p == '\0';
-}
-
-/*
- * Does a suppression's object glob G cover a finding's object O?  Yes if G
- * matches O itself, or a part of it: O = G.part (a column or constraint of
- * a table), O = G(args) (a function), O = "name on G" (a constraint,
- * trigger, rule or policy of a table, as captured identities write them).
- */
+/* Does a suppression's object glob cover a finding's object?  common/object_glob.c */
 bool
 drydock_object_glob_match(const char *glob, const char *object)
 {
-	if (object == NULL)
-		object = "";
-	return glob_match(glob, object) ||
-		glob_match(psprintf("%s.*", glob), object) ||
-		glob_match(psprintf("%s(*", glob), object) ||
-		glob_match(psprintf("* on %s", glob), object);
+	return dd_object_glob_match(glob, object);
 }
 
 /* The first applicable (not expired) suppression of a finding, or NULL. */
