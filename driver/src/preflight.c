@@ -837,6 +837,202 @@ scan_conninfo_password(pf *p, const sqltoken *t)
 	}
 }
 
+/* Keep the first NHEAD tokens of the statement (upper-cased words) and its tag. */
+static void
+record_head_token(pf *p, const sqltoken *t)
+{
+	int			k;
+
+	if (p->nhead >= NHEAD)
+		return;
+	k = p->nhead++;
+	p->head[k] = *t;
+	p->hu[k][0] = '\0';
+	if (t->kind == SQLTOK_WORD || t->kind == SQLTOK_OP)
+	{
+		if (t->len < HWLEN)
+		{
+			for (size_t i = 0; i < t->len; i++)
+				p->hu[k][i] = upper_ascii(p->buf[t->off + i]);
+			p->hu[k][t->len] = '\0';
+			if (t->kind == SQLTOK_OP)
+				p->hu[k][0] = '\0';
+		}
+		else
+			snprintf(p->hu[k], HWLEN, "#");
+	}
+	compute_tag(p);
+}
+
+/*
+ * A word: psql's own BEGIN ... END tracking inside CREATE FUNCTION/PROCEDURE
+ * (psqlscan.l: a ';' inside such a body does not end the statement), and the
+ * statement-level words the notes look for (CONCURRENTLY, DETACH, ADD VALUE,
+ * CASCADE outside ON DELETE/UPDATE).
+ */
+static void
+on_word(pf *p, const sqltoken *t, const sqltoken *pv)
+{
+	static const char *const fw[] = {"create", "function", "procedure", "or",
+	"replace", NULL};
+
+	if (p->ident_count == 0)
+		memset(p->idents, 0, sizeof(p->idents));
+	for (int k = 0; fw[k]; k++)
+		if (sqllex_word_is(p->buf, t, fw[k]))
+		{
+			if (p->ident_count < sizeof(p->idents))
+				p->idents[p->ident_count] = fw[k][0];
+			break;
+		}
+	p->ident_count++;
+	if (p->idents[0] == 'c' &&
+		(p->idents[1] == 'f' || p->idents[1] == 'p' ||
+		 (p->idents[1] == 'o' && p->idents[2] == 'r' &&
+		  (p->idents[3] == 'f' || p->idents[3] == 'p'))) &&
+		p->paren == 0)
+	{
+		if (sqllex_word_is(p->buf, t, "begin"))
+			p->begin_depth++;
+		else if (sqllex_word_is(p->buf, t, "case"))
+		{
+			if (p->begin_depth >= 1)
+				p->begin_depth++;
+		}
+		else if (sqllex_word_is(p->buf, t, "end"))
+		{
+			if (p->begin_depth > 0)
+				p->begin_depth--;
+		}
+	}
+	if (p->paren != 0)
+		return;
+	if (sqllex_word_is(p->buf, t, "concurrently"))
+		p->saw_concurrently = true;
+	else if (sqllex_word_is(p->buf, t, "detach"))
+		p->saw_detach = true;
+	else if (sqllex_word_is(p->buf, t, "value") && pv && tok_is(p, pv, "add"))
+		p->saw_add_value = true;
+	else if (sqllex_word_is(p->buf, t, "cascade") && !p->cascade_line &&
+			 !(pv && (tok_is(p, pv, "delete") || tok_is(p, pv, "update"))) &&
+			 (tag_starts(p, "DROP") || tag_starts(p, "ALTER") ||
+			  tag_is(p, "TRUNCATE") || tag_is(p, "REVOKE")))
+		p->cascade_line = t->line;
+}
+
+/*
+ * A name (word or quoted identifier): server file functions (reported when
+ * the next token is '('), dblink, postgres_fdw servers, COPY ... PROGRAM
+ * and COPY FROM stdin.
+ */
+static void
+on_name(pf *p, const sqltoken *t, const sqltoken *pv)
+{
+	for (int k = 0; file_funcs[k]; k++)
+		if (names(p, t, file_funcs[k], false) && !defines_name(p))
+		{
+			p->pending_fn = k;
+			p->pending_line = t->line;
+			break;
+		}
+	if (names(p, t, "dblink", true))
+		report_use(p, C_DBLINK, t->line, "dblink",
+				   "opens connections to other servers");
+	if (names(p, t, "postgres_fdw", true))
+	{
+		if (tag_is(p, "CREATE SERVER") || tag_is(p, "CREATE FOREIGN DATA WRAPPER"))
+		{
+			if (first_time(p, C_FDW))
+				add_finding(p, t->line, PREFLIGHT_REFUSE, C_FDW,
+							"%s using postgres_fdw opens connections to other "
+							"servers; refused", p->cur.tag);
+		}
+		else if (tag_is(p, "CREATE EXTENSION") && first_time(p, C_FDW))
+			add_finding(p, t->line, PREFLIGHT_NOTE, C_FDW,
+						"CREATE EXTENSION postgres_fdw: foreign servers are refused, "
+						"the extension alone is noted");
+	}
+	if (tag_is(p, "COPY") && p->paren == 0 && pv &&
+		(tok_is(p, pv, "to") || tok_is(p, pv, "from")))
+	{
+		bool		to = tok_is(p, pv, "to");
+
+		if (tok_is(p, t, "program") && first_time(p, C_COPY_PROGRAM))
+			add_finding(p, t->line, PREFLIGHT_REFUSE, C_COPY_PROGRAM,
+						"COPY ... %s PROGRAM runs a program on the server; refused",
+						to ? "TO" : "FROM");
+		else if (!to && tok_is(p, t, "stdin"))
+			p->copy_stdin = true;
+	}
+}
+
+/*
+ * A string literal: COPY to/from a server file, file_fdw options, password
+ * literals (secrets), set_config of settings that change how psql lexes.
+ */
+static void
+on_string(pf *p, const sqltoken *t, const sqltoken *pv)
+{
+	if (tag_is(p, "COPY") && p->paren == 0 && pv &&
+		(tok_is(p, pv, "to") || tok_is(p, pv, "from")) && first_time(p, C_SERVER_FILE))
+		add_finding(p, t->line, PREFLIGHT_REFUSE, C_SERVER_FILE,
+					"COPY ... %s a file %s a file on the server; refused",
+					tok_is(p, pv, "to") ? "TO" : "FROM",
+					tok_is(p, pv, "to") ? "writes" : "reads");
+	if (pv && (tag_is(p, "CREATE FOREIGN TABLE") || tag_is(p, "ALTER FOREIGN TABLE") ||
+			   tag_is(p, "IMPORT FOREIGN SCHEMA")))
+	{
+		if (names(p, pv, "program", false) && first_time(p, C_COPY_PROGRAM))
+			add_finding(p, t->line, PREFLIGHT_REFUSE, C_COPY_PROGRAM,
+						"foreign table option program runs a program on the server "
+						"(file_fdw); refused");
+		else if (names(p, pv, "filename", false) && first_time(p, C_SERVER_FILE))
+			add_finding(p, t->line, PREFLIGHT_REFUSE, C_SERVER_FILE,
+						"foreign table option filename reads a file on the server "
+						"(file_fdw); refused");
+	}
+	if (pv && names(p, pv, "password", false) && is_password_stmt(p))
+	{
+		add_secret_literal(p, t);
+		add_finding(p, t->line, PREFLIGHT_SECRET, C_PASSWORD,
+					"password literal in %s; the secret is redacted from every output",
+					p->cur.tag);
+	}
+	else
+		scan_conninfo_password(p, t);
+	/* set_config('standard_conforming_strings' | 'client_encoding', ...) */
+	if (pv && pv->kind == SQLTOK_LPAREN && p->nprev >= 2 &&
+		names(p, &p->prev2, "set_config", false) && t->prefix == 0 &&
+		((t->body_len == 27 && memcmp(p->buf + t->body_off, "standard_conforming_strings", 27) == 0) ||
+		 (t->body_len == 15 && memcmp(p->buf + t->body_off, "client_encoding", 15) == 0)))
+		add_finding(p, t->line, PREFLIGHT_REFUSE, C_LEXER_SETTING,
+					"set_config of %.*s changes how psql reads the rest of the file; "
+					"refused", (int) t->body_len, p->buf + t->body_off);
+}
+
+/* :var after a \set of the same variable: SQL that preflight cannot see. */
+static void
+on_psql_variable(pf *p, const sqltoken *t)
+{
+	for (size_t k = 0; k < p->n_vars; k++)
+		if (p->vars[k].len == t->body_len &&
+			memcmp(p->buf + p->vars[k].off, p->buf + t->body_off, t->body_len) == 0)
+		{
+			char		vn[40];
+
+			sanitize(vn, sizeof(vn), p->buf + t->body_off, t->body_len);
+			add_finding(p, t->line,
+						p->opts->allow_meta ? PREFLIGHT_NOTE : PREFLIGHT_REFUSE,
+						C_PSQLVAR,
+						"psql variable :%s (set by \\set at line %u) is interpolated "
+						"into SQL that preflight cannot see; %s", vn, p->vars[k].line,
+						p->opts->allow_meta ? "allowed by --allow-meta" :
+						"refused (use --allow-meta to permit)");
+			return;
+		}
+}
+
+/* One SQL token of a statement: bookkeeping, then what its kind calls for. */
 static void
 on_sql_token(pf *p, const sqltoken *t)
 {
@@ -845,28 +1041,7 @@ on_sql_token(pf *p, const sqltoken *t)
 	if (!p->in_stmt)
 		start_statement(p, t);
 	p->cur.last_line = t->end_line;
-
-	if (p->nhead < NHEAD)
-	{
-		int			k = p->nhead++;
-
-		p->head[k] = *t;
-		p->hu[k][0] = '\0';
-		if (t->kind == SQLTOK_WORD || t->kind == SQLTOK_OP)
-		{
-			if (t->len < HWLEN)
-			{
-				for (size_t i = 0; i < t->len; i++)
-					p->hu[k][i] = upper_ascii(p->buf[t->off + i]);
-				p->hu[k][t->len] = '\0';
-				if (t->kind == SQLTOK_OP)
-					p->hu[k][0] = '\0';
-			}
-			else
-				snprintf(p->hu[k], HWLEN, "#");
-		}
-		compute_tag(p);
-	}
+	record_head_token(p, t);
 
 	/* a dangerous function name followed by '(' */
 	if (p->pending_fn >= 0)
@@ -899,151 +1074,20 @@ on_sql_token(pf *p, const sqltoken *t)
 				p->paren--;
 			break;
 		case SQLTOK_WORD:
-			{
-				/* psqlscan.l: BEGIN ... END inside CREATE FUNCTION/PROCEDURE */
-				static const char *const fw[] = {"create", "function", "procedure", "or",
-				"replace", NULL};
-
-				if (p->ident_count == 0)
-					memset(p->idents, 0, sizeof(p->idents));
-				for (int k = 0; fw[k]; k++)
-					if (sqllex_word_is(p->buf, t, fw[k]))
-					{
-						if (p->ident_count < sizeof(p->idents))
-							p->idents[p->ident_count] = fw[k][0];
-						break;
-					}
-				p->ident_count++;
-				if (p->idents[0] == 'c' &&
-					(p->idents[1] == 'f' || p->idents[1] == 'p' ||
-					 (p->idents[1] == 'o' && p->idents[2] == 'r' &&
-					  (p->idents[3] == 'f' || p->idents[3] == 'p'))) &&
-					p->paren == 0)
-				{
-					if (sqllex_word_is(p->buf, t, "begin"))
-						p->begin_depth++;
-					else if (sqllex_word_is(p->buf, t, "case"))
-					{
-						if (p->begin_depth >= 1)
-							p->begin_depth++;
-					}
-					else if (sqllex_word_is(p->buf, t, "end"))
-					{
-						if (p->begin_depth > 0)
-							p->begin_depth--;
-					}
-				}
-			}
-			if (p->paren == 0)
-			{
-				if (sqllex_word_is(p->buf, t, "concurrently"))
-					p->saw_concurrently = true;
-				else if (sqllex_word_is(p->buf, t, "detach"))
-					p->saw_detach = true;
-				else if (sqllex_word_is(p->buf, t, "value") && pv && tok_is(p, pv, "add"))
-					p->saw_add_value = true;
-				else if (sqllex_word_is(p->buf, t, "cascade") && !p->cascade_line &&
-						 !(pv && (tok_is(p, pv, "delete") || tok_is(p, pv, "update"))) &&
-						 (tag_starts(p, "DROP") || tag_starts(p, "ALTER") ||
-						  tag_is(p, "TRUNCATE") || tag_is(p, "REVOKE")))
-					p->cascade_line = t->line;
-			}
-			/* FALLTHROUGH */
+			on_word(p, t, pv);
+			on_name(p, t, pv);
+			break;
 		case SQLTOK_QIDENT:
-			for (int k = 0; file_funcs[k]; k++)
-				if (names(p, t, file_funcs[k], false) && !defines_name(p))
-				{
-					p->pending_fn = k;
-					p->pending_line = t->line;
-					break;
-				}
-			if (names(p, t, "dblink", true))
-				report_use(p, C_DBLINK, t->line, "dblink",
-						   "opens connections to other servers");
-			if (names(p, t, "postgres_fdw", true))
-			{
-				if (tag_is(p, "CREATE SERVER") || tag_is(p, "CREATE FOREIGN DATA WRAPPER"))
-				{
-					if (first_time(p, C_FDW))
-						add_finding(p, t->line, PREFLIGHT_REFUSE, C_FDW,
-									"%s using postgres_fdw opens connections to other "
-									"servers; refused", p->cur.tag);
-				}
-				else if (tag_is(p, "CREATE EXTENSION") && first_time(p, C_FDW))
-					add_finding(p, t->line, PREFLIGHT_NOTE, C_FDW,
-								"CREATE EXTENSION postgres_fdw: foreign servers are refused, "
-								"the extension alone is noted");
-			}
-			if (tag_is(p, "COPY") && p->paren == 0 && pv &&
-				(tok_is(p, pv, "to") || tok_is(p, pv, "from")))
-			{
-				bool		to = tok_is(p, pv, "to");
-
-				if (tok_is(p, t, "program") && first_time(p, C_COPY_PROGRAM))
-					add_finding(p, t->line, PREFLIGHT_REFUSE, C_COPY_PROGRAM,
-								"COPY ... %s PROGRAM runs a program on the server; refused",
-								to ? "TO" : "FROM");
-				else if (!to && tok_is(p, t, "stdin"))
-					p->copy_stdin = true;
-			}
+			on_name(p, t, pv);
 			break;
 		case SQLTOK_STRING:
-			if (tag_is(p, "COPY") && p->paren == 0 && pv &&
-				(tok_is(p, pv, "to") || tok_is(p, pv, "from")) && first_time(p, C_SERVER_FILE))
-				add_finding(p, t->line, PREFLIGHT_REFUSE, C_SERVER_FILE,
-							"COPY ... %s a file %s a file on the server; refused",
-							tok_is(p, pv, "to") ? "TO" : "FROM",
-							tok_is(p, pv, "to") ? "writes" : "reads");
-			if (pv && (tag_is(p, "CREATE FOREIGN TABLE") || tag_is(p, "ALTER FOREIGN TABLE") ||
-					   tag_is(p, "IMPORT FOREIGN SCHEMA")))
-			{
-				if (names(p, pv, "program", false) && first_time(p, C_COPY_PROGRAM))
-					add_finding(p, t->line, PREFLIGHT_REFUSE, C_COPY_PROGRAM,
-								"foreign table option program runs a program on the server "
-								"(file_fdw); refused");
-				else if (names(p, pv, "filename", false) && first_time(p, C_SERVER_FILE))
-					add_finding(p, t->line, PREFLIGHT_REFUSE, C_SERVER_FILE,
-								"foreign table option filename reads a file on the server "
-								"(file_fdw); refused");
-			}
-			if (pv && names(p, pv, "password", false) && is_password_stmt(p))
-			{
-				add_secret_literal(p, t);
-				add_finding(p, t->line, PREFLIGHT_SECRET, C_PASSWORD,
-							"password literal in %s; the secret is redacted from every output",
-							p->cur.tag);
-			}
-			else
-				scan_conninfo_password(p, t);
-			/* set_config('standard_conforming_strings' | 'client_encoding', ...) */
-			if (pv && pv->kind == SQLTOK_LPAREN && p->nprev >= 2 &&
-				names(p, &p->prev2, "set_config", false) && t->prefix == 0 &&
-				((t->body_len == 27 && memcmp(p->buf + t->body_off, "standard_conforming_strings", 27) == 0) ||
-				 (t->body_len == 15 && memcmp(p->buf + t->body_off, "client_encoding", 15) == 0)))
-				add_finding(p, t->line, PREFLIGHT_REFUSE, C_LEXER_SETTING,
-							"set_config of %.*s changes how psql reads the rest of the file; "
-							"refused", (int) t->body_len, p->buf + t->body_off);
+			on_string(p, t, pv);
 			break;
 		case SQLTOK_DOLLAR:
 			scan_body(p, t);
 			break;
 		case SQLTOK_PSQLVAR:
-			for (size_t k = 0; k < p->n_vars; k++)
-				if (p->vars[k].len == t->body_len &&
-					memcmp(p->buf + p->vars[k].off, p->buf + t->body_off, t->body_len) == 0)
-				{
-					char		vn[40];
-
-					sanitize(vn, sizeof(vn), p->buf + t->body_off, t->body_len);
-					add_finding(p, t->line,
-								p->opts->allow_meta ? PREFLIGHT_NOTE : PREFLIGHT_REFUSE,
-								C_PSQLVAR,
-								"psql variable :%s (set by \\set at line %u) is interpolated "
-								"into SQL that preflight cannot see; %s", vn, p->vars[k].line,
-								p->opts->allow_meta ? "allowed by --allow-meta" :
-								"refused (use --allow-meta to permit)");
-					break;
-				}
+			on_psql_variable(p, t);
 			break;
 		default:
 			break;
