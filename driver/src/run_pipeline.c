@@ -559,6 +559,34 @@ give_unowned_base_objects(run_ctx *ctx, const char *role)
 	return n;
 }
 
+/*
+ * The one-line error for an artifact that failed as the apply role.  A
+ * "permission denied" or "must be superuser" is a privilege the
+ * non-superuser apply role lacks: say which statement needs it, and that
+ * --apply-as-superuser exists (production's migration role may be one).
+ */
+char *
+run_apply_error_message(run_ctx *ctx, const artifact *a, const psql_apply_result *ar)
+{
+	char	   *msg = apply_error_message(ar, NULL);
+	const char *e = ar->error_message ? ar->error_message : "";
+	strbuf		sb;
+
+	if (ctx->opt->apply_as_superuser ||
+		(!strstr(e, "permission denied") && !strstr(e, "must be superuser")))
+		return msg;
+	sb_init(&sb);
+	sb_append(&sb, msg);
+	free(msg);
+	sb_append(&sb, "; the statement");
+	if (ar->error_statement > 0 && (size_t) ar->error_statement <= a->pf.n_statements)
+		sb_printf(&sb, " (%s at line %u)", a->pf.statements[ar->error_statement - 1].tag,
+				  a->pf.statements[ar->error_statement - 1].first_line);
+	sb_printf(&sb, " needs a privilege the apply role \"%s\" (not a superuser) lacks; if production runs it as a superuser, --apply-as-superuser runs the artifacts as the sandbox superuser (recorded in the report)",
+			  run_apply_role(ctx));
+	return sb.data;
+}
+
 const char *
 run_apply_role(run_ctx *ctx)
 {
@@ -1371,7 +1399,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 
 		if (!ar.interrupted)
 		{
-			char	   *msg = apply_error_message(&ar, NULL);
+			char	   *msg = run_apply_error_message(ctx, a, &ar);
 
 			run_record_error(ctx, a->path, ar.error_line, msg);
 			free(msg);
@@ -1422,7 +1450,9 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		if (!json_object_get(ctx->report, "pgtap_script") &&
 			!json_object_get(ctx->report, "pgtap_script_bytes"))
 			fetch_pgtap(ctx);
-		dd_progress("verify: %d failing, %d warning checks", ctx->n_fail, ctx->n_warn);
+		/* this apply's checks, not the run's running totals */
+		dd_progress("verify: %d failing, %d warning checks", report_count_status(rows, "fail"),
+					report_count_status(rows, "warn"));
 	}
 	psql_apply_result_free(&ar);
 	return 0;
@@ -1466,7 +1496,8 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	const char *bp[1] = {BASELINE_LABEL};
 	bool		schema_present;
 
-	if ((rc = run_apply_phase(ctx, down, "rollback", round_json)) != 0)
+	/* down NULL: a replay's no-op down (an empty placeholder), nothing to run */
+	if (down && (rc = run_apply_phase(ctx, down, "rollback", round_json)) != 0)
 		return rc;
 
 	/*
