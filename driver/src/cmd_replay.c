@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "history.h"
+#include "sha256.h"
 #include "psql_apply.h"
 #include "report.h"
 #include "run.h"
@@ -36,6 +37,7 @@ typedef struct replay_options
 	const char *from;
 	const char *to;
 	bool		keep_going;
+	bool		strict;			/* refuse what the tool's docs do not allow */
 	const char *missing_down;	/* error, warn, off */
 } replay_options;
 
@@ -47,11 +49,17 @@ replay_usage(FILE *out)
 			"Replay a project's migration history in one throwaway cluster and check that every\n"
 			"down restores exactly the state its up started from.\n"
 			"\n"
-			"Layouts (detected, or --layout): golang-migrate ({v}_{t}.up.sql/.down.sql), goose\n"
-			"(-- +goose Up/Down), dbmate (-- migrate:up/down), sqitch (sqitch.plan), flyway (V/U/R).\n"
+			"Layouts (detected, or --layout): golang-migrate ({v}_{t}.up.sql/.down.sql), sqlx (the\n"
+			"same names, sqlx's templates), goose (-- +goose Up/Down), dbmate (-- migrate:up/down),\n"
+			"node-pg-migrate (-- Up Migration/-- Down Migration), sqitch (sqitch.plan), flyway\n"
+			"(V/U/R), diesel ({timestamp}_{t}/up.sql + down.sql), directories ({v}_{t}/up.sql).\n"
+			"Irregular histories are taken as the tools take them (listed in replay-log.md): up and\n"
+			"down paired by version, a shared version ordered by title, a down without an SQL up\n"
+			"not exercised, an empty or comment-only file a no-op step.\n"
 			"\n"
 			"Options:\n"
-			"      --layout NAME         golang-migrate, goose, dbmate, sqitch or flyway\n"
+			"      --layout NAME         force a layout (names above)\n"
+			"      --strict              refuse a version shared by several migrations\n"
 			"      --from V              apply earlier ups unchecked; check from version V\n"
 			"      --to V                check up to version V, then stop\n"
 			"      --keep-going          after a failing migration, report it and go on\n"
@@ -116,6 +124,20 @@ preflight_part(run_ctx *ctx, artifact *a, const char *label, const migration_par
 	return run_preflight_artifact(ctx, a, role, part->text, part->len);
 }
 
+/*
+ * A placeholder (empty, or comments only) is not run, so not preflighted
+ * (which refuses an empty artifact): only its sha256 is recorded.
+ */
+static void
+noop_part(artifact *a, const char *label, const migration_part *part)
+{
+	memset(a, 0, sizeof(*a));
+	a->label = label;
+	a->path = part->path;
+	if (sha256_hex(part->text, part->len, a->pf.sha256) != 0)
+		a->pf.sha256[0] = '\0';
+}
+
 static int
 reconnect(run_ctx *ctx, const char *dbname)
 {
@@ -152,6 +174,8 @@ advance_state(run_ctx *ctx, artifact *up, json_t *pair)
 	psql_apply_result ar;
 	int			rc;
 
+	if (!up)
+		return 0;				/* a no-op up */
 	if ((rc = reconnect(ctx, STATE_DB)) != 0)
 		return rc;
 	if ((rc = run_apply_file(ctx, up, run_apply_role(ctx), ctx->restrict_meta, "state", &ar)) != 0)
@@ -161,7 +185,12 @@ advance_state(run_ctx *ctx, artifact *up, json_t *pair)
 		int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_SQL;
 
 		if (!ar.interrupted)
-			run_record_error(ctx, up->path, ar.error_line, ar.error_message);
+		{
+			char	   *msg = run_apply_error_message(ctx, up, &ar);
+
+			run_record_error(ctx, up->path, ar.error_line, msg);
+			free(msg);
+		}
 		if (pair)
 			json_object_set_new(pair, "verdict", json_string("failed"));
 		psql_apply_result_free(&ar);
@@ -187,13 +216,14 @@ add_finding(run_ctx *ctx, json_t *rows, const char *code, const char *object, co
 }
 
 static bool
-rows_fail(json_t *rows)
+rows_fail(json_t *rows, const char *except)
 {
 	size_t		i;
 	json_t	   *r;
 
 	json_array_foreach(rows, i, r)
-		if (strcmp(json_string_value(json_object_get(r, "status")) ?: "", "fail") == 0)
+		if (strcmp(json_string_value(json_object_get(r, "status")) ?: "", "fail") == 0 &&
+			(!except || strcmp(json_string_value(json_object_get(r, "code")) ?: "", except) != 0))
 		return true;
 	return false;
 }
@@ -233,7 +263,7 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 		(rc = exec_sql(ctx, "SELECT drydock.baseline_save('pre-apply')")) != 0)
 		return rc;
 
-	rc = run_apply_phase(ctx, up, "apply", pair);
+	rc = m->up_noop ? 0 : run_apply_phase(ctx, up, "apply", pair);
 	if (rc == EXIT_SQL)
 	{
 		json_object_set_new(pair, "verdict", json_string("failed"));
@@ -267,7 +297,7 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 	}
 	else
 	{
-		rc = run_check_rollback(ctx, down, pair);
+		rc = run_check_rollback(ctx, m->down_noop ? NULL : down, pair);
 		if (rc == EXIT_SQL)
 		{
 			json_object_set_new(pair, "verdict", json_string("failed"));
@@ -284,7 +314,12 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 		json_array_foreach(residue, k, row)
 			if (!json_object_get(row, "accepted"))
 			all_accepted = false;
-		if (rows_fail(json_object_get(pair, "rollback_verification")))
+		/*
+		 * The verdict is the state, as pg_dump -s before/after sees it: a
+		 * down that used CASCADE and re-created what it took is exact; its
+		 * RB003 stays a finding of the pair.
+		 */
+		if (rows_fail(json_object_get(pair, "rollback_verification"), "RB003"))
 			verdict = "not_inverse";
 		else if (all_accepted)
 			verdict = "accepted";	/* not exact, every difference accepted with a reason */
@@ -292,8 +327,15 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 			verdict = "not_inverse";
 		else
 			verdict = "exact";
+		if (m->down_noop && strcmp(verdict, "not_inverse") == 0)
+		{
+			/* a placeholder down ("nothing to undo") after an up that did something */
+			add_finding(ctx, rp, "RP001", object, ro->missing_down,
+						"the down is a placeholder (empty or only comments): the change cannot be rolled back by the tool");
+			verdict = "missing_down";
+		}
 	}
-	if (strcmp(verdict, "exact") == 0 && rows_fail(rp))
+	if (strcmp(verdict, "exact") == 0 && rows_fail(rp, NULL))
 		verdict = "failing_verify";
 	json_object_set_new(pair, "verdict", json_string(verdict));
 	if ((rc = reconnect(ctx, "postgres")) != 0)
@@ -301,12 +343,53 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 	return exec_sql(ctx, "DROP DATABASE " PAIR_DB);
 }
 
+/* The irregularities of one migration, for its pair's "notes". */
+static json_t *
+pair_notes(const history *h, const migration *m)
+{
+	json_t	   *notes = json_array();
+
+	for (size_t i = 0; i < h->n_irregular; i++)
+		if (strcmp(h->irregular[i].version, m->version) == 0 && strcmp(h->irregular[i].title, m->title) == 0)
+			json_array_append_new(notes, json_string(h->irregular[i].message));
+	return notes;
+}
+
+/*
+ * The tool's bookkeeping, created as its runner does before the first
+ * migration: as the migration role, where its search_path puts it.  In the
+ * state database before any pair's baseline, so in no verdict.
+ */
+static int
+create_bookkeeping(run_ctx *ctx, const history *h)
+{
+	char	   *role = PQescapeIdentifier(ctx->conn, run_apply_role(ctx), strlen(run_apply_role(ctx)));
+	char	   *q = xasprintf("SET ROLE %s", role);
+	char	   *sqlcopy = xstrdup(h->bookkeeping);
+	char	   *save = NULL;
+	int			rc = exec_sql(ctx, q);
+
+	free(q);
+	PQfreemem(role);
+	/* the statements hold no ';' of their own */
+	for (char *stmt = strtok_r(sqlcopy, ";", &save); stmt && rc == 0; stmt = strtok_r(NULL, ";", &save))
+		rc = exec_sql(ctx, stmt);
+	free(sqlcopy);
+	if (rc == 0)
+		rc = exec_sql(ctx, "RESET ROLE");
+	if (rc == 0)
+		json_array_append_new(json_object_get(ctx->report, "scaffolds"),
+							  json_sprintf("%s created as \"%s\" before the first migration, as the tool's runner does (in every pair's baseline, so in no verdict)",
+										   h->bookkeeping_what, run_apply_role(ctx)));
+	return rc;
+}
+
 int
 cmd_replay(int argc, char **argv)
 {
 	enum
 	{
-		OPT_LAYOUT = OPT_COMMON_END, OPT_FROM, OPT_TO, OPT_KEEP_GOING, OPT_MISSING_DOWN
+		OPT_LAYOUT = OPT_COMMON_END, OPT_FROM, OPT_TO, OPT_KEEP_GOING, OPT_MISSING_DOWN, OPT_STRICT
 	};
 	static const struct option long_options[] = {
 		{"layout", required_argument, NULL, OPT_LAYOUT},
@@ -314,6 +397,7 @@ cmd_replay(int argc, char **argv)
 		{"to", required_argument, NULL, OPT_TO},
 		{"keep-going", no_argument, NULL, OPT_KEEP_GOING},
 		{"missing-down", required_argument, NULL, OPT_MISSING_DOWN},
+		{"strict", no_argument, NULL, OPT_STRICT},
 		RUN_COMMON_LONG_OPTIONS
 	};
 	run_options opt;
@@ -366,6 +450,9 @@ cmd_replay(int argc, char **argv)
 			case OPT_KEEP_GOING:
 				ro.keep_going = true;
 				break;
+			case OPT_STRICT:
+				ro.strict = true;
+				break;
 			case OPT_MISSING_DOWN:
 				if (strcmp(optarg, "error") && strcmp(optarg, "warn") && strcmp(optarg, "off"))
 				{
@@ -406,14 +493,38 @@ cmd_replay(int argc, char **argv)
 		free(opt.prod_sysids);
 		return EXIT_USAGE;
 	}
+	for (size_t i = 0; ro.strict && i < h.n_irregular; i++)
+		if (strcmp(h.irregular[i].kind, "shared_version") == 0)
+		{
+			dd_error_at(h.irregular[i].file, 0, "version %s is shared by several migrations (refused by --strict; without it they are applied in title order, each checked)",
+						h.irregular[i].version);
+			history_free(&h);
+			free(opt.prod_sysids);
+			return EXIT_USAGE;
+		}
 	opt.ddl_path = ro.dir;
 	opt.rollback_path = ro.dir;
 	run_ctx_init(&ctx, &opt);
 	json_object_set_new(ctx.report, "replay",
-						json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:b, s:s}", "directory", ro.dir,
+						json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:b, s:s, s:b}", "directory", ro.dir,
 								  "layout", h.layout, "migrations", (json_int_t) h.n,
 								  "from", ro.from, "to", ro.to, "keep_going", ro.keep_going,
-								  "missing_down", ro.missing_down));
+								  "missing_down", ro.missing_down, "strict", ro.strict));
+	{
+		json_t	   *irr = json_array();
+
+		for (size_t i = 0; i < h.n_irregular; i++)
+		{
+			history_irregularity *r = &h.irregular[i];
+
+			json_array_append_new(irr, json_pack("{s:s, s:s, s:s, s:s?, s:s}", "kind", r->kind,
+												 "version", r->version, "title", r->title,
+												 "file", r->file, "message", r->message));
+			/* a warning, not an error: shown even with --quiet */
+			fprintf(stderr, "drydock: %s: warning: %s\n", r->file ? r->file : ro.dir, r->message);
+		}
+		json_object_set_new(json_object_get(ctx.report, "replay"), "irregularities", irr);
+	}
 	if (!report_prepare_dir(opt.out_dir, err, sizeof(err)))
 	{
 		dd_error("%s", err);
@@ -470,12 +581,17 @@ cmd_replay(int argc, char **argv)
 		migration  *m = &h.items[i];
 		unsigned	line = 0;
 
-		rc = preflight_part(&ctx, &ups[i], "up", &m->up, PREFLIGHT_DDL, m->in_transaction);
-		if (rc == 0 && m->down.text)
+		if (m->up_noop)
+			noop_part(&ups[i], "up", &m->up);
+		else if (m->up.text)
+			rc = preflight_part(&ctx, &ups[i], "up", &m->up, PREFLIGHT_DDL, m->in_transaction);
+		if (rc == 0 && m->down.text && m->down_noop)
+			noop_part(&downs[i], "down", &m->down);
+		else if (rc == 0 && m->down.text)
 			rc = preflight_part(&ctx, &downs[i], "down", &m->down, PREFLIGHT_ROLLBACK, m->in_transaction);
 		/* inline suppressions of the pair, judged like drydock run's */
 		inline_sup[i] = json_array();
-		if (rc == 0 &&
+		if (rc == 0 && m->up.text &&
 			suppress_parse_artifact(&ups[i].pf, m->up.path, false, ctx.schema,
 									json_object_get(ctx.policy, "allow_suppress"), inline_sup[i],
 									&line, err, sizeof(err)) != 0)
@@ -520,6 +636,11 @@ cmd_replay(int argc, char **argv)
 		rc = run_finish(&ctx, rc, rc == EXIT_USAGE ? "bad_input" : "sandbox_failed", "the state database could not be prepared");
 		goto out;
 	}
+	if (h.bookkeeping && (rc = create_bookkeeping(&ctx, &h)) != 0)
+	{
+		rc = run_finish(&ctx, rc, "sandbox_failed", "the migration tool's bookkeeping could not be created");
+		goto out;
+	}
 	for (size_t i = 0; i < h.n; i++)
 	{
 		migration  *m = &h.items[i];
@@ -533,10 +654,15 @@ cmd_replay(int argc, char **argv)
 				why_unchecked[k] = "after --to: not applied";
 			break;
 		}
+		if (m->no_up)
+		{
+			why_unchecked[i] = "not exercised: a down in SQL without an SQL up (its up is written in the host language, or lost); the down cannot be checked without the state the up makes";
+			continue;
+		}
 		if (before_from(&h, i, ro.from))
 		{
 			why_unchecked[i] = "before --from: applied unchecked";
-			if ((rc = advance_state(&ctx, &ups[i], NULL)) != 0)
+			if ((rc = advance_state(&ctx, m->up_noop ? NULL : &ups[i], NULL)) != 0)
 				break;
 			continue;
 		}
@@ -546,6 +672,23 @@ cmd_replay(int argc, char **argv)
 						 "down_sha256", m->down.text ? downs[i].pf.sha256 : NULL,
 						 "in_transaction", m->in_transaction);
 		json_array_append_new(json_object_get(ctx.report, "rounds"), pair);
+		{
+			json_t	   *notes = pair_notes(&h, m);
+
+			if (json_array_size(notes) > 0)
+				json_object_set_new(pair, "notes", notes);
+			else
+				json_decref(notes);
+		}
+		if (m->up_noop && (!m->down.text || m->down_noop))
+		{
+			/* a placeholder step: the tool runs nothing and records it */
+			json_object_set_new(pair, "verdict", json_string("exact"));
+			json_object_set_new(pair, "noop", json_true());
+			dd_progress("%s %s: exact (a no-op step)", m->version, m->title);
+			n_exact++;
+			continue;
+		}
 		json_decref(ctx.suppress_inline);
 		ctx.suppress_inline = json_incref(inline_sup[i]);
 		if (json_array_size(inline_sup[i]) > 0)
@@ -585,7 +728,7 @@ cmd_replay(int argc, char **argv)
 				}
 			}
 		}
-		if ((rc = advance_state(&ctx, &ups[i], pair)) != 0)
+		if ((rc = advance_state(&ctx, m->up_noop ? NULL : &ups[i], pair)) != 0)
 			break;
 	}
 	{
@@ -617,7 +760,8 @@ cmd_replay(int argc, char **argv)
 				json_array_append_new(all, json_pack("{s:s, s:s, s:b, s:s?}", "version", h.items[i].version,
 													 "title", h.items[i].title, "checked", why_unchecked[i] == NULL,
 													 "why_not", why_unchecked[i]));
-			json_object_set_new(json_object_get(ctx.report, "replay"), "migrations", all);
+			json_object_set_new(json_object_get(ctx.report, "replay"), "history", all);
+			json_object_set_new(json_object_get(ctx.report, "replay"), "pairs", json_integer(n_checked));
 		}
 		free(summary);
 	}

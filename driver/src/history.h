@@ -2,7 +2,10 @@
  * history.h
  *		A project's migration history as drydock replays it: an ordered list
  *		of up/down pairs read from the layouts people use (golang-migrate,
- *		goose, dbmate, sqitch, Flyway).
+ *		goose, dbmate, sqitch, Flyway, diesel, sqlx, node-pg-migrate, one
+ *		directory per migration), taken as real projects keep them: what the
+ *		tool itself accepts is read, and what goes beyond it is listed as an
+ *		irregularity instead of refusing the history.
  */
 #ifndef DRYDOCK_HISTORY_H
 #define DRYDOCK_HISTORY_H
@@ -27,15 +30,35 @@ typedef struct migration
 	migration_part down;		/* text NULL: no down */
 	migration_part verify;		/* sqitch verify script, text NULL if none */
 	bool		in_transaction; /* the tool wraps it in a transaction (psql -1) */
+	bool		up_noop;		/* the up is empty or holds only comments */
+	bool		down_noop;		/* the down is (a placeholder: nothing to run) */
+	bool		no_up;			/* only a down in SQL (up.text NULL): its up is
+								 * not SQL (written in the host language) */
 } migration;
+
+/* Something the tool accepts, or real projects do, that is worth saying. */
+typedef struct history_irregularity
+{
+	const char *kind;			/* title_mismatch, shared_version,
+								 * down_without_up, noop_file */
+	char	   *version;
+	char	   *title;
+	char	   *file;
+	char	   *message;
+} history_irregularity;
 
 typedef struct history
 {
-	const char *layout;			/* golang-migrate, goose, dbmate, sqitch, flyway */
+	const char *layout;			/* one of history_layouts */
+	const char *bookkeeping;	/* the SQL the tool's runner creates its
+								 * table(s) with, NULL if none */
+	const char *bookkeeping_what;	/* e.g. "table schema_migrations" */
 	migration  *items;
 	size_t		n;
 	char	  **not_exercised;	/* e.g. Flyway repeatables */
 	size_t		n_not_exercised;
+	history_irregularity *irregular;
+	size_t		n_irregular;
 } history;
 
 /*

@@ -27,8 +27,12 @@ report_render_replay(json_t *doc)
 
 	sb_init(&sb);
 	sb_append(&sb, "# drydock replay log\n\n");
-	sb_printf(&sb, "- directory: `%s`\n- layout: %s\n- migrations: %lld\n", report_str(rp, "directory"),
-			  report_str(rp, "layout"), (long long) json_integer_value(json_object_get(rp, "migrations")));
+	sb_printf(&sb, "- directory: `%s`\n- layout: %s\n- migrations: %lld, pairs checked: %zu\n", report_str(rp, "directory"),
+			  report_str(rp, "layout"), (long long) json_integer_value(json_object_get(rp, "migrations")),
+			  json_array_size(json_object_get(doc, "rounds")));
+	if (json_array_size(json_object_get(rp, "irregularities")) > 0)
+		sb_printf(&sb, "- irregularities: %zu (taken as the tool takes them; see the section below)\n",
+				  json_array_size(json_object_get(rp, "irregularities")));
 	if (json_is_string(json_object_get(rp, "from")) || json_is_string(json_object_get(rp, "to")))
 		sb_printf(&sb, "- checked range: %s .. %s (earlier ups applied unchecked)\n",
 				  json_is_string(json_object_get(rp, "from")) ? report_str(rp, "from") : "first",
@@ -60,6 +64,7 @@ report_render_replay(json_t *doc)
 		sb_printf(&sb, " | %.12s | %.12s | %.0f | %.0f | %s | %s | %d | %d | %d fail, %d warn | **%s** |\n",
 				  report_str(pair, "up_sha256"), json_object_get(pair, "down_sha256") ? report_str(pair, "down_sha256") : "none",
 				  ms_of(pair, "apply"), ms_of(pair, "rollback"),
+				  !json_object_get(pair, "apply") ? "-" :
 				  json_is_true(json_object_get(json_object_get(pair, "apply"), "ok")) ? "ok" : "FAILED",
 				  json_object_get(pair, "rollback") ?
 				  (json_is_true(json_object_get(json_object_get(pair, "rollback"), "ok")) ? "ok" : "FAILED") : "-",
@@ -75,10 +80,33 @@ report_render_replay(json_t *doc)
 		const char *verdict = report_str(pair, "verdict");
 		size_t		j;
 		json_t	   *row;
+		json_t	   *ver = json_object_get(pair, "verification");
+		json_t	   *rb = json_object_get(pair, "rollback_verification");
+		json_t	   *extra = json_object_get(pair, "replay_findings");
 
-		if (strcmp(verdict, "exact") == 0)
+		/* every pair with something to show, whatever its verdict */
+		if (strcmp(verdict, "exact") == 0 && json_array_size(json_object_get(pair, "notes")) == 0 &&
+			report_count_status(ver, "fail") + report_count_status(ver, "warn") +
+			report_count_status(rb, "fail") + report_count_status(rb, "warn") +
+			report_count_status(extra, "fail") + report_count_status(extra, "warn") == 0)
 			continue;
 		sb_printf(&sb, "## %s %s: %s\n\n", report_str(pair, "version"), report_str(pair, "title"), verdict);
+		json_array_foreach(json_object_get(pair, "notes"), j, row)
+		{
+			sb_append(&sb, "- note: ");
+			report_md_cell(&sb, json_string_value(row));
+			sb_append(&sb, "\n");
+		}
+		json_array_foreach(ver, j, row)
+		{
+			if (strcmp(report_str(row, "status"), "fail") != 0 && strcmp(report_str(row, "status"), "warn") != 0)
+				continue;
+			sb_printf(&sb, "- after the up: %s %s `", report_str(row, "code"), report_str(row, "status"));
+			report_md_cell(&sb, report_str(row, "object"));
+			sb_append(&sb, "`: ");
+			report_md_cell(&sb, report_str(row, "message"));
+			sb_append(&sb, "\n");
+		}
 		if (json_object_get(pair, "failure"))
 		{
 			json_t	   *f = json_object_get(pair, "failure");
@@ -119,6 +147,48 @@ report_render_replay(json_t *doc)
 		}
 		sb_append(&sb, "\n");
 	}
+	if (json_array_size(json_object_get(rp, "irregularities")) > 0)
+	{
+		size_t		j;
+		json_t	   *row;
+
+		sb_append(&sb, "## Irregularities\n\nWhat the history holds beyond its tool's documented layout; the replay went on, as the tool does:\n\n| kind | version | title | file | what |\n|---|---|---|---|---|\n");
+		json_array_foreach(json_object_get(rp, "irregularities"), j, row)
+		{
+			sb_printf(&sb, "| %s | %s | ", report_str(row, "kind"), report_str(row, "version"));
+			report_md_cell(&sb, report_str(row, "title"));
+			sb_append(&sb, " | `");
+			report_md_cell(&sb, report_str(row, "file"));
+			sb_append(&sb, "` | ");
+			report_md_cell(&sb, report_str(row, "message"));
+			sb_append(&sb, " |\n");
+		}
+		sb_append(&sb, "\n");
+	}
+	{
+		/* migrations of the history that were not checked, and why */
+		size_t		j;
+		json_t	   *row;
+		bool		any = false;
+
+		json_array_foreach(json_object_get(rp, "history"), j, row)
+		{
+			const char *why = report_str(row, "why_not");
+
+			if (json_is_true(json_object_get(row, "checked")) || strncmp(why, "not exercised", 13) != 0)
+				continue;
+			if (!any)
+				sb_append(&sb, "## Migrations not exercised\n\n");
+			any = true;
+			sb_printf(&sb, "- %s ", report_str(row, "version"));
+			report_md_cell(&sb, report_str(row, "title"));
+			sb_append(&sb, ": ");
+			report_md_cell(&sb, why);
+			sb_append(&sb, "\n");
+		}
+		if (any)
+			sb_append(&sb, "\n");
+	}
 	if (json_array_size(json_object_get(rp, "not_exercised")) > 0)
 	{
 		size_t		j;
@@ -138,7 +208,7 @@ report_render_replay_tap(json_t *doc)
 	size_t		i;
 	json_t	   *mig;
 	json_t	   *rounds = json_object_get(doc, "rounds");
-	json_t	   *all = json_object_get(json_object_get(doc, "replay"), "migrations");
+	json_t	   *all = json_object_get(json_object_get(doc, "replay"), "history");
 
 	/* one test per migration of the history: checked ones by verdict */
 	sb_init(&sb);
@@ -152,7 +222,8 @@ report_render_replay_tap(json_t *doc)
 		bool		ok;
 
 		json_array_foreach(rounds, j, r)
-			if (strcmp(report_str(r, "version"), report_str(mig, "version")) == 0)
+			if (strcmp(report_str(r, "version"), report_str(mig, "version")) == 0 &&
+				strcmp(report_str(r, "title"), report_str(mig, "title")) == 0)
 			pair = r;
 		if (!pair)
 		{

@@ -288,8 +288,15 @@ environment_section(strbuf *sb, json_t *doc)
 	row(sb, "database", json_object_get(env, "database") ? report_str(env, "database") : "not created");
 	row(sb, "admin role", report_str(env, "admin_role"));
 	if (json_object_get(env, "apply_role"))
-		rowf(sb, "apply role", "%s%s", report_str(env, "apply_role"),
-			 json_is_true(json_object_get(env, "apply_as_superuser")) ? " (superuser, by --apply-as-superuser)" : " (not superuser)");
+	{
+		const char *why = report_str(env, "apply_role_reason");
+
+		/* why this role, when the base decided it (or could not) */
+		rowf(sb, "apply role", "%s%s%s%s", report_str(env, "apply_role"),
+			 json_is_true(json_object_get(env, "apply_as_superuser")) ? " (superuser, by --apply-as-superuser)" : " (not superuser)",
+			 why[0] && why[0] != '-' && strcmp(why, "the default: no --base") != 0 ? "; " : "",
+			 why[0] && why[0] != '-' && strcmp(why, "the default: no --base") != 0 ? why : "");
+	}
 	else
 		row(sb, "apply role", "not created");
 	row(sb, "server version", json_object_get(env, "server_version") ? report_str(env, "server_version") : "not reached");

@@ -84,6 +84,9 @@ typedef struct run_ctx
 									 * (suppress.c), or NULL */
 	char		last_sqlstate[6];	/* SQLSTATE of the last failed query, or "" */
 	FILE	   *pgtap_spool;	/* a pgTAP script too large to inline, or NULL */
+	char	   *apply_role;		/* chosen in run_prepare_database (the
+								 * base's owner, --apply-role or the
+								 * default); NULL before */
 } run_ctx;
 
 /*
@@ -106,6 +109,8 @@ int			run_round(run_ctx *ctx, int round);
 int			run_apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta,
 						   const char *what, struct psql_apply_result *res);
 const char *run_apply_role(run_ctx *ctx);
+char	   *run_apply_error_message(run_ctx *ctx, const artifact *a,
+									const struct psql_apply_result *ar);
 int			run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json);
 int			run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json);
 json_t	   *run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams,

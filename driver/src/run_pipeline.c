@@ -519,13 +519,6 @@ apply_error_message(const psql_apply_result *ar, const char *prefix)
 	return sb.data;
 }
 
-const char *
-run_apply_role(run_ctx *ctx)
-{
-	return ctx->opt->apply_as_superuser ? SANDBOX_ADMIN_ROLE :
-		(ctx->opt->apply_role ? ctx->opt->apply_role : DEFAULT_APPLY_ROLE);
-}
-
 /*
  * A dump made with --no-owner restores everything as the restoring user, the
  * sandbox superuser, which the non-superuser apply role could then not
@@ -590,6 +583,204 @@ give_unowned_base_objects(run_ctx *ctx, const char *role)
 	return n;
 }
 
+/*
+ * The one-line error for an artifact that failed as the apply role.  A
+ * "permission denied" or "must be superuser" is a privilege the
+ * non-superuser apply role lacks: say which statement needs it, and that
+ * --apply-as-superuser exists (production's migration role may be one).
+ */
+char *
+run_apply_error_message(run_ctx *ctx, const artifact *a, const psql_apply_result *ar)
+{
+	char	   *msg = apply_error_message(ar, NULL);
+	const char *e = ar->error_message ? ar->error_message : "";
+	strbuf		sb;
+
+	if (ctx->opt->apply_as_superuser ||
+		(!strstr(e, "permission denied") && !strstr(e, "must be superuser")))
+		return msg;
+	sb_init(&sb);
+	sb_append(&sb, msg);
+	free(msg);
+	sb_append(&sb, "; the statement");
+	if (ar->error_statement > 0 && (size_t) ar->error_statement <= a->pf.n_statements)
+		sb_printf(&sb, " (%s at line %u)", a->pf.statements[ar->error_statement - 1].tag,
+				  a->pf.statements[ar->error_statement - 1].first_line);
+	sb_printf(&sb, " needs a privilege the apply role \"%s\" (not a superuser) lacks; if production runs it as a superuser, --apply-as-superuser runs the artifacts as the sandbox superuser (recorded in the report)",
+			  run_apply_role(ctx));
+	return sb.data;
+}
+
+const char *
+run_apply_role(run_ctx *ctx)
+{
+	if (ctx->opt->apply_as_superuser)
+		return SANDBOX_ADMIN_ROLE;
+	if (ctx->apply_role)
+		return ctx->apply_role;
+	return ctx->opt->apply_role ? ctx->opt->apply_role : DEFAULT_APPLY_ROLE;
+}
+
+/*
+ * The role production's migrations run as, read from the restored base: the
+ * owner of the target schema when the dump creates that schema, else the
+ * role owning most objects in it.  Superusers (a --no-owner dump leaves
+ * everything to the restoring one) and ties give NULL: the default role.
+ * why gets the reason either way.
+ */
+static char *
+base_owner_role(run_ctx *ctx, bool schema_from_base, char *why, size_t whylen)
+{
+	static const char *schema_owner =
+		"SELECT r.rolname FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner"
+		" WHERE n.nspname = $1 AND NOT r.rolsuper";
+	/* relations (an owned sequence goes with its table), routines, types */
+	static const char *most_objects =
+		"WITH s AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1),"
+		" ext AS (SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e'),"
+		" o AS (SELECT c.relowner AS owner FROM pg_catalog.pg_class c, s"
+		"        WHERE c.relnamespace = s.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')"
+		"          AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_class'::regclass AND ext.objid = c.oid)"
+		"       UNION ALL"
+		"       SELECT p.proowner FROM pg_catalog.pg_proc p, s WHERE p.pronamespace = s.oid"
+		"          AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_proc'::regclass AND ext.objid = p.oid)"
+		"       UNION ALL"
+		"       SELECT t.typowner FROM pg_catalog.pg_type t, s WHERE t.typnamespace = s.oid AND t.typtype IN ('e', 'd', 'r', 'm')"
+		"          AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_type'::regclass AND ext.objid = t.oid))"
+		" SELECT r.rolname, count(*) AS n FROM o JOIN pg_catalog.pg_roles r ON r.oid = o.owner"
+		"  WHERE NOT r.rolsuper GROUP BY r.rolname ORDER BY 2 DESC, 1 LIMIT 2";
+	const char *params[1] = {ctx->schema};
+	char		err[1024];
+	PGresult   *res;
+	char	   *chosen = NULL;
+
+	if (schema_from_base)
+	{
+		res = sql(ctx, "find the owner of the target schema the base creates", schema_owner, 1, params,
+				  err, sizeof(err));
+		if (res && PQntuples(res) == 1)
+		{
+			chosen = xstrdup(PQgetvalue(res, 0, 0));
+			snprintf(why, whylen, "it owns schema \"%s\", which the base creates", ctx->schema);
+		}
+		if (res)
+			PQclear(res);
+		if (chosen)
+			return chosen;
+	}
+	res = sql(ctx, "count the owners of the base's objects in the target schema", most_objects, 1, params,
+			  err, sizeof(err));
+	if (!res)
+		snprintf(why, whylen, "the default: the owners of the base's objects could not be read (%.200s)", err);
+	else if (PQntuples(res) == 0)
+		snprintf(why, whylen, "the default: the base names no owner of schema \"%s\" or of its objects (a --no-owner dump, or nothing there)",
+				 ctx->schema);
+	else if (PQntuples(res) == 2 && strcmp(PQgetvalue(res, 0, 1), PQgetvalue(res, 1, 1)) == 0)
+		snprintf(why, whylen, "the default: \"%s\" and \"%s\" own as many objects in schema \"%s\" (%s each)",
+				 PQgetvalue(res, 0, 0), PQgetvalue(res, 1, 0), ctx->schema, PQgetvalue(res, 0, 1));
+	else
+	{
+		chosen = xstrdup(PQgetvalue(res, 0, 0));
+		snprintf(why, whylen, "it owns most objects in schema \"%s\" (%s)", ctx->schema, PQgetvalue(res, 0, 1));
+	}
+	if (res)
+		PQclear(res);
+	return chosen;
+}
+
+/*
+ * The apply role can log in, and is no superuser: created when missing, else
+ * (a role the base names, created NOLOGIN) given LOGIN.  0 or exit code.
+ */
+static int
+ensure_apply_role(run_ctx *ctx, const char *role, const char *role_ident, bool from_base)
+{
+	json_t	   *scaffolds = json_object_get(ctx->report, "scaffolds");
+	const char *params[1] = {role};
+	char		err[1024];
+	PGresult   *res;
+	char	   *q;
+
+	res = sql(ctx, NULL, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, err, sizeof(err));
+	if (res && PQntuples(res) == 0)
+	{
+		PQclear(res);
+		q = xasprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE", role_ident);
+		res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+		free(q);
+		if (res)
+			json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" created (LOGIN, not superuser): the artifacts run as it, as a production migration role would", role));
+	}
+	else if (res)
+	{
+		/* a role the base names: it must be able to log in here */
+		PQclear(res);
+		q = xasprintf("ALTER ROLE %s LOGIN NOSUPERUSER", role_ident);
+		res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+		free(q);
+		if (res && !from_base)
+			json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" given LOGIN in the sandbox", role));
+	}
+	if (!res)
+	{
+		run_record_error(ctx, NULL, 0, err);
+		return EXIT_SANDBOX;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * A schema-only dump leaves materialized views unpopulated (WITH NO DATA);
+ * production's are populated, and a down that re-creates one makes it
+ * populated.  Refresh them as pg_restore does after a data restore, in
+ * creation order (a view over another comes after it), a few passes for
+ * what depends on a later one.  Returns how many were refreshed, -1 on an
+ * SQL error of the catalog query; the ones that cannot be refreshed are
+ * listed in failed.
+ */
+static int
+refresh_matviews(run_ctx *ctx, strbuf *failed)
+{
+	static const char *query =
+		"SELECT format('REFRESH MATERIALIZED VIEW %I.%I', n.nspname, c.relname), format('%I.%I', n.nspname, c.relname)"
+		"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE c.relkind = 'm' AND NOT c.relispopulated ORDER BY c.oid";
+	char		err[1024];
+	int			done = 0;
+
+	for (int pass = 0; pass < 5; pass++)
+	{
+		PGresult   *res = sql(ctx, "list the materialized views the base left unpopulated", query, 0, NULL,
+							  err, sizeof(err));
+		int			before = done;
+		int			n;
+
+		if (!res)
+		{
+			run_record_error(ctx, NULL, 0, err);
+			return -1;
+		}
+		n = PQntuples(res);
+		for (int i = 0; i < n; i++)
+		{
+			PGresult   *r = sql(ctx, NULL, PQgetvalue(res, i, 0), 0, NULL, err, sizeof(err));
+
+			if (r)
+			{
+				PQclear(r);
+				done++;
+			}
+			else if (pass == 4 || n == 1)
+				sb_printf(failed, "%s%s (%s)", failed->len ? "; " : "", PQgetvalue(res, i, 1), err);
+		}
+		PQclear(res);
+		if (done == before || n == 0)
+			break;
+	}
+	return done;
+}
+
 int
 run_prepare_database(run_ctx *ctx)
 {
@@ -600,10 +791,26 @@ run_prepare_database(run_ctx *ctx)
 	role_list	roles = {0};
 	char	   *q;
 	char	   *db_ident;
-	char	   *role_ident;
-	const char *role = run_apply_role(ctx);
+	char	   *role_ident = NULL;
+	const char *role;
 	double		t = now_ms();
 	size_t		granted;
+	int			rc;
+
+	/*
+	 * With a base and no --apply-role, the artifacts run as the role
+	 * production's migrations run as, known once the base is restored: the
+	 * database is the superuser's until then.
+	 */
+	bool		from_base = ctx->opt->base_path && !ctx->opt->apply_role && !ctx->opt->apply_as_superuser;
+	char		why[1024];
+
+	if (ctx->opt->apply_as_superuser)
+		snprintf(why, sizeof(why), "--apply-as-superuser");
+	else if (ctx->opt->apply_role)
+		snprintf(why, sizeof(why), "--apply-role");
+	else
+		snprintf(why, sizeof(why), "the default: no --base");
 
 	/* roles the base names, then the apply role */
 	if (ctx->opt->base_path)
@@ -634,50 +841,23 @@ run_prepare_database(run_ctx *ctx)
 		PQclear(res);
 	}
 
+	role = from_base ? SANDBOX_ADMIN_ROLE : run_apply_role(ctx);
 	role_ident = quote_ident(ctx, role);
-	if (!ctx->opt->apply_as_superuser)
+	if (!ctx->opt->apply_as_superuser && !from_base &&
+		(rc = ensure_apply_role(ctx, role, role_ident, false)) != 0)
 	{
-		const char *params[1] = {role};
-
-		res = sql(ctx, NULL, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, err, sizeof(err));
-		if (res && PQntuples(res) == 0)
-		{
-			PQclear(res);
-			q = xasprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE", role_ident);
-			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
-			free(q);
-			if (res)
-				json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" created (LOGIN, not superuser): the artifacts run as it, as a production migration role would", role));
-		}
-		else if (res)
-		{
-			/* a role the base names: it must be able to log in here */
-			PQclear(res);
-			q = xasprintf("ALTER ROLE %s LOGIN NOSUPERUSER", role_ident);
-			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
-			free(q);
-			if (res)
-				json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" given LOGIN in the sandbox", role));
-		}
-		if (!res)
-		{
-			free(role_ident);
-			role_list_free(&roles);
-			run_record_error(ctx, NULL, 0, err);
-			return EXIT_SANDBOX;
-		}
-		PQclear(res);
+		free(role_ident);
+		role_list_free(&roles);
+		return rc;
 	}
-	json_object_set_new(env, "apply_role", json_string(role));
-	json_object_set_new(env, "apply_as_superuser", json_boolean(ctx->opt->apply_as_superuser));
 
 	db_ident = quote_ident(ctx, ctx->dbname);
 	q = xasprintf("CREATE DATABASE %s OWNER %s", db_ident, role_ident);
 	res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
 	free(q);
-	free(db_ident);
 	if (!res)
 	{
+		free(db_ident);
 		free(role_ident);
 		role_list_free(&roles);
 		run_record_error(ctx, NULL, 0, err);
@@ -692,6 +872,7 @@ run_prepare_database(run_ctx *ctx)
 	ctx->conn = sandbox_connect(&ctx->sb, ctx->dbname, err, sizeof(err));
 	if (!ctx->conn)
 	{
+		free(db_ident);
 		free(role_ident);
 		role_list_free(&roles);
 		run_record_error(ctx, NULL, 0, err);
@@ -705,6 +886,7 @@ run_prepare_database(run_ctx *ctx)
 
 		snprintf(msg, sizeof(msg), "cannot create the drydock extension in the sandbox (is it installed for %s?): %s",
 				 ctx->pg.pg_config, err);
+		free(db_ident);
 		free(role_ident);
 		role_list_free(&roles);
 		run_record_error(ctx, NULL, 0, msg);
@@ -715,10 +897,29 @@ run_prepare_database(run_ctx *ctx)
 	if (ctx->opt->base_path)
 	{
 		psql_apply_result ar;
-		int			rc = run_apply_file(ctx, &ctx->base, SANDBOX_ADMIN_ROLE, false, "base", &ar);
+		bool		schema_before;
+		int			refreshed;
+		strbuf		failed;
 
+		{
+			const char *params[1] = {ctx->schema};
+
+			res = sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params, err, sizeof(err));
+			if (!res)
+			{
+				free(db_ident);
+				free(role_ident);
+				role_list_free(&roles);
+				run_record_error(ctx, NULL, 0, err);
+				return EXIT_SANDBOX;
+			}
+			schema_before = PQntuples(res) == 1;
+			PQclear(res);
+		}
+		rc = run_apply_file(ctx, &ctx->base, SANDBOX_ADMIN_ROLE, false, "base", &ar);
 		if (rc != 0)
 		{
+			free(db_ident);
 			free(role_ident);
 			role_list_free(&roles);
 			return rc;
@@ -737,11 +938,61 @@ run_prepare_database(run_ctx *ctx)
 				free(msg);
 			}
 			psql_apply_result_free(&ar);
+			free(db_ident);
 			free(role_ident);
 			role_list_free(&roles);
 			return code;
 		}
 		psql_apply_result_free(&ar);
+
+		/* production's materialized views hold data: as pg_restore leaves them */
+		sb_init(&failed);
+		refreshed = refresh_matviews(ctx, &failed);
+		if (refreshed < 0)
+		{
+			free(failed.data);
+			free(db_ident);
+			free(role_ident);
+			role_list_free(&roles);
+			return EXIT_SANDBOX;
+		}
+		if (refreshed > 0)
+			json_array_append_new(scaffolds, json_sprintf("%d materialized view(s) the base leaves WITH NO DATA refreshed after the restore (as pg_restore does), so that they are populated as in production", refreshed));
+		if (failed.len > 0)
+			json_array_append_new(scaffolds, json_sprintf("materialized view(s) left unpopulated, their refresh failed: %s", failed.data));
+		free(failed.data);
+
+		if (from_base)
+		{
+			char	   *owner = base_owner_role(ctx, !schema_before, why, sizeof(why));
+
+			free(ctx->apply_role);
+			ctx->apply_role = owner ? owner : xstrdup(DEFAULT_APPLY_ROLE);
+			role = ctx->apply_role;
+			free(role_ident);
+			role_ident = quote_ident(ctx, role);
+			if ((rc = ensure_apply_role(ctx, role, role_ident, owner != NULL)) != 0)
+			{
+				free(db_ident);
+				free(role_ident);
+				role_list_free(&roles);
+				return rc;
+			}
+			q = xasprintf("ALTER DATABASE %s OWNER TO %s", db_ident, role_ident);
+			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+			free(q);
+			if (!res)
+			{
+				free(db_ident);
+				free(role_ident);
+				role_list_free(&roles);
+				run_record_error(ctx, NULL, 0, err);
+				return EXIT_SANDBOX;
+			}
+			PQclear(res);
+			if (owner)
+				json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" chosen from the base: %s; the artifacts run as it, as production's migrations would (given LOGIN and the throwaway database in the sandbox, not superuser; --apply-role overrides)", role, why));
+		}
 		/*
 		 * The apply role acts for the owners of the base objects.  A GRANT
 		 * that fails (e.g. the base made the apply role a member of one of
@@ -765,6 +1016,7 @@ run_prepare_database(run_ctx *ctx)
 				char	   *msg = xasprintf("cannot make the apply role \"%s\" a member of the base's role \"%s\": %s",
 											role, roles.names[i], err);
 
+				free(db_ident);
 				free(role_ident);
 				role_list_free(&roles);
 				run_record_error(ctx, ctx->base.path, 0, msg);
@@ -782,6 +1034,7 @@ run_prepare_database(run_ctx *ctx)
 
 			if (given < 0)
 			{
+				free(db_ident);
 				free(role_ident);
 				role_list_free(&roles);
 				return EXIT_SANDBOX;
@@ -790,7 +1043,11 @@ run_prepare_database(run_ctx *ctx)
 				json_array_append_new(scaffolds, json_sprintf("%d object(s) the base left to the restoring superuser (a --no-owner dump) were given to the apply role \"%s\", as the production migration role would own them", given, role));
 		}
 	}
+	free(db_ident);
 	role_list_free(&roles);
+	json_object_set_new(env, "apply_role", json_string(run_apply_role(ctx)));
+	json_object_set_new(env, "apply_role_reason", json_string(why));
+	json_object_set_new(env, "apply_as_superuser", json_boolean(ctx->opt->apply_as_superuser));
 
 	/* the target schema */
 	{
@@ -1182,7 +1439,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 
 		if (!ar.interrupted)
 		{
-			char	   *msg = apply_error_message(&ar, NULL);
+			char	   *msg = run_apply_error_message(ctx, a, &ar);
 
 			run_record_error(ctx, a->path, ar.error_line, msg);
 			free(msg);
@@ -1233,7 +1490,9 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		if (!json_object_get(ctx->report, "pgtap_script") &&
 			!json_object_get(ctx->report, "pgtap_script_bytes"))
 			fetch_pgtap(ctx);
-		dd_progress("verify: %d failing, %d warning checks", ctx->n_fail, ctx->n_warn);
+		/* this apply's checks, not the run's running totals */
+		dd_progress("verify: %d failing, %d warning checks", report_count_status(rows, "fail"),
+					report_count_status(rows, "warn"));
 	}
 	psql_apply_result_free(&ar);
 	return 0;
@@ -1277,7 +1536,8 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	const char *bp[1] = {BASELINE_LABEL};
 	bool		schema_present;
 
-	if ((rc = run_apply_phase(ctx, down, "rollback", round_json)) != 0)
+	/* down NULL: a replay's no-op down (an empty placeholder), nothing to run */
+	if (down && (rc = run_apply_phase(ctx, down, "rollback", round_json)) != 0)
 		return rc;
 
 	/*

@@ -93,14 +93,55 @@ like($dump, qr/OWNER TO app_owner;/, 'fixture: names app_owner');
     my $tmp = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddgXXXXXX');
     chmod 0755, "$tmp";
     open(my $fh, '>', "$tmp/base.sql") or die;
-    print $fh "CREATE SCHEMA app;\nALTER SCHEMA app OWNER TO app_owner;\nGRANT drydock_apply TO app_owner;\n";
+    print $fh "CREATE SCHEMA app;\nALTER SCHEMA app OWNER TO app_owner;\nGRANT app_owner TO reporting;\n";
     close $fh;
     chmod 0644, "$tmp/base.sql";
     my $r = dd_run('grant-fails', ['--schema', 'app', '--base', "$tmp/base.sql", F('simple/up.sql'), F('simple/down.sql')]);
     is($r->{rc}, 2, 'grant-fails: exit 2 (the base makes the membership impossible)') or diag($r->{err});
-    like($r->{err}, qr/cannot make the apply role "drydock_apply" a member of the base's role "app_owner": role "app_owner" is a member of role "drydock_apply"/,
+    like($r->{err}, qr/cannot make the apply role "app_owner" a member of the base's role "reporting": role "reporting" is a member of role "app_owner"/,
          'grant-fails: the message names both roles and the server\'s reason');
     ok(!grep({ /granted membership/ } @{ $r->{report}{scaffolds} || [] }), 'grant-fails: no scaffold note claims a membership');
+}
+
+# issue 19: a base written by PG15's pg_dump -s with every object OWNER TO
+# app_owner (test/fixtures/base/make_owned_base.sh made it): the artifacts
+# run as app_owner, the owner of the schema the dump creates, so a down that
+# re-creates a table with its sequence (OWNED BY), a view and a materialized
+# view restores them exactly; the matview the dump leaves WITH NO DATA is
+# refreshed first.  The same with the dump's --no-owner twin (the default
+# apply role then, given the objects).  A forgotten DEFAULT is still caught.
+for my $b (['owned', 'prod_owned_v15.sql', 'app_owner', qr/it owns schema "app", which the base creates/],
+           ['no-owner', 'prod_no_owner_v15.sql', 'drydock_apply', qr/the default: the base names no owner/]) {
+    my ($name, $file, $role, $why) = @$b;
+    my @args = ('--schema', 'app', '--base', DD::fixture("base/$file"), '--policy', F('base_owned/policy.json'),
+                F('base_owned/up.sql'));
+    my $dump = DD::slurp(DD::fixture("base/$file"));
+    like($dump, qr/^\\restrict \S+$/m, "$name: the fixture opens with \\restrict");
+    like($dump, qr/WITH NO DATA;/, "$name: the fixture has a materialized view WITH NO DATA");
+    like($dump, qr/OWNED BY app\.audit_log\.id;/, "$name: the fixture has a sequence owned by a column");
+    my $r = dd_run("owned-$name", [@args, F('base_owned/down.sql')]);
+    is($r->{rc}, 0, "$name: exit 0 (the down restores everything)") or diag($r->{err});
+    is($r->{report}{environment}{apply_role}, $role, "$name: apply role $role");
+    like($r->{report}{environment}{apply_role_reason} // '', $why, "$name: report.json says why");
+    is_deeply($r->{report}{rounds}[0]{residue}, [], "$name: no residue (owner, sequence link, view, matview)");
+    like(note_of($r, 'N-4')->{text}, qr/1 materialized view\(s\) the base leaves WITH NO DATA refreshed/, "$name: N-4 says the matview was refreshed");
+    like(note_of($r, 'N-4')->{text}, qr/apply role "app_owner" chosen from the base: it owns schema "app"/, "$name: N-4 names the chosen role and why")
+        if $role eq 'app_owner';
+    like(DD::slurp("$r->{dir}/execution-log.md") // '', qr/apply role \| app_owner \(not superuser\); it owns schema/, "$name: the execution log says why")
+        if $role eq 'app_owner';
+    my $f = dd_run("owned-$name-no-default", [@args, F('base_owned/down_no_default.sql')]);
+    is($f->{rc}, 1, "$name: a down that forgets a default: exit 1");
+    is_deeply([map { "$_->{change} $_->{kind} $_->{identity}" } @{ $f->{report}{rounds}[0]{residue} || [] }],
+              ['changed table column app.audit_log.id'], "$name: ... the default, and only it, is the residue");
+}
+
+# --apply-role overrides the base's owner
+{
+    my $r = dd_run('owned-override', ['--schema', 'app', '--base', DD::fixture('base/prod_owned_v15.sql'),
+                   '--policy', F('base_owned/policy.json'), '--apply-role', 'migrator',
+                   F('base_owned/up.sql'), F('base_owned/down.sql')]);
+    is($r->{report}{environment}{apply_role}, 'migrator', 'override: --apply-role wins');
+    is($r->{report}{environment}{apply_role_reason}, '--apply-role', 'override: and says so');
 }
 
 done_testing();

@@ -30,6 +30,13 @@ sub replay {
     return $r;
 }
 
+sub spew {
+    my ($path, $text) = @_;
+    open(my $fh, '>', $path) or die "$path: $!";
+    print $fh $text;
+    close($fh) or die "$path: $!";
+}
+
 sub residue_set {
     my ($rows) = @_;
     return join("\n", sort map { "$_->{change} | $_->{kind} | $_->{identity}" } @{ $rows || [] });
@@ -100,7 +107,7 @@ for my $h (qw(golang-migrate goose dbmate sqitch flyway)) {
 for my $case (sort keys %{ $manifest->{bad} }) {
     my $b = $manifest->{bad}{$case};
     unlink $b->{marker_must_not_exist} if $b->{marker_must_not_exist};
-    my $r = replay($case, "$root/$case", '--schema', 'app');
+    my $r = replay($case, "$root/" . ($b->{dir} // $case), '--schema', 'app', @{ $b->{args} || [] });
     is($r->{rc}, $b->{expected_exit}, "$case: exit $b->{expected_exit}");
     my @lines = grep { /^drydock: / } split /\n/, $r->{err};
     ok(@lines >= 1, "$case: an error line");
@@ -113,4 +120,77 @@ for my $case (sort keys %{ $manifest->{bad} }) {
     }
     ok(!-e $b->{marker_must_not_exist}, "$case: the hostile command did not run") if $b->{marker_must_not_exist};
 }
+# issue 19: histories as real projects keep them, and the further layouts
+my $more = $manifest->{more};
+for my $h (sort grep { $_ ne 'about' } keys %$more) {
+    my $m = $more->{$h};
+    my $r = replay($h, "$root/$h", '--schema', 'app', '--keep-going');
+    my $rep = $r->{report};
+    ok($rep, "$h: report.json written") or next;
+    is($rep->{replay}{layout}, $m->{layout}, "$h: layout $m->{layout} detected");
+    is_deeply([map { "$_->{version} $_->{title}" } @{ $rep->{rounds} }], [map { "$_->{version} $_->{title}" } @{ $m->{pairs} }],
+              "$h: the pairs checked, in the tool's order");
+    for my $i (0 .. $#{ $m->{pairs} }) {
+        my ($p, $g) = ($m->{pairs}[$i], $rep->{rounds}[$i] || {});
+        is($g->{verdict}, $p->{expected}, "$h $p->{version} $p->{title}: $p->{expected}");
+        is(residue_set($g->{residue}), residue_set($p->{residue}), "$h $p->{version}: residue object by object")
+            if $p->{residue} || $p->{expected} eq 'exact';
+        is(scalar(grep { $_->{code} eq 'RB003' && $_->{status} eq 'fail' } @{ $g->{rollback_verification} || [] }) > 0,
+           !!$p->{rb003}, "$h $p->{version}: RB003 " . ($p->{rb003} ? 'reported' : 'not reported'));
+        is(!!$g->{noop}, !!$p->{noop}, "$h $p->{version}: " . ($p->{noop} ? '' : 'not ') . 'a no-op step');
+        ok(!$g->{in_transaction}, "$h $p->{version}: not in a transaction") if exists $p->{in_transaction};
+    }
+    is_deeply([map { $_->{version} } grep { !$_->{checked} && ($_->{why_not} // '') =~ /^not exercised/ } @{ $rep->{replay}{history} || [] }],
+              $m->{not_exercised} || [], "$h: the migrations not exercised");
+    is_deeply([map { $_->{kind} } @{ $rep->{replay}{irregularities} || [] }], $m->{irregularities}, "$h: the irregularities in report.json");
+    is($rep->{replay}{migrations}, scalar(@{ $m->{pairs} }) + scalar(@{ $m->{not_exercised} || [] }), "$h: report.json counts the migrations");
+    my $log = DD::slurp("$r->{out_dir}/replay-log.md") // '';
+    like($log, qr/^- migrations: $rep->{replay}{migrations}, pairs checked: ${\ scalar(@{ $m->{pairs} })}$/m, "$h: replay-log.md counts migrations and pairs");
+    if (@{ $m->{irregularities} }) {
+        like($log, qr/^## Irregularities$/m, "$h: replay-log.md lists the irregularities");
+        like($r->{err}, qr/^drydock: \S+: warning: /m, "$h: a warning on stderr");
+    }
+    like($log, qr/^## Migrations not exercised\n\n- $_ /m, "$h: replay-log.md says $_ was not exercised") for @{ $m->{not_exercised} || [] };
+    for my $p (grep { $_->{rb003} && $_->{expected} eq 'exact' } @{ $m->{pairs} }) {
+        like($log, qr/^## \Q$p->{version} $p->{title}\E: exact\n(?:.*\n)*?- RB003 fail/m, "$h $p->{version}: its section shows RB003 under an exact verdict");
+    }
+    like(join("\n", @{ $rep->{scaffolds} || [] }), qr/\Q$m->{scaffold}\E.*before the first migration/, "$h: the tool's bookkeeping is a scaffold")
+        if $m->{scaffold};
+    is($r->{rc}, $m->{exit}, "$h: exit $m->{exit}");
+}
+
+# a history needing a superuser: the message names the statement and --apply-as-superuser
+{
+    my $tmp = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddrXXXXXX');
+    mkdir "$tmp/h";
+    spew("$tmp/h/1_init.up.sql", "CREATE SCHEMA app;\nCREATE TABLE app.t (id integer PRIMARY KEY);\n");
+    spew("$tmp/h/1_init.down.sql", "DROP SCHEMA app CASCADE;\n");
+    spew("$tmp/h/2_load.up.sql", "ALTER TABLE app.t DISABLE TRIGGER ALL;\nSET session_replication_role = replica;\n");
+    spew("$tmp/h/2_load.down.sql", "ALTER TABLE app.t ENABLE TRIGGER ALL;\n");
+    chmod 0755, "$tmp", "$tmp/h";
+    chmod 0644, glob("$tmp/h/*");
+    my $r = replay('superuser', "$tmp/h", '--schema', 'app');
+    is($r->{rc}, 3, 'superuser: exit 3');
+    like($r->{err}, qr{^drydock: \S*2_load\.up\.sql:2: permission denied.*the statement \(SET at line 2\) needs a privilege the apply role "drydock_apply" \(not a superuser\) lacks.*--apply-as-superuser}m,
+         'superuser: the message names the statement and --apply-as-superuser');
+    my $s = replay('superuser-ok', "$tmp/h", '--schema', 'app', '--apply-as-superuser');
+    is($s->{rc}, 1, 'superuser: with --apply-as-superuser the history runs (exit 1: its findings)');
+}
+
+# replay --base with an owned dump: the pairs run as the base's owner
+{
+    my $tmp = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddrXXXXXX');
+    mkdir "$tmp/h";
+    spew("$tmp/h/1_retire_audit.up.sql", DD::slurp(DD::fixture('run/base_owned/up.sql')));
+    spew("$tmp/h/1_retire_audit.down.sql", DD::slurp(DD::fixture('run/base_owned/down.sql')));
+    spew("$tmp/h/2_retire_audit_again.up.sql", "ALTER TABLE app.customers ADD COLUMN note text;\n");
+    spew("$tmp/h/2_retire_audit_again.down.sql", "ALTER TABLE app.customers DROP COLUMN note;\n");
+    chmod 0755, "$tmp", "$tmp/h";
+    chmod 0644, glob("$tmp/h/*");
+    my $r = replay('base-owned', "$tmp/h", '--schema', 'app', '--base', DD::fixture('base/prod_owned_v15.sql'));
+    is($r->{report}{environment}{apply_role}, 'app_owner', 'replay --base: runs as the base\'s owner');
+    is_deeply([map { $_->{verdict} } @{ $r->{report}{rounds} || [] }], ['exact', 'exact'], 'replay --base: both pairs exact (owner, sequence link, view, matview)');
+    like(join("\n", @{ $r->{report}{scaffolds} || [] }), qr/schema_migrations \(golang-migrate\) created as "app_owner"/, 'replay --base: the bookkeeping is the owner\'s');
+}
+
 done_testing();
