@@ -1,0 +1,180 @@
+#!/bin/bash
+# tools/pg-build.sh -- get a PostgreSQL major for drydock: a Debian package
+# where this release has one, else a server built from the upstream tarball of
+# Debian's source package into a cache prefix.  Then pgTAP into it.
+#
+#   tools/pg-build.sh MAJOR        install or build MAJOR (idempotent)
+#   tools/pg-build.sh --prefix M   print the pg_config the build would use / uses
+#
+# The prefix is $DRYDOCK_PG_CACHE/MAJOR, by default /var/cache/drydock/pg/MAJOR
+# as root and ${XDG_CACHE_HOME:-~/.cache}/drydock/pg/MAJOR otherwise; the
+# driver's --pg MAJOR looks there after /usr/lib/postgresql/MAJOR.  A build
+# records its configure flags and source version in PREFIX/drydock-build.info
+# and is skipped when that file says the same flags and the tree is complete
+# (bin/postgres, bin/pg_config, contrib's pgcrypto, pgTAP).
+#
+# Why a source build: bookworm ships only 15; the suites that hold the source
+# packages of other majors are reached through a private apt sources list
+# (Dir::Etc::SourceList), never by changing the system's sources.
+set -euo pipefail
+
+die() { echo "pg-build: $*" >&2; exit 1; }
+
+if [ "$(id -u)" = 0 ]; then
+	CACHE=${DRYDOCK_PG_CACHE:-/var/cache/drydock/pg}
+else
+	CACHE=${DRYDOCK_PG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drydock/pg}
+fi
+
+if [ "${1:-}" = --prefix ]; then
+	echo "$CACHE/$2"
+	exit 0
+fi
+MAJOR=${1:?usage: pg-build.sh MAJOR}
+case $MAJOR in
+	''|*[!0-9]*) die "not a major version: $MAJOR" ;;
+esac
+JOBS=${JOBS:-$(nproc)}
+
+# The Debian suite whose source package has this major.  15 is bookworm's
+# own (binary packages, see the Makefile's deps); 17's source package is in
+# trixie, whose Debian tarball is not served by the mirror here -- but the
+# upstream tarball is all a prefix build uses.
+suite_of() {
+	case $1 in
+		13) echo bullseye ;;
+		15) echo bookworm ;;
+		17) echo trixie ;;
+		18) echo sid ;;
+		19) echo experimental ;;
+		*) echo sid ;;
+	esac
+}
+SUITE=$(suite_of "$MAJOR")
+MIRROR=${DRYDOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+# Flags: what production servers have (contrib incl. pgcrypto -> OpenSSL;
+# ICU collations; readline for psql; zlib for pg_dump -Fc).
+CONFIGURE_FLAGS="--with-ssl=openssl --with-icu --with-readline --with-zlib --with-libxml --with-lz4 --with-zstd"
+case $MAJOR in
+	13) CONFIGURE_FLAGS="--with-openssl --with-icu --with-readline --with-zlib --with-libxml" ;;
+	14) CONFIGURE_FLAGS="--with-ssl=openssl --with-icu --with-readline --with-zlib --with-libxml --with-lz4" ;;
+esac
+PREFIX=$CACHE/$MAJOR
+INFO=$PREFIX/drydock-build.info
+WORK=$CACHE/.build/$MAJOR
+APTDIR=$CACHE/.apt
+
+complete() {
+	[ -x "$PREFIX/bin/postgres" ] && [ -x "$PREFIX/bin/pg_config" ] && [ -x "$PREFIX/bin/psql" ] &&
+	[ -x "$PREFIX/bin/pg_dump" ] &&
+	[ -f "$PREFIX/share/extension/pgcrypto.control" ] &&
+	[ -f "$PREFIX/share/extension/pgtap.control" ] &&
+	[ -f "$INFO" ] && grep -qxF "configure: $CONFIGURE_FLAGS" "$INFO"
+}
+
+if complete; then
+	echo "pg-build: $MAJOR: $PREFIX is complete ($(sed -n 's/^source: //p' "$INFO")), nothing to do"
+	exit 0
+fi
+
+# A private apt state: our own sources list and lists directory, so that the
+# system's sources and lists are left as they are.
+aptq() {
+	local tool=apt-get
+	[ "$1" = showsrc ] && tool=apt-cache
+	"$tool" -q -o Dir::Etc::SourceList="$APTDIR/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State::Lists="$APTDIR/lists" -o Dir::Cache="$APTDIR/cache" \
+		-o APT::Sandbox::User=root "$@"
+}
+apt_ready() {
+	mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial"
+	local want="deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main"
+	# One lock for the shared private lists (parallel builds of two majors).
+	exec 9>"$APTDIR/lock"
+	flock 9
+	touch "$APTDIR/sources.list"
+	if ! grep -qxF "$want" "$APTDIR/sources.list"; then
+		echo "$want" >>"$APTDIR/sources.list"
+		rm -f "$APTDIR/updated"
+	fi
+	# refresh once a day at most
+	if [ ! -f "$APTDIR/updated" ] || [ -n "$(find "$APTDIR/updated" -mmin +1440)" ]; then
+		aptq update >/dev/null
+		touch "$APTDIR/updated"
+	fi
+	flock -u 9
+}
+
+# Download the upstream tarball of source package $1 into $2, print its path.
+fetch_orig() {
+	local pkg=$1 dest=$2 ver upver file
+	ver=$(aptq showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -1)
+	[ -n "$ver" ] || die "$MAJOR: no source package $pkg in $SUITE"
+	upver=${ver#*:}; upver=${upver%-*}
+	mkdir -p "$dest"
+	file=$(ls "$dest/${pkg}_${upver}".orig.tar.* 2>/dev/null | head -1 || true)
+	if [ -z "$file" ]; then
+		(cd "$dest" && aptq source --download-only --only-source "$pkg=$ver" >/dev/null 2>&1) || true
+		file=$(ls "$dest/${pkg}_${upver}".orig.tar.* 2>/dev/null | head -1 || true)
+	fi
+	if [ -z "$file" ]; then
+		# apt-get source fails as a whole when one part (e.g. trixie's
+		# Debian tarball) is not served; the upstream tarball alone is enough.
+		local uri
+		for uri in $(aptq source --print-uris --only-source "$pkg=$ver" 2>/dev/null |
+			sed -n "s/^'\([^']*\.orig\.tar\.[a-z0-9]*\)'.*/\1/p"); do
+			(cd "$dest" && curl -fsSLO "$uri") || true
+		done
+		file=$(ls "$dest/${pkg}_${upver}".orig.tar.* 2>/dev/null | head -1 || true)
+	fi
+	[ -n "$file" ] || die "$MAJOR: could not download the upstream tarball of $pkg $ver"
+	echo "$file"
+}
+
+start=$(date +%s)
+if [ ! -x "$PREFIX/bin/postgres" ] || [ ! -f "$INFO" ] || ! grep -qxF "configure: $CONFIGURE_FLAGS" "$INFO"; then
+	apt_ready
+	tarball=$(fetch_orig "postgresql-$MAJOR" "$WORK")
+	srcver=$(basename "$tarball" | sed 's/^postgresql-[0-9]*_\(.*\)\.orig\.tar\..*/\1/')
+	rm -rf "$WORK/src" && mkdir -p "$WORK/src"
+	tar -xf "$tarball" -C "$WORK/src" --strip-components=1
+	rm -rf "$PREFIX"
+	echo "pg-build: $MAJOR: building PostgreSQL $srcver into $PREFIX (make -j$JOBS)"
+	(
+		cd "$WORK/src"
+		./configure --prefix="$PREFIX" $CONFIGURE_FLAGS >"$WORK/configure.log" 2>&1 ||
+			{ tail -20 "$WORK/configure.log"; exit 1; }
+		if grep -q '^world-bin:' GNUmakefile; then
+			make -j"$JOBS" -s world-bin >"$WORK/make.log" 2>&1 || { tail -40 "$WORK/make.log"; exit 1; }
+			make -s install-world-bin >>"$WORK/make.log" 2>&1 || { tail -40 "$WORK/make.log"; exit 1; }
+		else
+			{ make -j"$JOBS" -s && make -j"$JOBS" -s -C contrib && make -s install && make -s -C contrib install; } \
+				>"$WORK/make.log" 2>&1 || { tail -40 "$WORK/make.log"; exit 1; }
+		fi
+	)
+	{
+		echo "source: postgresql-$MAJOR $srcver ($SUITE)"
+		echo "configure: $CONFIGURE_FLAGS"
+		echo "built: $(date -u +%FT%TZ) in $(( $(date +%s) - start )) s"
+	} >"$INFO.tmp"
+	mv "$INFO.tmp" "$INFO"
+	echo "pg-build: $MAJOR: server built in $(( $(date +%s) - start )) s"
+fi
+
+# pgTAP from Debian's source package (the newest suite has the version that
+# knows the newest majors), built against this prefix.
+if [ ! -f "$PREFIX/share/extension/pgtap.control" ]; then
+	SUITE=sid
+	apt_ready
+	tb=$(fetch_orig pgtap "$CACHE/.build/pgtap")
+	rm -rf "$WORK/pgtap" && mkdir -p "$WORK/pgtap"
+	tar -xf "$tb" -C "$WORK/pgtap" --strip-components=1
+	make -s -C "$WORK/pgtap" PG_CONFIG="$PREFIX/bin/pg_config" >"$WORK/pgtap.log" 2>&1 &&
+		make -s -C "$WORK/pgtap" PG_CONFIG="$PREFIX/bin/pg_config" install >>"$WORK/pgtap.log" 2>&1 ||
+		{ tail -20 "$WORK/pgtap.log"; die "$MAJOR: pgTAP build failed"; }
+	echo "pgtap: $(basename "$tb")" >>"$INFO"
+fi
+complete || die "$MAJOR: $PREFIX is incomplete after the build"
+rm -rf "$WORK/src" "$WORK/pgtap"
+echo "pg-build: $MAJOR: $PREFIX ready ($(( $(date +%s) - start )) s)"
