@@ -5,10 +5,13 @@
 # inside a throwaway cluster made by `drydock exec`, and fails only after all
 # of them ran.
 #
-#   make deps            install the Debian packages needed (idempotent)
+#   make deps            install the Debian packages needed (idempotent), and
+#                        every PostgreSQL major of PG="15 18 13" (tools/pg-build.sh)
 #   make                 build the extension and the driver
-#   make install         install both (extension into the server's dirs)
+#   make install         install both (extension into the server's dirs, and
+#                        into every other installed major of PG)
 #   make test            run every suite (needs `make install` first)
+#   make test-majors     the regression and pgTAP suites on each major of PG
 #   make example         dry-run the bundled example migration
 #   make sanitize-test   driver suites under ASan+UBSan
 #   make valgrind-test   driver suites with the driver under valgrind memcheck
@@ -20,6 +23,14 @@ PG_MAJOR  ?= 15
 prefix    ?= /usr/local
 export PG_CONFIG
 
+# The PostgreSQL majors to get (`make deps`), to install the extension into
+# (`make install`) and to test (`make test-majors`): Debian's packages where
+# this release has them, else a server built from Debian's source package
+# into /var/cache/drydock/pg/MAJOR (see tools/pg-build.sh and README).
+PG ?= $(PG_MAJOR)
+DEFAULT_MAJOR := $(shell $(PG_CONFIG) --version 2>/dev/null | sed 's/^[^0-9]*\([0-9]*\).*/\1/')
+OTHER_MAJORS = $(filter-out $(DEFAULT_MAJOR),$(PG))
+
 # Root installs directly; anyone else goes through sudo for system changes.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -28,22 +39,41 @@ DEB_PACKAGES = build-essential pkg-config git \
 	libtap-parser-sourcehandler-pgtap-perl libpq-dev libjansson-dev libssl-dev \
 	libjson-validator-perl
 
+# What a source build of a major needs (tools/pg-build.sh): the parser
+# generators, and the libraries production servers are built with.
+PG_BUILD_PACKAGES = bison flex curl ca-certificates libicu-dev libreadline-dev zlib1g-dev \
+	libssl-dev libxml2-dev liblz4-dev libzstd-dev
+
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" extension/drydock.control)
 
 all:
 	$(MAKE) -C extension
 	$(MAKE) -C driver
 
-install: all
+install: all install-majors
 	$(SUDO) $(MAKE) -C extension install
 	$(SUDO) $(MAKE) -C driver install prefix=$(prefix)
+
+# The extension for every major of PG other than the default one, each built
+# in a copy of extension/ under build/ so no major's objects mix with
+# another's.
+install-majors:
+	@for m in $(OTHER_MAJORS); do \
+		pgc=$$(tools/pg-build.sh --pg-config $$m) || { echo "PostgreSQL $$m is not installed: make deps PG=$$m"; exit 1; }; \
+		rm -rf build/ext-$$m && mkdir -p build/ext-$$m && \
+		cp -r extension/Makefile extension/drydock.control extension/src extension/sql build/ext-$$m/ && \
+		$(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc && \
+		if [ -w "$$($$pgc --pkglibdir)" ]; then s=; else s="$(SUDO)"; fi && \
+		$$s $(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc install && \
+		echo "extension installed for PostgreSQL $$m ($$pgc)" || exit 1; \
+	done
 
 uninstall:
 	$(SUDO) $(MAKE) -C extension uninstall
 	$(SUDO) $(MAKE) -C driver uninstall prefix=$(prefix)
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@missing=""; for p in $(DEB_PACKAGES) $(if $(OTHER_MAJORS),$(PG_BUILD_PACKAGES)); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -51,12 +81,21 @@ deps:
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "all build and test dependencies are installed"; fi
+	@for m in $(PG); do tools/pg-build.sh $$m || exit 1; done
 
 # Every suite runs, then the summary says which failed.
 test: all
 	DRYDOCK=$(CURDIR)/driver/drydock bash test/run-suites.sh
 
 installcheck: test
+
+# The regression and pgTAP suites on each major of PG (the driver's own
+# per-major tests, test/driver/70_majors.t, run in `make test`).
+test-majors: all
+	@status=0; for m in $(PG); do \
+		echo "=== PostgreSQL $$m"; \
+		DRYDOCK_PG=$$m SUITES="regress pgtap" DRYDOCK=$(CURDIR)/driver/drydock bash test/run-suites.sh || status=1; \
+	done; exit $$status
 
 # The bundled 12-table migration and its exact inverse (exit 0), report in
 # drydock-report-example/ (execution-log.md first).
@@ -95,4 +134,4 @@ clean:
 	$(MAKE) -C driver clean
 	rm -rf build
 
-.PHONY: all install uninstall deps test installcheck example sanitize-test valgrind-test cppcheck dist clean
+.PHONY: all install install-majors uninstall deps test test-majors installcheck example sanitize-test valgrind-test cppcheck dist clean

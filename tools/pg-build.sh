@@ -3,8 +3,10 @@
 # where this release has one, else a server built from the upstream tarball of
 # Debian's source package into a cache prefix.  Then pgTAP into it.
 #
-#   tools/pg-build.sh MAJOR        install or build MAJOR (idempotent)
-#   tools/pg-build.sh --prefix M   print the pg_config the build would use / uses
+#   tools/pg-build.sh MAJOR           install or build MAJOR (idempotent)
+#   tools/pg-build.sh --prefix M      print the cache prefix M is built into
+#   tools/pg-build.sh --pg-config M   print the pg_config of installed M (exit 1: none),
+#                                     searched as the driver's --pg searches
 #
 # The prefix is $DRYDOCK_PG_CACHE/MAJOR, by default /var/cache/drydock/pg/MAJOR
 # as root and ${XDG_CACHE_HOME:-~/.cache}/drydock/pg/MAJOR otherwise; the
@@ -26,10 +28,17 @@ else
 	CACHE=${DRYDOCK_PG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drydock/pg}
 fi
 
-if [ "${1:-}" = --prefix ]; then
-	echo "$CACHE/$2"
-	exit 0
-fi
+case ${1:-} in
+	--prefix)
+		echo "$CACHE/$2"
+		exit 0 ;;
+	--pg-config)
+		for p in "/usr/lib/postgresql/$2/bin/pg_config" "$CACHE/$2/bin/pg_config" \
+			"/var/cache/drydock/pg/$2/bin/pg_config"; do
+			[ -x "$p" ] && { echo "$p"; exit 0; }
+		done
+		exit 1 ;;
+esac
 MAJOR=${1:?usage: pg-build.sh MAJOR}
 case $MAJOR in
 	''|*[!0-9]*) die "not a major version: $MAJOR" ;;
@@ -64,6 +73,24 @@ PREFIX=$CACHE/$MAJOR
 INFO=$PREFIX/drydock-build.info
 WORK=$CACHE/.build/$MAJOR
 APTDIR=$CACHE/.apt
+
+# Debian packages when this release has them (bookworm: 15).
+if [ -z "${DRYDOCK_PG_FORCE_BUILD:-}" ] &&
+	apt-cache policy "postgresql-$MAJOR" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+	pkgs="postgresql-$MAJOR postgresql-server-dev-$MAJOR postgresql-$MAJOR-pgtap"
+	missing=""
+	for p in $pkgs; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "pg-build: $MAJOR: installing Debian packages:$missing"
+		SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+	else
+		echo "pg-build: $MAJOR: Debian packages installed (/usr/lib/postgresql/$MAJOR)"
+	fi
+	exit 0
+fi
 
 complete() {
 	[ -x "$PREFIX/bin/postgres" ] && [ -x "$PREFIX/bin/pg_config" ] && [ -x "$PREFIX/bin/psql" ] &&
