@@ -254,7 +254,7 @@ DESCR_JOIN("d", "pg_type", "t.oid", "0")
 "   FROM pg_constraint con JOIN pg_type t ON t.oid = con.contypid"
 "   JOIN ns ON ns.oid = t.typnamespace"
 DESCR_JOIN("d", "pg_constraint", "con.oid", "0")
-"  WHERE con.contypid <> 0 AND NOT " EXT_MEMBER("pg_type", "t.oid")
+"  WHERE con.contypid <> 0 AND con.contype <> 'n' AND NOT " EXT_MEMBER("pg_type", "t.oid")
 
 /* sequences: parameters and OWNED BY (as a definition item, not a parent) */
 " UNION ALL"
@@ -407,7 +407,7 @@ DESCR_JOIN("d", "pg_class", "a.attrelid", "a.attnum")
 "          'comment=' || d.description)"
 "   FROM rel r JOIN pg_constraint con ON con.conrelid = r.oid"
 DESCR_JOIN("d", "pg_constraint", "con.oid", "0")
-"  WHERE r.relkind IN ('r', 'p', 'f') AND con.contype <> 't'";
+"  WHERE r.relkind IN ('r', 'p', 'f') AND con.contype NOT IN ('t', 'n')";
 
 static const char catalog_query_tail[] =
 /*
