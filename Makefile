@@ -60,8 +60,9 @@ install: all install-majors
 install-majors:
 	@for m in $(OTHER_MAJORS); do \
 		pgc=$$(tools/pg-build.sh --pg-config $$m) || { echo "PostgreSQL $$m is not installed: make deps PG=$$m"; exit 1; }; \
-		rm -rf build/ext-$$m && mkdir -p build/ext-$$m && \
-		cp -r extension/Makefile extension/drydock.control extension/src extension/sql build/ext-$$m/ && \
+		rm -rf build/ext-$$m && mkdir -p build/ext-$$m/src && \
+		cp -r extension/Makefile extension/drydock.control extension/sql build/ext-$$m/ && \
+		cp extension/src/*.[ch] build/ext-$$m/src/ && \
 		$(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc && \
 		if [ -w "$$($$pgc --pkglibdir)" ]; then s=; else s="$(SUDO)"; fi && \
 		$$s $(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc install && \

@@ -95,8 +95,8 @@ fi
 complete() {
 	[ -x "$PREFIX/bin/postgres" ] && [ -x "$PREFIX/bin/pg_config" ] && [ -x "$PREFIX/bin/psql" ] &&
 	[ -x "$PREFIX/bin/pg_dump" ] &&
-	[ -f "$PREFIX/share/extension/pgcrypto.control" ] &&
-	[ -f "$PREFIX/share/extension/pgtap.control" ] &&
+	[ -f "$("$PREFIX/bin/pg_config" --sharedir)/extension/pgcrypto.control" ] &&
+	[ -f "$("$PREFIX/bin/pg_config" --sharedir)/extension/pgtap.control" ] &&
 	[ -f "$INFO" ] && grep -qxF "configure: $CONFIGURE_FLAGS" "$INFO"
 }
 
@@ -191,7 +191,7 @@ fi
 
 # pgTAP from Debian's source package (the newest suite has the version that
 # knows the newest majors), built against this prefix.
-if [ ! -f "$PREFIX/share/extension/pgtap.control" ]; then
+if [ ! -f "$("$PREFIX/bin/pg_config" --sharedir)/extension/pgtap.control" ]; then
 	SUITE=sid
 	apt_ready
 	tb=$(fetch_orig pgtap "$CACHE/.build/pgtap")
