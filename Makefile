@@ -40,9 +40,10 @@ DEB_PACKAGES = build-essential pkg-config git \
 	libjson-validator-perl
 
 # What a source build of a major needs (tools/pg-build.sh): the parser
-# generators, and the libraries production servers are built with.
+# generators, and the libraries production servers are built with; patchelf
+# for 17 (Debian's binaries run on their own glibc).
 PG_BUILD_PACKAGES = bison flex curl ca-certificates libicu-dev libreadline-dev zlib1g-dev \
-	libssl-dev libxml2-dev liblz4-dev libzstd-dev
+	libssl-dev libxml2-dev liblz4-dev libzstd-dev patchelf
 
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" extension/drydock.control)
 
@@ -56,16 +57,17 @@ install: all install-majors
 
 # The extension for every major of PG other than the default one, each built
 # in a copy of extension/ under build/ so no major's objects mix with
-# another's.
+# another's (without JIT bitcode: Debian's 17 was built with LLVM, and
+# clang need not be here).
 install-majors:
 	@for m in $(OTHER_MAJORS); do \
 		pgc=$$(tools/pg-build.sh --pg-config $$m) || { echo "PostgreSQL $$m is not installed: make deps PG=$$m"; exit 1; }; \
 		rm -rf build/ext-$$m && mkdir -p build/ext-$$m/src && \
 		cp -r extension/Makefile extension/drydock.control extension/sql build/ext-$$m/ && \
 		cp extension/src/*.[ch] build/ext-$$m/src/ && \
-		$(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc && \
+		$(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc with_llvm=no && \
 		if [ -w "$$($$pgc --pkglibdir)" ]; then s=; else s="$(SUDO)"; fi && \
-		$$s $(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc install && \
+		$$s $(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc with_llvm=no install && \
 		echo "extension installed for PostgreSQL $$m ($$pgc)" || exit 1; \
 	done
 

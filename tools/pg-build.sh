@@ -69,6 +69,16 @@ case $MAJOR in
 	13) CONFIGURE_FLAGS="--with-openssl --with-icu --with-readline --with-zlib --with-libxml" ;;
 	14) CONFIGURE_FLAGS="--with-ssl=openssl --with-icu --with-readline --with-zlib --with-libxml --with-lz4" ;;
 esac
+# 17: trixie's source package is listed but its tarballs are not served by
+# the mirror, while its binary packages are; they need glibc 2.38 (bookworm
+# has 2.36).  So 17 is Debian's own build, unpacked into PREFIX/root with
+# the libraries it was built against -- trixie's glibc included -- and every
+# program pointed at that root's dynamic loader (patchelf): the server,
+# headers, PGXS and pgTAP of one and the same 17.x.
+FROM_BINARIES=
+case $MAJOR in
+	17) FROM_BINARIES=1; CONFIGURE_FLAGS="(Debian $SUITE binary packages, own glibc)" ;;
+esac
 PREFIX=$CACHE/$MAJOR
 INFO=$PREFIX/drydock-build.info
 WORK=$CACHE/.build/$MAJOR
@@ -109,14 +119,16 @@ fi
 # system's sources and lists are left as they are.
 aptq() {
 	local tool=apt-get
-	[ "$1" = showsrc ] && tool=apt-cache
+	case $1 in showsrc|depends) tool=apt-cache ;; esac
 	"$tool" -q -o Dir::Etc::SourceList="$APTDIR/sources.list" -o Dir::Etc::SourceParts=/dev/null \
 		-o Dir::State::Lists="$APTDIR/lists" -o Dir::Cache="$APTDIR/cache" \
 		-o APT::Sandbox::User=root "$@"
 }
 apt_ready() {
 	mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial"
-	local want="deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main"
+	local kind=deb-src
+	[ -n "$FROM_BINARIES" ] && kind=deb
+	local want="$kind [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main"
 	# One lock for the shared private lists (parallel builds of two majors).
 	exec 9>"$APTDIR/lock"
 	flock 9
@@ -160,6 +172,47 @@ fetch_orig() {
 }
 
 start=$(date +%s)
+
+if [ -n "$FROM_BINARIES" ]; then
+	command -v patchelf >/dev/null || die "$MAJOR: needs patchelf (make deps installs it)"
+	apt_ready
+	debs=$WORK/debs
+	rm -rf "$debs" "$PREFIX" && mkdir -p "$debs" "$PREFIX/root"
+	# the server, client, headers, pgTAP, and every shared library they
+	# need (not compilers, perl or python: -dev, llvm, clang are left out;
+	# JIT is then unavailable, which drydock does not use)
+	pkgs=$(aptq depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+		--no-replaces --no-enhances -o Dir::State::status=/dev/null \
+		"postgresql-$MAJOR" "postgresql-client-$MAJOR" libpq5 2>/dev/null |
+		grep -v '^[ <]' | sort -u | grep -E '^lib|^zlib1g$' |
+		grep -vE -- '-dev$|llvm|clang|perl|python|^libc-|^libc6-|debian-installer|debconf|newt|slang')
+	[ -n "$pkgs" ] || die "$MAJOR: no dependency list for postgresql-$MAJOR in $SUITE"
+	(cd "$debs" && aptq download -o Dir::State::status=/dev/null "postgresql-$MAJOR" "postgresql-client-$MAJOR" \
+		"postgresql-server-dev-$MAJOR" "postgresql-$MAJOR-pgtap" libc6 $pkgs >/dev/null) ||
+		die "$MAJOR: downloading the $SUITE packages failed"
+	for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$PREFIX/root"; done
+	lib=$PREFIX/root/usr/lib/x86_64-linux-gnu
+	[ -e "$lib/ld-linux-x86-64.so.2" ] || die "$MAJOR: no dynamic loader in $SUITE's libc6"
+	# every program (server, clients, pg_regress) runs on the root's glibc
+	while IFS= read -r f; do
+		patchelf --print-interpreter "$f" >/dev/null 2>&1 || continue
+		patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --force-rpath --set-rpath "$lib" "$f" ||
+			die "$MAJOR: patchelf $f failed"
+	done < <(find "$PREFIX/root/usr/lib/postgresql" -type f -perm -u+x)
+	ln -s "root/usr/lib/postgresql/$MAJOR/bin" "$PREFIX/bin"
+	"$PREFIX/bin/postgres" --version >/dev/null || die "$MAJOR: the unpacked server does not run"
+	{
+		echo "source: Debian $SUITE $(cd "$debs" && ls postgresql-"$MAJOR"_*.deb | sed 's/_amd64.deb//')"
+		echo "configure: $CONFIGURE_FLAGS"
+		echo "glibc: $(cd "$debs" && ls libc6_*.deb)"
+		echo "pgtap: $(cd "$debs" && ls postgresql-"$MAJOR"-pgtap_*.deb)"
+		echo "built: $(date -u +%FT%TZ) in $(( $(date +%s) - start )) s"
+	} >"$INFO"
+	rm -rf "$debs"
+	complete || die "$MAJOR: $PREFIX is incomplete after unpacking"
+	echo "pg-build: $MAJOR: $PREFIX ready ($($PREFIX/bin/postgres --version), $(( $(date +%s) - start )) s)"
+	exit 0
+fi
 if [ ! -x "$PREFIX/bin/postgres" ] || [ ! -f "$INFO" ] || ! grep -qxF "configure: $CONFIGURE_FLAGS" "$INFO"; then
 	apt_ready
 	tarball=$(fetch_orig "postgresql-$MAJOR" "$WORK")
