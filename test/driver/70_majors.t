@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # Every installed PostgreSQL major (issue 15): drydock exec / run on each,
 # selected by --pg or by --prod-version alone; a base dumped by that major's
-# own pg_dump restores; capture of locks and of a rewrite; the same
+# own pg_dump restores; capture of locks and of a rewrite; a replay with
+# the manifest's verdicts; the same
 # findings on every major for the same DDL; teardown (dd_run checks that no
 # run directory and no process is left).  A major that is not installed is
 # skipped with the reason (`make deps install PG="15 18 13"` installs them).
@@ -12,6 +13,7 @@ use lib "$FindBin::Bin/lib";
 use DD;
 use DDRun;
 use File::Temp ();
+use JSON::PP ();
 use Test::More;
 
 my $dd = drydock();
@@ -19,6 +21,7 @@ my @majors = split ' ', ($ENV{DRYDOCK_TEST_MAJORS} || '13 15 17 18');
 my $tmp = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddmXXXXXX');
 chmod 0755, "$tmp";
 my (%installed, %findings);
+my $manifest = JSON::PP->new->decode(DD::slurp(DD::fixture('replay/MANIFEST.json')));
 
 # the major drydock was built against (its default installation)
 my $default = run_cmd([$dd, 'exec', '--quiet', '--', 'psql', '-XAtc', 'SHOW server_version_num']);
@@ -79,6 +82,20 @@ for my $m (@majors) {
         like($l[0] && $l[0]{locks} // '', qr/^app\.accounts:AccessExclusiveLock(?:,|$)/, "$m: rewrite: AccessExclusiveLock on app.accounts");
         ok($l[0] && $l[0]{rewrite}, "$m: rewrite: the rewrite captured");
         $findings{rewrite}{$m} = join(',', map { "$_=$r->{codes}{$_}" } sort keys %{ $r->{codes} = codes_failing($r) });
+
+        # replay of a golang-migrate history: the manifest's verdict for every pair
+        my $rdir = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddmrXXXXXX');
+        chmod 0755, "$rdir";
+        $r = run_cmd([$dd, 'replay', '-q', '--pg', $m, '--prod-version', $m, '--schema', 'app', '--keep-going',
+                      DD::fixture('replay/golang-migrate'), '--out', "$rdir/out"], env => { TMPDIR => "$rdir" });
+        my $rep = eval { JSON::PP->new->decode(DD::slurp("$rdir/out/report.json") // '') };
+        my $man = $manifest->{histories}{'golang-migrate'};
+        is($rep && $rep->{environment}{server_major}, $m, "$m: replay ran on PostgreSQL $m") or diag($r->{err});
+        is_deeply({ map { $_->{version} => $_->{verdict} } @{ $rep ? $rep->{rounds} : [] } },
+                  { map { $_->{version} => ($_->{expected} eq 'failing_up' ? 'failed' : $_->{expected}) } @{ $man->{pairs} } },
+                  "$m: replay: every pair's verdict as on the manifest");
+        is(scalar(() = glob("$rdir/drydock-??????")), 0, "$m: replay: no run directory left");
+        is(scalar(DD::postgres_pids_in("$rdir")), 0, "$m: replay: no process left");
     }
 }
 
