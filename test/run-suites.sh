@@ -4,11 +4,14 @@
 #
 #   DRYDOCK   the driver to use (default: driver/drydock of this tree)
 #   SUITES    which suites (default: "regress pgtap driver")
+#   DRYDOCK_PG  the PostgreSQL major to run them on (drydock exec --pg)
 set -u
 cd "$(dirname "$0")/.."
 DRYDOCK=${DRYDOCK:-$PWD/driver/drydock}
 SUITES=${SUITES:-regress pgtap driver}
 export DRYDOCK
+PGOPT=()
+if [ -n "${DRYDOCK_PG:-}" ]; then PGOPT=(--pg "$DRYDOCK_PG"); fi
 
 passed=0; failed=0; failed_names=""
 run_suite() {
@@ -24,14 +27,14 @@ run_suite() {
 for s in $SUITES; do
 	case $s in
 	regress)
-		run_suite regress "$DRYDOCK" exec --quiet -- \
+		run_suite regress "$DRYDOCK" exec --quiet "${PGOPT[@]}" -- \
 			make -s -C extension installcheck
 		if [ -s build/regress/regression.diffs ]; then cat build/regress/regression.diffs; fi ;;
 	pgtap)
-		run_suite pgtap "$DRYDOCK" exec --quiet -- \
+		run_suite pgtap "$DRYDOCK" exec --quiet "${PGOPT[@]}" -- \
 			pg_prove --ext .sql test/pgtap/ ;;
 	driver)
-		run_suite driver "$DRYDOCK" exec --quiet -- \
+		run_suite driver "$DRYDOCK" exec --quiet "${PGOPT[@]}" -- \
 			prove test/driver/ ;;
 	*)
 		echo "unknown suite $s"; failed=$((failed + 1)) ;;

@@ -38,7 +38,9 @@ exec_usage(FILE *out)
 			"                        (CMD is optional then)\n"
 			"      --fresh           initdb a new cluster instead of copying the cached template\n"
 			"      --run-as USER     as root, run the cluster as USER (default: postgres)\n"
+			"      --pg MAJOR        run the cluster on this installed major\n"
 			"      --pg-config PATH  the PostgreSQL installation to use\n"
+			"                        (CMD gets its bindir first in PATH and PG_CONFIG set to it)\n"
 			"  -q, --quiet           no progress lines on stderr\n"
 			"  -h, --help            show this help, then exit\n");
 }
@@ -89,6 +91,8 @@ exec_user_command(sandbox *sb, const char *dbname, char **cmdv)
 	int			status = 0;
 	char		port[16];
 	char	   *sysconf = xasprintf("%s/no-sysconf", sb->run_dir);
+	const char *old_path = getenv("PATH");
+	char	   *path = xasprintf("%s%s%s", sb->pg->bindir, old_path ? ":" : "", old_path ? old_path : "");
 
 	snprintf(port, sizeof(port), "%d", sb->port);
 	fflush(NULL);
@@ -97,6 +101,7 @@ exec_user_command(sandbox *sb, const char *dbname, char **cmdv)
 	{
 		dd_error("cannot fork: %s", strerror(errno));
 		free(sysconf);
+		free(path);
 		return EXIT_INTERNAL;
 	}
 	if (pid == 0)
@@ -124,6 +129,9 @@ exec_user_command(sandbox *sb, const char *dbname, char **cmdv)
 		setenv("PGDATABASE", dbname, 1);
 		setenv("PGSYSCONFDIR", sysconf, 1);
 		setenv("PSQLRC", "/dev/null", 1);
+		/* the sandbox's own psql, pg_dump, pg_regress (PGXS) come first */
+		setenv("PATH", path, 1);
+		setenv("PG_CONFIG", sb->pg->pg_config, 1);
 		/* a command outliving a killed driver would talk to a dead cluster */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execvp(cmdv[0], cmdv);
@@ -131,6 +139,7 @@ exec_user_command(sandbox *sb, const char *dbname, char **cmdv)
 		_exit(127);
 	}
 	free(sysconf);
+	free(path);
 	setpgid(pid, pid);			/* also here: no race with the child's own call */
 	signals_forward_to(pid, true);
 	for (;;)
@@ -167,6 +176,7 @@ cmd_exec(int argc, char **argv)
 		{"fresh", no_argument, NULL, 'F'},
 		{"run-as", required_argument, NULL, 'u'},
 		{"pg-config", required_argument, NULL, 'P'},
+		{"pg", required_argument, NULL, 'M'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
@@ -174,6 +184,7 @@ cmd_exec(int argc, char **argv)
 	const char *dbname = "sandbox";
 	const char *run_as = NULL;
 	const char *pg_config = NULL;
+	int			pg_major = 0;
 	bool		keep = false;
 	bool		fresh = false;
 	int			quiet = 0;
@@ -204,6 +215,19 @@ cmd_exec(int argc, char **argv)
 			case 'P':
 				pg_config = optarg;
 				break;
+			case 'M':
+				{
+					char	   *end;
+					long		v = strtol(optarg, &end, 10);
+
+					pg_major = (*optarg && *end == '\0' && v >= 13 && v <= 99) ? (int) v : 0;
+				}
+				if (!pg_major)
+				{
+					dd_error("--pg must be a PostgreSQL major version, 13 or later: \"%s\"", optarg);
+					return EXIT_USAGE;
+				}
+				break;
 			case 'q':
 				quiet = 1;
 				break;
@@ -226,7 +250,7 @@ cmd_exec(int argc, char **argv)
 		dd_error("--database must be 1 to 63 bytes");
 		return EXIT_USAGE;
 	}
-	if (!pg_install_find(pg_config, &pg, err, sizeof(err)))
+	if (!pg_install_select(pg_config, pg_major, 0, &pg, err, sizeof(err)))
 	{
 		dd_error("%s", err);
 		pg_install_free(&pg);

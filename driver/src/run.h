@@ -38,6 +38,7 @@ typedef struct run_options
 	bool		allow_meta;
 	const char *run_as;
 	const char *pg_config;
+	int			pg_major;		/* --pg MAJOR; 0: not given */
 	bool		keep;
 	bool		fresh;			/* initdb even when a template is cached */
 	bool		quiet;

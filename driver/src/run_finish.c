@@ -284,14 +284,22 @@ fidelity_notes(run_ctx *ctx)
 	}
 	else if (ctx->opt->prod_version == sandbox_major)
 	{
-		snprintf(buf, sizeof(buf), "sandbox major %d equals the declared production major %d",
-				 sandbox_major, ctx->opt->prod_version);
+		snprintf(buf, sizeof(buf), "same major as production (%d): the sandbox ran PostgreSQL %s",
+				 ctx->opt->prod_version, ctx->sb.server_version ? ctx->sb.server_version : ctx->pg.version);
 		note(notes, "N-1", "version", "same", buf);
 	}
 	else
 	{
-		snprintf(buf, sizeof(buf), "sandbox major %d differs from the declared production major %d: lock levels, defaults and syntax may differ; rerun with --pg-config of a %d installation",
-				 sandbox_major, ctx->opt->prod_version, ctx->opt->prod_version);
+		/* say how to get the production's major: installed or not */
+		char	   *prod_pg = pg_install_locate(ctx->opt->prod_version);
+
+		if (prod_pg)
+			snprintf(buf, sizeof(buf), "sandbox %d, production %d: lock levels, defaults and syntax may differ; %d is installed here (%s): rerun with --pg %d",
+					 sandbox_major, ctx->opt->prod_version, ctx->opt->prod_version, prod_pg, ctx->opt->prod_version);
+		else
+			snprintf(buf, sizeof(buf), "sandbox %d, production %d: lock levels, defaults and syntax may differ; %d is not installed here: `make deps PG=%d` installs it",
+					 sandbox_major, ctx->opt->prod_version, ctx->opt->prod_version, ctx->opt->prod_version);
+		free(prod_pg);
 		note(notes, "N-1", "version", "differs", buf);
 	}
 

@@ -91,6 +91,13 @@ run_common_option(int c, const char *arg, run_options *opt)
 		case OPT_PG_CONFIG:
 			opt->pg_config = arg;
 			return 1;
+		case OPT_PG:
+			if (!parse_int_in(arg, 13, 99, &opt->pg_major))
+			{
+				dd_error("--pg must be a PostgreSQL major version, 13 or later: \"%s\"", arg);
+				return -1;
+			}
+			return 1;
 		case OPT_FRESH:
 			opt->fresh = true;
 			return 1;

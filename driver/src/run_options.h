@@ -13,7 +13,7 @@
 enum
 {
 	OPT_SCAFFOLD = 256, OPT_PROD_SYSID, OPT_PROD_VERSION, OPT_TIMEOUT, OPT_ALLOW_META,
-	OPT_RUN_AS, OPT_PG_CONFIG, OPT_FRESH, OPT_APPLY_ROLE, OPT_APPLY_SUPER, OPT_FORMAT,
+	OPT_RUN_AS, OPT_PG_CONFIG, OPT_PG, OPT_FRESH, OPT_APPLY_ROLE, OPT_APPLY_SUPER, OPT_FORMAT,
 	OPT_COMMON_END				/* a command's own options start here */
 };
 
@@ -29,6 +29,7 @@ enum
 	{"allow-meta", no_argument, NULL, OPT_ALLOW_META}, \
 	{"run-as", required_argument, NULL, OPT_RUN_AS}, \
 	{"pg-config", required_argument, NULL, OPT_PG_CONFIG}, \
+	{"pg", required_argument, NULL, OPT_PG}, \
 	{"fresh", no_argument, NULL, OPT_FRESH}, \
 	{"apply-role", required_argument, NULL, OPT_APPLY_ROLE}, \
 	{"apply-as-superuser", no_argument, NULL, OPT_APPLY_SUPER}, \

@@ -333,7 +333,8 @@ run_start_sandbox(run_ctx *ctx)
 	char		sysid[32];
 	double		t = now_ms();
 
-	if (!pg_install_find(ctx->opt->pg_config, &ctx->pg, err, sizeof(err)))
+	if (!pg_install_select(ctx->opt->pg_config, ctx->opt->pg_major, ctx->opt->prod_version,
+						   &ctx->pg, err, sizeof(err)))
 	{
 		run_record_error(ctx, NULL, 0, err);
 		json_decref(facts);

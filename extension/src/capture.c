@@ -423,16 +423,24 @@ forget_rewrites(void)
  * original, normal, and has no AUTO/INTERNAL/PARTITION/EXTENSION dependency
  * on another object dropped by the same statement (on the whole object, or
  * on the very column dropped).  Must be called connected to SPI.
+ *
+ * *notnull_keys gets, from the same snapshot, the keys of the dropped
+ * NOT NULL constraints (pg_constraint rows of type 'n': 18's column NOT
+ * NULLs, 17's domain NOT NULLs), which are a column's or domain's property
+ * on every major (drydock.h) and so are no drop rows of their own; (Datum) 0
+ * when the statement's start is unknown.
  */
 static Datum
-cascade_keys(void)
+cascade_keys(Datum *notnull_keys)
 {
 	CommandId	cid;
 	SPIPlanPtr	plan;
 	int			ret;
 	bool		isnull;
 	Datum		keys;
+	Datum		nn;
 
+	*notnull_keys = (Datum) 0;
 	if (!current_start_cid(&cid))
 		return (Datum) 0;
 	/*
@@ -455,12 +463,18 @@ cascade_keys(void)
 					   "                    (SELECT classid, objid, objsubid FROM d)"
 					   "                OR (dep.refclassid, dep.refobjid, dep.refobjsubid) IN"
 					   "                    (SELECT classid, objid, objsubid FROM d)))"
-					   " SELECT coalesce(pg_catalog.array_agg(c.classid::pg_catalog.text || '/'"
+					   " SELECT (SELECT coalesce(pg_catalog.array_agg(c.classid::pg_catalog.text || '/'"
 					   "          || c.objid::pg_catalog.text || '/' || c.objsubid::pg_catalog.text),"
 					   "        '{}'::pg_catalog.text[])"
 					   "   FROM c"
 					   "  WHERE NOT EXISTS (SELECT 1 FROM owned w WHERE w.classid = c.classid"
-					   "                       AND w.objid = c.objid AND w.objsubid = c.objsubid)",
+					   "                       AND w.objid = c.objid AND w.objsubid = c.objsubid)),"
+					   "        (SELECT coalesce(pg_catalog.array_agg(d.classid::pg_catalog.text || '/'"
+					   "          || d.objid::pg_catalog.text || '/' || d.objsubid::pg_catalog.text),"
+					   "        '{}'::pg_catalog.text[])"
+					   "   FROM d JOIN pg_catalog.pg_constraint k ON k.oid = d.objid"
+					   "  WHERE d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"
+					   "    AND k.contype = 'n')",
 					   0, NULL);
 
 	/* the current snapshot, seeing the catalog as of the statement's start */
@@ -474,6 +488,8 @@ cascade_keys(void)
 			 SPI_result_code_string(ret));
 	keys = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	keys = isnull ? (Datum) 0 : datumCopy(keys, false, -1);
+	nn = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	*notnull_keys = isnull ? (Datum) 0 : datumCopy(nn, false, -1);
 	SPI_freetuptable(SPI_tuptable);
 	return keys;
 }
@@ -601,9 +617,13 @@ drydock_capture_sql_drop(PG_FUNCTION_ARGS)
 	phase = active_phase();
 	if (phase != NULL)
 	{
-		Datum		cascades = cascade_keys();
+		Datum		notnull_keys;
+		Datum		cascades = cascade_keys(&notnull_keys);
 
-		/* no locks here: the statement's go on its ddl_command_end row */
+		/*
+		 * No locks here: the statement's go on its ddl_command_end row; the
+		 * last parameter ($6) carries the NOT NULL constraints to leave out.
+		 */
 		run_insert(&drop_plan,
 				   "INSERT INTO drydock.capture_log (phase, command_tag, object_type,"
 				   "   identity, cascade, event, classid, objid, objsubid,"
@@ -622,9 +642,11 @@ drydock_capture_sql_drop(PG_FUNCTION_ARGS)
 				   /* internal parts (row types, toast, RI triggers) are noise */
 				   "    AND d.schema_name IS DISTINCT FROM 'pg_toast'"
 				   "    AND (d.original OR d.normal OR"
-				   "         d.object_type NOT IN ('type', 'trigger', 'toast table'))",
+				   "         d.object_type NOT IN ('type', 'trigger', 'toast table'))"
+				   "    AND ($6 IS NULL OR d.classid::pg_catalog.text || '/' || d.objid::pg_catalog.text"
+				   "         || '/' || d.objsubid::pg_catalog.text <> ALL ($6))",
 				   phase, GetCommandTagName(trigdata->tag),
-				   PointerGetDatum(construct_empty_array(OIDOID)), cascades, (Datum) 0);
+				   PointerGetDatum(construct_empty_array(OIDOID)), cascades, notnull_keys);
 	}
 	SPI_finish();
 	PG_RETURN_NULL();

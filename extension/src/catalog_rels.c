@@ -39,6 +39,9 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#if PG_VERSION_NUM < 140000
+#include "catalog/indexing.h"	/* DependReferenceIndexId, before 14 */
+#endif
 #include "commands/defrem.h"
 #include "commands/tablespace.h"
 #include "fmgr.h"
@@ -55,6 +58,7 @@
 #include "utils/syscache.h"
 
 #include "catalog_state.h"
+#include "drydock.h"
 
 /* A column of a table in scope. */
 typedef struct ColInfo
@@ -521,7 +525,9 @@ scan_constraints(Builder *b)
 		RelInfo    *r;
 		ConInfo    *ci;
 
-		if (!OidIsValid(con->conrelid) || con->contype == CONSTRAINT_TRIGGER)
+		/* NOT NULL (18) is a column property here: see drydock.h */
+		if (!OidIsValid(con->conrelid) || con->contype == CONSTRAINT_TRIGGER ||
+			con->contype == CONSTRAINT_NOTNULL)
 			continue;
 		r = oid_lookup(b->rels, con->conrelid);
 		if (r == NULL)

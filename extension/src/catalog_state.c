@@ -255,7 +255,7 @@ DESCR_JOIN("d", "pg_type", "t.oid", "0")
 "   FROM pg_constraint con JOIN pg_type t ON t.oid = con.contypid"
 "   JOIN ns ON ns.oid = t.typnamespace"
 DESCR_JOIN("d", "pg_constraint", "con.oid", "0")
-"  WHERE con.contypid <> 0 AND NOT " EXT_MEMBER("pg_type", "t.oid")
+"  WHERE con.contypid <> 0 AND con.contype <> 'n' AND NOT " EXT_MEMBER("pg_type", "t.oid")
 
 /* sequences: parameters and OWNED BY (as a definition item, not a parent) */
 " UNION ALL"

@@ -175,7 +175,7 @@ static const char *const kc_sql =
 " UNION ALL"
 " SELECT 'KC005', con.obj,"
 "        format('%s constraint %s on %s is NOT VALID', CASE con.contype WHEN 'f' THEN 'foreign key'"
-"               WHEN 'c' THEN 'check' ELSE con.contype::text END, quote_ident(conname), tbl)"
+"               WHEN 'c' THEN 'check' WHEN 'n' THEN 'not-null' ELSE con.contype::text END, quote_ident(conname), tbl)"
 "   FROM con WHERE NOT con.convalidated";
 
 static const char *const cv_sql =
@@ -208,6 +208,8 @@ static const char *const nh_sql =
 "        UNION ALL"
 "        SELECT 'constraint', t.tbl || '.' || quote_ident(con.conname), con.conname::text"
 "          FROM t JOIN pg_constraint con ON con.conrelid = t.oid"
+/* 18's NOT NULL rows: generated names, no user wrote them (drydock.h) */
+"         WHERE con.contype <> 'n'"
 "        UNION ALL"
 /* an index backing a PK/UNIQUE shares the constraint's name: reported once */
 "        SELECT 'index', quote_ident($1) || '.' || quote_ident(i.relname), i.relname::text"
