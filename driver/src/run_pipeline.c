@@ -331,7 +331,8 @@ run_start_sandbox(run_ctx *ctx)
 	ctx->sb_made = true;
 	rc = sandbox_create(&ctx->sb, &(sandbox_options)
 						{
-						.pg = &ctx->pg,.run_as = ctx->opt->run_as,.keep = ctx->opt->keep,.fresh = ctx->opt->fresh
+						.pg = &ctx->pg,.run_as = ctx->opt->run_as,.keep = ctx->opt->keep,.fresh = ctx->opt->fresh,
+						.require_containment = ctx->opt->apply_as_superuser && !ctx->opt->allow_weak_containment
 						}, err, sizeof(err));
 	json_object_set_new(env, "kind", json_string("isolated ephemeral local cluster (socket-only, throwaway)"));
 	json_object_set_new(env, "cluster_origin", json_string(ctx->sb.origin ? ctx->sb.origin : "none"));
