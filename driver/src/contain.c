@@ -758,8 +758,6 @@ contain_fork(const contain_spec *spec, contain_state *st, char *err, size_t errl
 		snprintf(err, errlen, "cannot start the postmaster: %s", st->attempts[st->n_attempts - 1].result);
 		return -1;
 	}
-	if (pid > 0)
-		contain_observe_namespaces(pid, st->namespaces, sizeof(st->namespaces));
 	return pid;
 }
 

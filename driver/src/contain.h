@@ -39,7 +39,7 @@ typedef struct contain_state
 	contain_level level;		/* what the postmaster got */
 	bool		user_ns;		/* carried by an unprivileged user namespace */
 	bool		private_proc;	/* /proc shows only the sandbox's processes */
-	char		namespaces[96]; /* observed: "mnt pid ipc uts net" */
+	char		namespaces[96]; /* observed once it runs: "mnt pid ipc uts net" */
 	char		visible[2048];	/* read-only paths of the view, space separated */
 	int			n_attempts;
 	contain_attempt attempts[CONTAIN_MAX_ATTEMPTS];

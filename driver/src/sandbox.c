@@ -382,6 +382,8 @@ start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
 		sleep_ms(5);
 	}
 	sb->ms_start = now_ms() - start;
+	/* observed now that postgres runs (a not yet exec'd child is not dumpable) */
+	contain_observe_namespaces(pid, sb->contain.namespaces, sizeof(sb->contain.namespaces));
 	sb->netns_active = strstr(sb->contain.namespaces, "net") != NULL;
 	return 0;
 }
