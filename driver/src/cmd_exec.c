@@ -30,7 +30,9 @@ exec_usage(FILE *out)
 			"Usage: drydock exec [OPTION]... -- CMD [ARG]...\n"
 			"Start a throwaway, socket-only PostgreSQL cluster, run CMD with PGHOST, PGPORT,\n"
 			"PGUSER and PGDATABASE set for it (every other libpq variable unset, PSQLRC=/dev/null),\n"
-			"then stop the cluster and remove it.  Exits with CMD's status.\n"
+			"then stop the cluster and remove it.  Exits with CMD's status.  The server runs in\n"
+			"namespaces of its own and sees only the system, its installation (read-only) and\n"
+			"its run directory; CMD itself runs with your rights, as you started it.\n"
 			"\n"
 			"Options:\n"
 			"      --database NAME   throwaway database to create and export (default: sandbox)\n"
@@ -41,6 +43,9 @@ exec_usage(FILE *out)
 			"      --pg MAJOR        run the cluster on this installed major\n"
 			"      --pg-config PATH  the PostgreSQL installation to use\n"
 			"                        (CMD gets its bindir first in PATH and PG_CONFIG set to it)\n"
+			"      --allow-weak-containment\n"
+			"                        start even where the server cannot get a filesystem view of\n"
+			"                        its own (CMD gets a superuser: refused otherwise)\n"
 			"  -q, --quiet           no progress lines on stderr\n"
 			"  -h, --help            show this help, then exit\n");
 }
@@ -177,6 +182,7 @@ cmd_exec(int argc, char **argv)
 		{"run-as", required_argument, NULL, 'u'},
 		{"pg-config", required_argument, NULL, 'P'},
 		{"pg", required_argument, NULL, 'M'},
+		{"allow-weak-containment", no_argument, NULL, 'W'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
@@ -187,6 +193,7 @@ cmd_exec(int argc, char **argv)
 	int			pg_major = 0;
 	bool		keep = false;
 	bool		fresh = false;
+	bool		allow_weak = false;
 	int			quiet = 0;
 	int			c;
 	pg_install	pg;
@@ -228,6 +235,9 @@ cmd_exec(int argc, char **argv)
 					return EXIT_USAGE;
 				}
 				break;
+			case 'W':
+				allow_weak = true;
+				break;
 			case 'q':
 				quiet = 1;
 				break;
@@ -258,7 +268,8 @@ cmd_exec(int argc, char **argv)
 	}
 	rc = sandbox_create(&sb, &(sandbox_options)
 						{
-						.pg = &pg,.run_as = run_as,.keep = keep,.fresh = fresh
+						.pg = &pg,.run_as = run_as,.keep = keep,.fresh = fresh,
+						.require_containment = !allow_weak
 						}, err, sizeof(err));
 	if (rc == 0)
 		rc = create_database(&sb, dbname, err, sizeof(err));
@@ -270,9 +281,10 @@ cmd_exec(int argc, char **argv)
 		pg_install_free(&pg);
 		return rc;
 	}
-	dd_progress("sandbox ready in %.0f ms (%s: %.0f ms, start %.0f ms): %s port %d",
+	dd_progress("sandbox ready in %.0f ms (%s: %.0f ms, start %.0f ms): %s port %d, containment %s (%s)",
 				now_ms() - t0, sb.origin, sb.template_path && !sb.template_built_now ? sb.ms_clone : sb.ms_initdb,
-				sb.ms_start, sb.run_dir, sb.port);
+				sb.ms_start, sb.run_dir, sb.port, contain_level_name(sb.contain.level),
+				sb.contain.namespaces[0] ? sb.contain.namespaces : "no namespace");
 
 	if (optind < argc)
 		rc = exec_user_command(&sb, dbname, argv + optind);

@@ -73,7 +73,7 @@ replay_usage(FILE *out)
 			"                            installed and --pg is not given)\n"
 			"      --timeout SECONDS     per phase (default 600)\n"
 			"      --allow-meta, --run-as USER, --pg MAJOR, --pg-config PATH, --fresh, --apply-role NAME,\n"
-			"      --apply-as-superuser  as drydock run\n"
+			"      --apply-as-superuser, --allow-weak-containment  as drydock run\n"
 			"  -o, --out DIR             report directory (default ./drydock-replay-<UTC time>)\n"
 			"      --format tap          print one TAP test per pair on stdout\n"
 			"  -q, --quiet               no progress lines on stderr\n"

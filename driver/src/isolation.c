@@ -12,7 +12,13 @@
  *		- the socket directory is private (0700) and is the server's;
  *		- the connection came over the unix socket (inet_server_addr() NULL)
  *		  to the data directory just made;
- *		- the system identifier differs from every production one given.
+ *		- the system identifier differs from every production one given;
+ *		- the containment (contain.c), observed from both sides: the
+ *		  postmaster's namespaces against the driver's, and from inside the
+ *		  server, as a superuser artifact would see it: its pid in its own
+ *		  PID namespace, a read-only root filesystem, host directories
+ *		  absent, and a file written to /tmp landing in a private /tmp (the
+ *		  driver checks the host's /tmp).
  */
 #include "isolation.h"
 
@@ -21,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "netcheck.h"
 #include "util.h"
@@ -74,6 +81,155 @@ hba_non_local_lines(const char *path)
 	}
 	free(text);
 	return count;
+}
+
+/* The options of the mount at "/" in a mountinfo text, or NULL. */
+static char *
+root_mount_options(const char *mountinfo, int *n_mounts)
+{
+	char	   *copy = xstrdup(mountinfo);
+	char	   *save = NULL;
+	char	   *found = NULL;
+
+	*n_mounts = 0;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+	{
+		char		mnt[512],
+					opts[512];
+
+		/* id parent major:minor root mountpoint options ... */
+		if (sscanf(line, "%*s %*s %*s %*s %511s %511s", mnt, opts) != 2)
+			continue;
+		(*n_mounts)++;
+		if (strcmp(mnt, "/") == 0)
+		{
+			free(found);
+			found = xstrdup(opts);
+		}
+	}
+	free(copy);
+	return found;
+}
+
+/*
+ * What confines the server, as facts.  With full containment every one
+ * must hold, or isolation is not proven; with weaker containment (which the
+ * caller accepted) they are recorded as observed, and hold as "not
+ * contained" so the report says plainly what the server could reach.
+ */
+static void
+containment_facts(sandbox *sb, PGconn *conn, json_t *facts, char *reason, size_t reasonlen, bool *all_ok)
+{
+	const contain_state *cs = &sb->contain;
+	bool		full = cs->level == CONTAIN_FULL;
+	char		ns[96];
+	char		buf[512];
+	char	   *v;
+	const char *weak = "not required (weak containment accepted)";
+
+	contain_observe_namespaces(sb->postmaster_pid, ns, sizeof(ns));
+	{
+		bool		ok = strstr(ns, "mnt") && strstr(ns, "pid") && strstr(ns, "ipc") &&
+			strstr(ns, "uts") && strstr(ns, "net");
+
+		add_fact(facts, "postmaster namespaces other than the driver's", full ? "mnt pid ipc uts net" : weak,
+				 ns[0] ? ns : "none", ok || !full, reason, reasonlen, all_ok);
+	}
+
+	/* the server's own pid, as postmaster.pid records it */
+	v = query_one(conn, "SELECT split_part(pg_catalog.pg_read_file('postmaster.pid'), E'\n', 1)");
+	add_fact(facts, "postmaster pid seen by the server", full ? "1 (its own PID namespace)" : weak, v,
+			 strcmp(v, "1") == 0 || !full, reason, reasonlen, all_ok);
+	free(v);
+
+	/* the root filesystem, from the server's /proc/self/mountinfo */
+	{
+		PGresult   *res = PQexec(conn, "SELECT pg_catalog.pg_read_file('/proc/self/mountinfo')");
+		bool		ro = false;
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		{
+			int			n;
+			char	   *opts = root_mount_options(PQgetvalue(res, 0, 0), &n);
+
+			ro = opts && (strncmp(opts, "ro,", 3) == 0 || strcmp(opts, "ro") == 0);
+			snprintf(buf, sizeof(buf), "/ %s, %d mounts", ro ? "read-only" : "writable", n);
+			free(opts);
+		}
+		else
+			snprintf(buf, sizeof(buf), "unreadable: %s", PQerrorMessage(conn));
+		PQclear(res);
+		add_fact(facts, "root filesystem seen by the server", full ? "/ read-only" : weak, buf,
+				 ro || !full, reason, reasonlen, all_ok);
+	}
+
+	/* host directories the server must not see */
+	{
+		static const char *const host_dirs[] = {"/root", "/home", "/var/lib/postgresql", "/etc/postgresql", NULL};
+		strbuf		obs;
+		bool		ok = true;
+		int			n = 0;
+
+		sb_init(&obs);
+		for (int i = 0; host_dirs[i]; i++)
+		{
+			struct stat st;
+			const char *params[1] = {host_dirs[i]};
+			PGresult   *res;
+			const char *seen;
+
+			if (stat(host_dirs[i], &st) != 0 || !S_ISDIR(st.st_mode))
+				continue;
+			/* one query per path: a directory we may not list is an error */
+			res = PQexecParams(conn,
+							   "SELECT CASE WHEN (pg_catalog.pg_stat_file($1, true)).size IS NULL THEN 'absent' "
+							   "WHEN (SELECT count(*) FROM pg_catalog.pg_ls_dir($1)) = 0 THEN 'empty' ELSE 'visible' END",
+							   1, NULL, params, NULL, NULL, 0);
+			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+				seen = PQgetvalue(res, 0, 0);
+			else
+				seen = "visible (not listable)";
+			if (strncmp(seen, "visible", 7) == 0)
+				ok = false;
+			sb_printf(&obs, "%s%s %s", n++ ? ", " : "", host_dirs[i], seen);
+			PQclear(res);
+		}
+		if (n == 0)
+			sb_append(&obs, "none of them exists on the host");
+		add_fact(facts, "host directories seen by the server (they exist on the host)",
+				 full ? "absent or empty" : weak, obs.data, ok || !full, reason, reasonlen, all_ok);
+		sb_free(&obs);
+	}
+
+	/* a write to /tmp lands in a private /tmp, not the host's */
+	{
+		char	   *name = xasprintf("/tmp/drydock-probe-%d-%d", (int) getpid(), sb->port);
+		char	   *q = xasprintf("COPY (SELECT 'drydock containment probe') TO '%s'", name);
+		PGresult   *res = PQexec(conn, q);
+		bool		wrote = PQresultStatus(res) == PGRES_COMMAND_OK;
+		struct stat st;
+		bool		on_host = lstat(name, &st) == 0;
+		bool		inside = false;
+
+		PQclear(res);
+		if (wrote)
+		{
+			char	   *q2 = xasprintf("SELECT (pg_catalog.pg_stat_file('%s', true)).size IS NOT NULL", name);
+
+			v = query_one(conn, q2);
+			inside = strcmp(v, "t") == 0;
+			free(v);
+			free(q2);
+		}
+		if (on_host)
+			unlink(name);		/* weak containment: the host got it; take it back */
+		snprintf(buf, sizeof(buf), "%s; the host's %s: %s", wrote ? (inside ? "written, the server sees it" : "written, the server cannot see it") : "the server could not write it",
+				 name, on_host ? "present (removed)" : "absent");
+		add_fact(facts, "a file the server writes to /tmp", full ? "written inside, absent from the host's /tmp" : weak, buf,
+				 (wrote && inside && !on_host) || !full, reason, reasonlen, all_ok);
+		free(name);
+		free(q);
+	}
 }
 
 bool
@@ -164,5 +320,6 @@ isolation_prove(sandbox *sb, PGconn *conn, char *const *prod_sysids, int n_prod,
 		add_fact(facts, "system identifier vs production", expected, sysid,
 				 strcmp(sysid, prod_sysids[i]) != 0, reason, reasonlen, &all_ok);
 	}
+	containment_facts(sb, conn, facts, reason, reasonlen, &all_ok);
 	return all_ok;
 }

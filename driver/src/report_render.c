@@ -285,6 +285,27 @@ environment_section(strbuf *sb, json_t *doc)
 	if (json_object_get(env, "network_namespace"))
 		row(sb, "network namespace", json_is_true(json_object_get(env, "network_namespace")) ?
 			"private (the postmaster sees only its own loopback)" : "not available: the host's network namespace");
+	if (json_object_get(env, "containment"))
+	{
+		json_t	   *c = json_object_get(env, "containment");
+		json_t	   *a;
+		size_t		ai;
+		strbuf		ctext;
+
+		sb_init(&ctext);
+		if (strcmp(report_str(c, "level"), "full") == 0)
+			sb_printf(&ctext, "full: namespaces %s%s; the server sees read-only %s, its run directory (writable), "
+					  "private /tmp, /dev/shm%s; nothing else of the host; no capabilities, no_new_privs",
+					  report_str(c, "namespaces"), json_is_true(json_object_get(c, "user_namespace")) ? " (unprivileged user namespace)" : "",
+					  report_str(c, "filesystem_view"), json_is_true(json_object_get(c, "private_proc")) ? " and /proc" : "");
+		else
+			sb_printf(&ctext, "WEAK (%s): the server sees the host's filesystem as user %s",
+					  report_str(c, "level"), report_str(env, "run_as_user"));
+		json_array_foreach(json_object_get(c, "attempts"), ai, a)
+			sb_printf(&ctext, "; tried %s: %s", report_str(a, "tried"), report_str(a, "result"));
+		row(sb, "containment", ctext.data);
+		sb_free(&ctext);
+	}
 	row(sb, "database", json_object_get(env, "database") ? report_str(env, "database") : "not created");
 	row(sb, "admin role", report_str(env, "admin_role"));
 	if (json_object_get(env, "apply_role"))

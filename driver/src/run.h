@@ -44,6 +44,7 @@ typedef struct run_options
 	bool		quiet;
 	const char *apply_role;
 	bool		apply_as_superuser;
+	bool		allow_weak_containment; /* superuser without a filesystem view */
 	int			timeout_s;
 	bool		format_tap;
 } run_options;

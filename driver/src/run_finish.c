@@ -337,16 +337,31 @@ fidelity_notes(run_ctx *ctx)
 			 "no cross-schema foreign key and no ALTER/DROP of pre-existing objects was captured");
 	sb_free(&locked_list);
 
-	/* N-3 */
-	if (!has_base)
-		note(notes, "N-3", "residuals", "not exercised",
-			 "without --base these could not be exercised and are NOT covered: name collisions with existing production objects; "
-			 "side effects on existing objects (locks, rewrites, cascades, dependent views); ownership and grants of existing objects; "
-			 "data-dependent failures (NOT NULL, UNIQUE, CHECK or FK validation on existing rows: the dry-run has no data)");
-	else
-		note(notes, "N-3", "residuals", "partly exercised",
-			 "collisions and side effects were exercised against the base schema; data-dependent failures (constraint validation on existing rows, "
-			 "long rewrites) were NOT, since a schema-only dump has no data");
+	/* N-3; weak containment is a residual too: what the server could reach */
+	{
+		strbuf		text;
+
+		sb_init(&text);
+		if (!has_base)
+			sb_append(&text,
+					  "without --base these could not be exercised and are NOT covered: name collisions with existing production objects; "
+					  "side effects on existing objects (locks, rewrites, cascades, dependent views); ownership and grants of existing objects; "
+					  "data-dependent failures (NOT NULL, UNIQUE, CHECK or FK validation on existing rows: the dry-run has no data)");
+		else
+			sb_append(&text,
+					  "collisions and side effects were exercised against the base schema; data-dependent failures (constraint validation on existing rows, "
+					  "long rewrites) were NOT, since a schema-only dump has no data");
+		if (ctx->sb_made && ctx->sb.contain.n_attempts > 0 && ctx->sb.contain.level != CONTAIN_FULL)
+			sb_printf(&text,
+					  ". Containment was weak: the server ran with %s (%s: %s), without a filesystem view of its own, so %s "
+					  "could read and change whatever the cluster's OS user %s can on this host",
+					  ctx->sb.contain.level == CONTAIN_NET ? "a private network namespace only" : "no namespace at all",
+					  ctx->sb.contain.attempts[0].what, ctx->sb.contain.attempts[0].result,
+					  ctx->opt->apply_as_superuser ? "the artifacts (run as superuser, --allow-weak-containment)" : "a superuser in it",
+					  ctx->sb.user.name ? ctx->sb.user.name : "?");
+		note(notes, "N-3", "residuals", has_base ? "partly exercised" : "not exercised", text.data);
+		sb_free(&text);
+	}
 
 	/* N-4 */
 	{

@@ -107,6 +107,9 @@ run_common_option(int c, const char *arg, run_options *opt)
 		case OPT_APPLY_SUPER:
 			opt->apply_as_superuser = true;
 			return 1;
+		case OPT_ALLOW_WEAK:
+			opt->allow_weak_containment = true;
+			return 1;
 		case 'o':
 			opt->out_dir = arg;
 			return 1;

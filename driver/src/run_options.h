@@ -14,6 +14,7 @@ enum
 {
 	OPT_SCAFFOLD = 256, OPT_PROD_SYSID, OPT_PROD_VERSION, OPT_TIMEOUT, OPT_ALLOW_META,
 	OPT_RUN_AS, OPT_PG_CONFIG, OPT_PG, OPT_FRESH, OPT_APPLY_ROLE, OPT_APPLY_SUPER, OPT_FORMAT,
+	OPT_ALLOW_WEAK,
 	OPT_COMMON_END				/* a command's own options start here */
 };
 
@@ -33,6 +34,7 @@ enum
 	{"fresh", no_argument, NULL, OPT_FRESH}, \
 	{"apply-role", required_argument, NULL, OPT_APPLY_ROLE}, \
 	{"apply-as-superuser", no_argument, NULL, OPT_APPLY_SUPER}, \
+	{"allow-weak-containment", no_argument, NULL, OPT_ALLOW_WEAK}, \
 	{"out", required_argument, NULL, 'o'}, \
 	{"format", required_argument, NULL, OPT_FORMAT}, \
 	{"quiet", no_argument, NULL, 'q'}, \

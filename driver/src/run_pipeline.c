@@ -348,7 +348,8 @@ run_start_sandbox(run_ctx *ctx)
 	ctx->sb_made = true;
 	rc = sandbox_create(&ctx->sb, &(sandbox_options)
 						{
-						.pg = &ctx->pg,.run_as = ctx->opt->run_as,.keep = ctx->opt->keep,.fresh = ctx->opt->fresh
+						.pg = &ctx->pg,.run_as = ctx->opt->run_as,.keep = ctx->opt->keep,.fresh = ctx->opt->fresh,
+						.require_containment = ctx->opt->apply_as_superuser && !ctx->opt->allow_weak_containment
 						}, err, sizeof(err));
 	json_object_set_new(env, "kind", json_string("isolated ephemeral local cluster (socket-only, throwaway)"));
 	json_object_set_new(env, "cluster_origin", json_string(ctx->sb.origin ? ctx->sb.origin : "none"));
@@ -395,6 +396,23 @@ run_start_sandbox(run_ctx *ctx)
 				"accepting connections", ctx->sb.ms_start);
 	json_object_set_new(env, "port", json_integer(ctx->sb.port));
 	json_object_set_new(env, "network_namespace", json_boolean(ctx->sb.netns_active));
+	{
+		const contain_state *cs = &ctx->sb.contain;
+		json_t	   *attempts = json_array();
+
+		for (int i = 0; i < cs->n_attempts; i++)
+			json_array_append_new(attempts, json_pack("{s:s, s:b, s:s}", "tried", cs->attempts[i].what,
+													  "ok", cs->attempts[i].ok, "result", cs->attempts[i].result));
+		json_object_set_new(env, "containment",
+							json_pack("{s:s, s:s, s:b, s:b, s:s, s:o}",
+									  "level", contain_level_name(cs->level),
+									  "namespaces", cs->namespaces,
+									  "user_namespace", cs->user_ns,
+									  "private_proc", cs->private_proc,
+									  "filesystem_view", cs->level == CONTAIN_FULL ?
+									  cs->visible : "the host's (no view of its own)",
+									  "attempts", attempts));
+	}
 	json_object_set_new(env, "admin_role", json_string(SANDBOX_ADMIN_ROLE " (trust over the unix socket, no password)"));
 	json_object_set_new(env, "initdb_ms", json_real(ctx->sb.ms_initdb));
 	json_object_set_new(env, "start_ms", json_real(ctx->sb.ms_start));

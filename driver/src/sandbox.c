@@ -19,12 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/socket.h>
-#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -32,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "contain.h"
 #include "netcheck.h"
 #include "signals.h"
 #include "template.h"
@@ -305,84 +302,9 @@ log_tail(const char *path, char *out, size_t outlen)
 	free(log);
 }
 
-/*
- * In the postmaster's child, before exec: a network namespace of its own,
- * with only a loopback interface, so that nothing the server runs (an
- * extension, a PL, COPY ... PROGRAM) can open a connection to anything
- * outside.  As root that is unshare(CLONE_NEWNET); otherwise an unprivileged
- * user namespace mapping our ids onto themselves carries it, where the
- * kernel allows.  Failure is not fatal: the report says whether it was on.
- */
-static void
-enter_private_netns(const run_user *u)
-{
-	int			fd;
-	struct ifreq ifr;
-
-	if (unshare(CLONE_NEWNET) != 0)
-	{
-		char		map[64];
-		uid_t		uid = getuid();
-		gid_t		gid = getgid();
-
-		if (u->switch_user || unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
-			return;
-		/* our own ids, mapped onto themselves */
-		if ((fd = open("/proc/self/setgroups", O_WRONLY)) >= 0)
-		{
-			(void) !write(fd, "deny", 4);
-			close(fd);
-		}
-		snprintf(map, sizeof(map), "%d %d 1", (int) uid, (int) uid);
-		if ((fd = open("/proc/self/uid_map", O_WRONLY)) >= 0)
-		{
-			(void) !write(fd, map, strlen(map));
-			close(fd);
-		}
-		snprintf(map, sizeof(map), "%d %d 1", (int) gid, (int) gid);
-		if ((fd = open("/proc/self/gid_map", O_WRONLY)) >= 0)
-		{
-			(void) !write(fd, map, strlen(map));
-			close(fd);
-		}
-	}
-	/* loopback up: PostgreSQL 13/14's statistics collector uses a UDP socket on it */
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
-	{
-		ifr.ifr_flags |= IFF_UP;
-		ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	close(fd);
-}
-
-/* Is pid in a network namespace other than ours? */
-static bool
-in_other_netns(pid_t pid)
-{
-	char		path[64];
-	char		mine[64] = "",
-				theirs[64] = "";
-	ssize_t		n;
-
-	n = readlink("/proc/self/ns/net", mine, sizeof(mine) - 1);
-	if (n > 0)
-		mine[n] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) pid);
-	n = readlink(path, theirs, sizeof(theirs) - 1);
-	if (n > 0)
-		theirs[n] = '\0';
-	return mine[0] && theirs[0] && strcmp(mine, theirs) != 0;
-}
-
 static int
 start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
 {
-	pid_t		parent = getpid();
 	pid_t		pid;
 	char		portstr[16];
 	const char *keys[] = {"host", "port", "user", "dbname", "connect_timeout", "sslmode", NULL};
@@ -391,10 +313,12 @@ start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
 	char	  **env = child_env_new(NULL);
 
 	snprintf(portstr, sizeof(portstr), "%d", sb->port);
-	pid = fork();
+	pid = contain_fork(&(contain_spec)
+					   {
+					   .user = &sb->user,.pg = sb->pg,.run_dir = sb->run_dir,.keep = sb->keep
+					   }, &sb->contain, err, errlen);
 	if (pid < 0)
 	{
-		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
 		child_env_free(env);
 		return EXIT_SANDBOX;
 	}
@@ -403,26 +327,7 @@ start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
 		int			fd;
 		const char *argv[] = {sb->pg->postgres, "-D", sb->data_dir, NULL};
 
-		/* not in the driver's process group: a terminal ^C is the driver's */
-		setpgid(0, 0);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		enter_private_netns(&sb->user);
-		run_user_become(&sb->user);
-
-		/*
-		 * After the credential change, which clears it: the postmaster gets
-		 * SIGQUIT (immediate shutdown) the moment the driver dies, however it
-		 * dies.  If the driver is already gone, do not start at all.
-		 */
-		if (!sb->keep)
-		{
-			prctl(PR_SET_PDEATHSIG, SIGQUIT);
-			if (getppid() != parent)
-				_exit(1);
-		}
+		/* contained, unprivileged, tied to the driver: see contain.c */
 		fd = open(sb->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0)
 		{
@@ -480,7 +385,9 @@ start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
 		sleep_ms(5);
 	}
 	sb->ms_start = now_ms() - start;
-	sb->netns_active = in_other_netns(pid);
+	/* observed now that postgres runs (a not yet exec'd child is not dumpable) */
+	contain_observe_namespaces(pid, sb->contain.namespaces, sizeof(sb->contain.namespaces));
+	sb->netns_active = strstr(sb->contain.namespaces, "net") != NULL;
 	return 0;
 }
 
@@ -590,7 +497,17 @@ sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errle
 		snprintf(err, errlen, "cannot write postgresql.conf: %s", strerror(errno));
 		return EXIT_SANDBOX;
 	}
-	return start_postmaster(sb, opts->start_timeout_ms > 0 ? opts->start_timeout_ms : 60000, err, errlen);
+	rc = start_postmaster(sb, opts->start_timeout_ms > 0 ? opts->start_timeout_ms : 60000, err, errlen);
+	if (rc == 0 && opts->require_containment && sb->contain.level != CONTAIN_FULL)
+	{
+		const contain_attempt *first = &sb->contain.attempts[0];
+
+		snprintf(err, errlen, "the server could not be given a filesystem of its own (%s: %s); "
+				 "a superuser in it could read and change the host's files: pass --allow-weak-containment to run anyway",
+				 contain_level_name(sb->contain.level), first->result);
+		return EXIT_SANDBOX;
+	}
+	return rc;
 }
 
 bool
@@ -787,7 +704,13 @@ remove_shm_segment(const char *pidfile_text)
 			p++;
 	if (!p || sscanf(p, "%lu %d", &key, &shmid) != 2)
 		return;
-	if (shmctl(shmid, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0)
+	/*
+	 * Only the segment with the cluster's own key: a cluster in a private IPC
+	 * namespace had its segment there (gone with the namespace), and the same
+	 * shmid here may be someone else's.
+	 */
+	if (shmctl(shmid, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0 &&
+		(unsigned long) ds.shm_perm.__key == key)
 		shmctl(shmid, IPC_RMID, NULL);
 }
 

@@ -13,6 +13,7 @@
 
 #include <libpq-fe.h>
 
+#include "contain.h"
 #include "pginstall.h"
 #include "proc.h"
 
@@ -29,6 +30,13 @@ typedef struct sandbox_options
 	bool		keep;			/* leave it running when the driver exits */
 	bool		fresh;			/* initdb even when a template is cached */
 	int			start_timeout_ms;	/* 0: 60 s */
+
+	/*
+	 * The server will be handed to a superuser (--apply-as-superuser, drydock
+	 * exec): refuse to go on when its own filesystem view could not be
+	 * built, unless the caller accepted weak containment.
+	 */
+	bool		require_containment;
 } sandbox_options;
 
 typedef struct sandbox
@@ -45,6 +53,7 @@ typedef struct sandbox
 	pid_t		postmaster_pid;
 	uint64_t	system_identifier;	/* from global/pg_control */
 	bool		netns_active;	/* postmaster in its own network namespace */
+	contain_state contain;		/* what confined the postmaster: contain.c */
 	char	   *server_version; /* server_version, once connected */
 	bool		keep;
 	const char *origin;			/* "template clone", "initdb (...)" */

@@ -180,7 +180,10 @@ ok(@{ $reached{report} || [] } >= 1, 'the report phase was hit by at least one s
     my $r = start_run([@scaf, "$H/sleep_up.sql", F('simple/down.sql')]);
     ok(wait_until(sub { child_with($r->{pid}, '/artifacts/ddl-') }, 30), 'postmaster kill: apply started');
     my $dir = run_dir_of($r);
-    my ($pm) = split /\n/, (DD::slurp("$dir/data/postmaster.pid") // '');
+    # the driver's postgres child: postmaster.pid says 1, its pid in its own
+    # PID namespace (issue 20)
+    my ($pm) = grep { $_ } map { (DD::slurp("/proc/$_/comm") // '') eq "postgres\n" ? $_ : undef }
+        split ' ', (`pgrep -P $r->{pid}` // '');
     ok($pm && kill(0, $pm), 'postmaster kill: found the postmaster');
     kill 'KILL', $pm;
     finish_run($r, 30);

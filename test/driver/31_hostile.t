@@ -97,7 +97,9 @@ for my $name (sort keys %accept) {
         unlike($all, qr/\Q$CANARY\E/, 'environ: the caller\'s secret is in no output');
     }
     if ($> == 0) {
-        like($r->{err}, qr/permission denied/i, 'environ: as root, the driver\'s environ is unreadable to the cluster user');
+        # with the server in a PID namespace of its own (issue 20) the driver
+        # is not even there: its parent is pid 0 from inside
+        like($r->{err}, qr/permission denied|\/proc\/0\/environ.*No such file/i, 'environ: as root, the driver\'s environ is unreadable to the cluster user');
         unlike($all, qr/\Q$CANARY\E/, 'environ: the caller\'s secret is in no output');
     }
 }
@@ -111,7 +113,7 @@ SKIP: {
     # (the private network namespace's carrier): the kernel denies it the
     # driver's /proc/PID/environ
     unlike(all_output_text($r), qr/\Q$CANARY\E/, 'environ-nobody: the caller\'s secret is in no output');
-    like($r->{err}, qr/environ.*Permission denied/, 'environ-nobody: the driver\'s environ is unreadable from the sandbox');
+    like($r->{err}, qr/environ.*(Permission denied|No such file)/, 'environ-nobody: the driver\'s environ is unreadable from the sandbox');
 }
 
 sub report_in {

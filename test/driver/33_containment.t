@@ -40,7 +40,7 @@ my $prog = "$tmp/probe.sh";
 open(my $fh, '>', $prog) or die;
 print $fh <<"SH";
 #!/bin/bash
-out=$tmp/probe-\$1.out
+out=\$(dirname \$0)/probe-\$1.out
 { timeout 3 bash -c 'echo hi > /dev/tcp/127.0.0.1/$dport' 2>&1; echo "loopback_rc=\$?"; } > \$out
 { timeout 3 bash -c 'echo hi > /dev/tcp/192.0.2.1/80' 2>&1; echo "outside_rc=\$?"; } >> \$out
 echo "netns=\$(readlink /proc/self/ns/net)" >> \$out
@@ -58,11 +58,17 @@ unlink $dlog;
 
 sub from_sandbox {
     my ($label, @runas) = @_;
-    my $sql = "COPY (SELECT 1) TO PROGRAM '$prog $label'";
-    # the postmaster's pid is in the run directory; its netns is what we check
-    my $sh = 'pm=$(head -1 "$PGHOST/data/postmaster.pid" 2>/dev/null); '
+    # The server sees only its own filesystem view (issue 20): the probe
+    # goes into the run directory, the one host directory it shares, and
+    # its output comes back from there.
+    my $sql = "COPY (SELECT 1) TO PROGRAM '\$PGHOST/probe.sh $label'";
+    # the postmaster is drydock's child (postmaster.pid says 1: it is PID 1
+    # of its own PID namespace); its netns is what we check
+    my $sh = "cp $prog \"\$PGHOST/probe.sh\"; chmod 755 \"\$PGHOST/probe.sh\"; "
+           . 'pm=$(pgrep -P $PPID -x postgres | head -1); '
            . 'echo "pm_netns=$(readlink /proc/$pm/ns/net 2>/dev/null)"; '
-           . "psql -X -v ON_ERROR_STOP=1 -c \"$sql\"";
+           . "psql -X -v ON_ERROR_STOP=1 -c \"$sql\"; rc=\$?; "
+           . "cp \"\$PGHOST/probe-$label.out\" $tmp/ 2>/dev/null; exit \$rc";
     return run_cmd([@runas, $dd, 'exec', '--', 'sh', '-c', $sh]);
 }
 
