@@ -26,7 +26,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES = build-essential pkg-config git \
 	postgresql-$(PG_MAJOR) postgresql-server-dev-$(PG_MAJOR) postgresql-$(PG_MAJOR)-pgtap \
 	libtap-parser-sourcehandler-pgtap-perl libpq-dev libjansson-dev libssl-dev \
-	libjson-validator-perl
+	libjson-validator-perl libxml2-utils
 
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" extension/drydock.control)
 
@@ -83,6 +83,7 @@ valgrind-test: all
 
 # Static analysis of the driver (jansson's header is named so its macros parse).
 cppcheck:
+	$(MAKE) -C driver src/codes_table.h
 	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
 		--include=/usr/include/jansson.h --suppress=missingIncludeSystem \
 		-I$(shell $(PG_CONFIG) --includedir) -Idriver/src -D_GNU_SOURCE driver/src

@@ -66,8 +66,13 @@ replay_usage(FILE *out)
 			"      --allow-meta, --run-as USER, --pg-config PATH, --fresh, --apply-role NAME,\n"
 			"      --apply-as-superuser  as drydock run\n"
 			"  -o, --out DIR             report directory (default ./drydock-replay-<UTC time>)\n"
-			"      --format tap          print one TAP test per pair on stdout\n"
+			"      --format LIST         text, tap (one test per pair), sarif, junit, github, gitlab;\n"
+			"                            each written into --out, the first also on stdout\n"
+			"      --fail-on error|warn  warn: warning checks fail the replay too (exit 1)\n"
 			"  -q, --quiet               no progress lines on stderr\n"
+			"      --config FILE         read defaults from FILE instead of the drydock.json found\n"
+			"                            in this directory or a parent (up to the repository root)\n"
+			"      --no-config           read no drydock.json\n"
 			"  -h, --help                show this help, then exit\n"
 			"\n"
 			"Exit codes as drydock run: 0 every pair exact, 1 findings, 2 bad input,\n"
@@ -343,7 +348,13 @@ cmd_replay(int argc, char **argv)
 	memset(&ro, 0, sizeof(ro));
 	opt.database = STATE_DB;
 	ro.missing_down = "error";
-	optind = 1;
+	{
+		static const char *const run_only[] = {"database", "rounds", "single-transaction", "keep", NULL};
+
+		if (run_options_config(&argc, &argv, long_options, RUN_COMMON_SHORT_OPTIONS, run_only, &opt) != 0)
+			return EXIT_USAGE;
+	}
+	optind = 0;					/* glibc: reinitialise after the config's pass */
 	while ((c = getopt_long(argc, argv, RUN_COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
 		int			common = run_common_option(c, optarg, &opt);
@@ -541,9 +552,10 @@ cmd_replay(int argc, char **argv)
 			continue;
 		}
 		why_unchecked[i] = NULL;
-		pair = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:b}", "round", ++n_checked, "version", m->version,
+		pair = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b}", "round", ++n_checked, "version", m->version,
 						 "title", m->title, "up_sha256", ups[i].pf.sha256,
 						 "down_sha256", m->down.text ? downs[i].pf.sha256 : NULL,
+						 "up_path", m->up.path, "down_path", m->down.text ? m->down.path : NULL,
 						 "in_transaction", m->in_transaction);
 		json_array_append_new(json_object_get(ctx.report, "rounds"), pair);
 		json_decref(ctx.suppress_inline);

@@ -46,8 +46,13 @@ run_usage(FILE *out)
 			"      --fresh               initdb instead of copying the cached template\n"
 			"Output:\n"
 			"  -o, --out DIR             report directory (default: ./drydock-report-<UTC time>)\n"
-			"      --format tap          also print the checks as TAP on stdout\n"
+			"      --format LIST         comma-separated: text, tap, sarif, junit, github, gitlab;\n"
+			"                            each written into --out, the first also on stdout\n"
+			"      --fail-on error|warn  warn: warning checks fail the run too (exit 1)\n"
 			"  -q, --quiet               no progress lines on stderr\n"
+			"      --config FILE         read defaults from FILE instead of the drydock.json found\n"
+			"                            in this directory or a parent (up to the repository root)\n"
+			"      --no-config           read no drydock.json\n"
 			"  -h, --help                show this help, then exit\n"
 			"\n"
 			"Exit codes: 0 all checks pass, 1 verification findings, 2 usage or bad input,\n"
@@ -75,9 +80,13 @@ cmd_run(int argc, char **argv)
 	int			rc;
 	char		default_out[64];
 
+	static const char *const replay_only[] = {"layout", "from", "to", "keep-going", "missing-down", "since", NULL};
+
 	run_options_defaults(&opt);
 	opt.database = "drydock_dryrun";
-	optind = 1;
+	if (run_options_config(&argc, &argv, long_options, "d:" RUN_COMMON_SHORT_OPTIONS, replay_only, &opt) != 0)
+		return EXIT_USAGE;
+	optind = 0;					/* glibc: reinitialise after the config's pass */
 	while ((c = getopt_long(argc, argv, "d:" RUN_COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
 		int			common = run_common_option(c, optarg, &opt);

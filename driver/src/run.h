@@ -44,7 +44,12 @@ typedef struct run_options
 	const char *apply_role;
 	bool		apply_as_superuser;
 	int			timeout_s;
-	bool		format_tap;
+	unsigned	formats;		/* report_format bits (render.h): files in out_dir */
+	unsigned	stdout_format;	/* the one printed on stdout; 0: text */
+	bool		fail_on_warn;	/* --fail-on warn: a warning check fails */
+	const char *config_path;	/* drydock.json used, or NULL */
+	const char *config_sha256;
+	json_t	   *policy_inline;	/* its "policy" object, or NULL */
 } run_options;
 
 typedef struct artifact

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render.h"
 #include "report.h"
 #include "run.h"
 #include "signals.h"
@@ -389,24 +390,31 @@ statements(run_ctx *ctx, const char *status)
 static void
 print_summary(run_ctx *ctx, int code, const char *status, bool wrote, const char *out_dir)
 {
-	if (ctx->opt->format_tap)
-	{
-		char	   *tap = report_render_tap(ctx->report);
+	/* a machine format on stdout is all there is on stdout: the summary goes to stderr */
+	FILE	   *sum = stdout;
 
-		fputs(tap, stdout);
-		free(tap);
+	if (ctx->opt->stdout_format && ctx->opt->stdout_format != FORMAT_TEXT)
+	{
+		char	   *text = report_render_format(ctx->report, ctx->opt->stdout_format);
+
+		fputs(text, stdout);
+		free(text);
+		fflush(stdout);
+		sum = stderr;
 	}
 	{
 		const char *replay = json_string_value(json_object_get(json_object_get(ctx->report, "replay"), "summary"));
 
 		if (replay)
-			printf("%s\n", replay);
+			fprintf(sum, "%s\n", replay);
 	}
-	printf("drydock: %s (exit %d): %d failing, %d warning checks", status, code, ctx->n_fail, ctx->n_warn);
+	fprintf(sum, "drydock: %s (exit %d): %d failing, %d warning checks", status, code, ctx->n_fail, ctx->n_warn);
 	if (ctx->n_suppressed)
-		printf(", %d suppressed", ctx->n_suppressed);
-	printf("; %s%s\n", wrote ? "report in " : "no report written", wrote ? out_dir : "");
-	fflush(stdout);
+		fprintf(sum, ", %d suppressed", ctx->n_suppressed);
+	if (ctx->opt->fail_on_warn && ctx->n_warn)
+		fprintf(sum, " (--fail-on warn)");
+	fprintf(sum, "; %s%s\n", wrote ? "report in " : "no report written", wrote ? out_dir : "");
+	fflush(sum);
 }
 
 int
@@ -458,6 +466,13 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 		}
 	}
 	(void) env;
+	/* --fail-on warn: warning checks fail the run like failing ones */
+	if (code == EXIT_PASS && ctx->opt->fail_on_warn && ctx->n_warn > 0)
+	{
+		code = EXIT_FINDINGS;
+		status = "findings";
+		message = "warning checks (--fail-on warn)";
+	}
 	utc_now_iso(when, sizeof(when));
 	json_object_set_new(ctx->report, "ended_at", json_string(when));
 	json_object_set_new(ctx->report, "duration_ms", json_real(now_ms() - ctx->t0));
@@ -567,5 +582,20 @@ run_ctx_init(run_ctx *ctx, const run_options *opt)
 			json_array_append_new(ids, json_string(opt->prod_sysids[i]));
 		json_object_set_new(json_object_get(ctx->report, "options"), "prod_sysids", ids);
 	}
+	{
+		/* the formats report_write_all() renders, read back from the report */
+		json_t	   *fmts = json_array();
+
+		for (unsigned f = 1; f <= FORMAT_GITLAB; f <<= 1)
+			if (opt->formats & f)
+				json_array_append_new(fmts, json_string(report_format_name((report_format) f)));
+		json_object_set_new(json_object_get(ctx->report, "options"), "format", fmts);
+		json_object_set_new(json_object_get(ctx->report, "options"), "fail_on",
+							json_string(opt->fail_on_warn ? "warn" : "error"));
+	}
+	if (opt->config_path)
+		json_object_set_new(ctx->report, "config",
+							json_pack("{s:s, s:s, s:b}", "path", opt->config_path, "sha256", opt->config_sha256,
+									  "inline_policy", opt->policy_inline != NULL));
 
 }

@@ -240,11 +240,13 @@ like($template_sysid // '', qr/^\d+$/, 'warm-up: the sandbox system identifier i
     my $secret = 'Tr0ub4dor-drydock-SECRET';
     for my $c (['password', 1], ['password_error', 3]) {
         my ($name, $rc) = @$c;
-        my $r = dd_run($name, [@scaf, '--apply-as-superuser', '--format', 'tap', F("$name/up.sql"), F("$name/down.sql")]);
+        # every CI format too: each is a file of the set, redacted like the others
+        my $r = dd_run($name, [@scaf, '--apply-as-superuser', '--format', 'tap,sarif,junit,github,gitlab', F("$name/up.sql"), F("$name/down.sql")]);
         is($r->{rc}, $rc, "$name: exit $rc") or diag($r->{err});
         check_report_dir($name, $r);
         my @files = grep { -f } glob("$r->{dir}/*");
         ok(@files >= 4, "$name: the report files exist");
+        ok(-f "$r->{dir}/$_", "$name: $_ written") for qw(checks.tap drydock.sarif junit.xml github-annotations.txt job-summary.md gl-code-quality-report.json);
         for my $f (@files, 'stdout', 'stderr') {
             my $s = $f eq 'stdout' ? $r->{out} : $f eq 'stderr' ? $r->{err} : DD::slurp($f);
             (my $short = $f) =~ s{.*/}{};
