@@ -14,6 +14,7 @@
 #include "run.h"
 #include "run_options.h"
 #include "signals.h"
+#include "term.h"
 #include "util.h"
 
 static void
@@ -45,7 +46,8 @@ run_usage(FILE *out)
 			"      --keep                leave the sandbox running afterwards\n"
 			"      --fresh               initdb instead of copying the cached template\n"
 			"Output:\n"
-			"  -o, --out DIR             report directory (default: ./drydock-report-<UTC time>)\n"
+			"  -o, --out DIR             report directory (default: ./drydock-report-<UTC time>,\n"
+			"                            made only once a cluster started)\n"
 			"      --format LIST         comma-separated: text, tap, sarif, junit, github, gitlab;\n"
 			"                            each written into --out, the first also on stdout\n"
 			"      --fail-on error|warn  warn: warning checks fail the run too (exit 1)\n"
@@ -141,13 +143,20 @@ cmd_run(int argc, char **argv)
 	{
 		char		err[512];
 
-		if (!report_prepare_dir(opt.out_dir, err, sizeof(err)))
+		/* a given --out is checked before anything runs; the default is made later */
+		if (!opt.out_defaulted && !report_prepare_dir(opt.out_dir, err, sizeof(err)))
 		{
 			dd_error("%s", err);
 			return run_exit(&ctx, EXIT_USAGE);	/* frees the report begun */
 		}
 	}
 
+	{
+		char		prefix[512];
+
+		snprintf(prefix, sizeof(prefix), "run %s", opt.ddl_path);
+		term_set_prefix(prefix, ctx.t0);
+	}
 	rc = run_preflight(&ctx);
 	if (rc != 0)
 		return run_exit(&ctx, run_finish(&ctx, rc, rc == EXIT_USAGE ? "refused" : "internal_error",

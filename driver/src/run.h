@@ -35,6 +35,7 @@ typedef struct run_options
 	int			rounds;
 	bool		single_transaction;
 	const char *out_dir;
+	bool		out_defaulted;	/* no --out: created only once a cluster started */
 	bool		allow_meta;
 	const char *run_as;
 	const char *pg_config;

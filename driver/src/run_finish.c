@@ -12,6 +12,7 @@
 #include "report.h"
 #include "run.h"
 #include "signals.h"
+#include "term.h"
 #include "util.h"
 
 static void
@@ -392,6 +393,10 @@ print_summary(run_ctx *ctx, int code, const char *status, bool wrote, const char
 {
 	/* a machine format on stdout is all there is on stdout: the summary goes to stderr */
 	FILE	   *sum = stdout;
+	const char *colour_key = strcmp(status, "pass") == 0 ? "pass" :
+		strcmp(status, "findings") == 0 && ctx->n_fail == 0 && !ctx->opt->fail_on_warn ? "warn" : "fail";
+
+	term_set_prefix(NULL, 0);
 
 	if (ctx->opt->stdout_format && ctx->opt->stdout_format != FORMAT_TEXT)
 	{
@@ -408,12 +413,18 @@ print_summary(run_ctx *ctx, int code, const char *status, bool wrote, const char
 		if (replay)
 			fprintf(sum, "%s\n", replay);
 	}
-	fprintf(sum, "drydock: %s (exit %d): %d failing, %d warning checks", status, code, ctx->n_fail, ctx->n_warn);
+	fprintf(sum, "drydock: %s%s%s (exit %d): %d failing, %d warning checks", term_colour(sum, colour_key), status,
+			term_reset(sum), code, ctx->n_fail, ctx->n_warn);
 	if (ctx->n_suppressed)
 		fprintf(sum, ", %d suppressed", ctx->n_suppressed);
 	if (ctx->opt->fail_on_warn && ctx->n_warn)
 		fprintf(sum, " (--fail-on warn)");
-	fprintf(sum, "; %s%s\n", wrote ? "report in " : "no report written", wrote ? out_dir : "");
+	if (wrote)
+		fprintf(sum, "; report in %s\n", out_dir);
+	else if (ctx->opt->out_defaulted && !ctx->sb_made)
+		fprintf(sum, "; no report written: nothing ran (--out DIR keeps the report of a refused run)\n");
+	else
+		fprintf(sum, "; no report written\n");
 	fflush(sum);
 }
 
@@ -498,8 +509,21 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 		json_object_set_new(g, "secrets_recorded", ctx->n_secrets ?
 							json_sprintf("none (%zu redacted)", ctx->n_secrets) : json_string("none"));
 	}
-	wrote = report_write_all(ctx->opt->out_dir, ctx->report, ctx->secrets, ctx->n_secrets, err, sizeof(err));
-	if (!wrote)
+	if (ctx->opt->out_defaulted && !ctx->sb_made)
+	{
+		/*
+		 * No --out, and the run stopped before a cluster existed (bad input,
+		 * a refusal): leave no ./drydock-report-<time>/ behind for a run that
+		 * never started.  Redacted all the same, for what stdout shows.
+		 */
+		report_redact(ctx->report, ctx->secrets, ctx->n_secrets);
+		wrote = false;
+	}
+	else if (ctx->opt->out_defaulted && !report_prepare_dir(ctx->opt->out_dir, err, sizeof(err)))
+		wrote = false;
+	else
+		wrote = report_write_all(ctx->opt->out_dir, ctx->report, ctx->secrets, ctx->n_secrets, err, sizeof(err));
+	if (!wrote && !(ctx->opt->out_defaulted && !ctx->sb_made))
 	{
 		dd_error("%s", err);
 		if (code == 0 || code == EXIT_FINDINGS)

@@ -196,4 +196,5 @@ run_options_default_out(run_options *opt, const char *prefix, char *buf, size_t 
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(buf, len, "%s-%s", prefix, stamp);
 	opt->out_dir = buf;
+	opt->out_defaulted = true;
 }

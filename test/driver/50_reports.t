@@ -309,6 +309,7 @@ like($template_sysid // '', qr/^\d+$/, 'warm-up: the sandbox system identifier i
     is($?, 0, 'make install into a DESTDIR') or diag($out);
     ok(-f "$dest/usr/local/share/man/man1/drydock.1", 'make install installs drydock(1)');
     ok(-x "$dest/usr/local/bin/drydock", 'make install installs the driver');
+    ok(-f "$dest/usr/local/share/doc/drydock/codes.md", 'make install installs docs/codes.md, where the SARIF rules link');
 }
 
 done_testing();
