@@ -243,6 +243,7 @@ run_load_policy(run_ctx *ctx)
 	const char *path = ctx->opt->policy_path;
 	json_t	   *schema;
 
+	memset(&jerr, 0, sizeof(jerr));
 	if (!path && ctx->opt->policy_inline)
 	{
 		/* drydock.json's "policy" object: checked as a policy file would be */
