@@ -41,7 +41,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES = build-essential pkg-config git \
 	postgresql-$(PG_MAJOR) postgresql-server-dev-$(PG_MAJOR) postgresql-$(PG_MAJOR)-pgtap \
 	libtap-parser-sourcehandler-pgtap-perl libpq-dev libjansson-dev libssl-dev \
-	libjson-validator-perl
+	libjson-validator-perl libxml2-utils libyaml-libyaml-perl
 
 # What a source build of a major needs (tools/pg-build.sh): the parser
 # generators, and the libraries production servers are built with; patchelf
@@ -128,6 +128,7 @@ valgrind-test: all
 
 # Static analysis of the driver (jansson's header is named so its macros parse).
 cppcheck:
+	$(MAKE) -C driver src/codes_table.h
 	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
 		--include=/usr/include/jansson.h --suppress=missingIncludeSystem \
 		-I$(shell $(PG_CONFIG) --includedir) -Idriver/src -Icommon -D_GNU_SOURCE driver/src common

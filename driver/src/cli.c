@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "term.h"
 #include "util.h"
 
 extern char **environ;
@@ -16,6 +17,7 @@ void
 cli_set_quiet(int quiet)
 {
 	dd_progress_enabled = !quiet && isatty(STDERR_FILENO);
+	term_init(quiet);
 }
 
 void

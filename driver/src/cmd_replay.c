@@ -24,7 +24,9 @@
 #include "run.h"
 #include "run_options.h"
 #include "signals.h"
+#include "since.h"
 #include "suppress.h"
+#include "term.h"
 #include "util.h"
 
 #define STATE_DB "drydock_replay_state"
@@ -39,6 +41,7 @@ typedef struct replay_options
 	bool		keep_going;
 	bool		strict;			/* refuse what the tool's docs do not allow */
 	const char *missing_down;	/* error, warn, off */
+	const char *since;			/* --since GIT_REF, or NULL */
 } replay_options;
 
 static void
@@ -62,6 +65,8 @@ replay_usage(FILE *out)
 			"      --strict              refuse a version shared by several migrations\n"
 			"      --from V              apply earlier ups unchecked; check from version V\n"
 			"      --to V                check up to version V, then stop\n"
+			"      --since GIT_REF       check only the migrations added or changed since GIT_REF\n"
+			"                            (git diff); earlier ones are applied unchecked\n"
 			"      --keep-going          after a failing migration, report it and go on\n"
 			"      --missing-down SEV    a migration without a down: error (default), warn or off\n"
 			"  -s, --schema NAME         target schema (required unless the policy names it)\n"
@@ -74,13 +79,32 @@ replay_usage(FILE *out)
 			"      --timeout SECONDS     per phase (default 600)\n"
 			"      --allow-meta, --run-as USER, --pg MAJOR, --pg-config PATH, --fresh, --apply-role NAME,\n"
 			"      --apply-as-superuser, --allow-weak-containment  as drydock run\n"
-			"  -o, --out DIR             report directory (default ./drydock-replay-<UTC time>)\n"
-			"      --format tap          print one TAP test per pair on stdout\n"
+			"  -o, --out DIR             report directory (default ./drydock-replay-<UTC time>,\n"
+			"                            made only once a cluster started)\n"
+			"      --format LIST         text, tap (one test per pair), sarif, junit, github, gitlab;\n"
+			"                            each written into --out, the first also on stdout\n"
+			"      --fail-on error|warn  warn: warning checks fail the replay too (exit 1)\n"
 			"  -q, --quiet               no progress lines on stderr\n"
+			"      --config FILE         read defaults from FILE instead of the drydock.json found\n"
+			"                            in this directory or a parent (up to the repository root)\n"
+			"      --no-config           read no drydock.json\n"
 			"  -h, --help                show this help, then exit\n"
 			"\n"
 			"Exit codes as drydock run: 0 every pair exact, 1 findings, 2 bad input,\n"
 			"3 a migration failed, 4 sandbox, 5 internal.\n");
+}
+
+/* path relative to dir ("DIR/x.sql" -> "x.sql"), or path when not under it. */
+static const char *
+relative_to(const char *path, const char *dir)
+{
+	size_t		n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (strncmp(path, dir, n) == 0 && path[n] == '/')
+		return path + n + 1;
+	return path;
 }
 
 /* Is version inside [from, to]?  sqitch names compare by plan position. */
@@ -390,7 +414,8 @@ cmd_replay(int argc, char **argv)
 {
 	enum
 	{
-		OPT_LAYOUT = OPT_COMMON_END, OPT_FROM, OPT_TO, OPT_KEEP_GOING, OPT_MISSING_DOWN, OPT_STRICT
+		OPT_LAYOUT = OPT_COMMON_END, OPT_FROM, OPT_TO, OPT_KEEP_GOING, OPT_MISSING_DOWN, OPT_STRICT,
+		OPT_SINCE
 	};
 	static const struct option long_options[] = {
 		{"layout", required_argument, NULL, OPT_LAYOUT},
@@ -399,6 +424,7 @@ cmd_replay(int argc, char **argv)
 		{"keep-going", no_argument, NULL, OPT_KEEP_GOING},
 		{"missing-down", required_argument, NULL, OPT_MISSING_DOWN},
 		{"strict", no_argument, NULL, OPT_STRICT},
+		{"since", required_argument, NULL, OPT_SINCE},
 		RUN_COMMON_LONG_OPTIONS
 	};
 	run_options opt;
@@ -417,6 +443,11 @@ cmd_replay(int argc, char **argv)
 	const char **why_unchecked;	/* per migration: NULL when checked */
 	json_t	  **inline_sup;		/* per migration: its -- drydock: directives */
 	int			n_accepted = 0;
+	int			n_to_check = 0; /* pairs inside --from/--to (and --since) */
+	bool	   *changed = NULL; /* --since: per migration, a file of it changed */
+	int			last_changed = -1;
+	json_t	   *since_files = NULL;
+	double		t_pair = 0;
 	int			n_exact = 0,
 				n_not = 0,
 				n_failed = 0,
@@ -428,7 +459,13 @@ cmd_replay(int argc, char **argv)
 	memset(&ro, 0, sizeof(ro));
 	opt.database = STATE_DB;
 	ro.missing_down = "error";
-	optind = 1;
+	{
+		static const char *const run_only[] = {"database", "rounds", "single-transaction", "keep", NULL};
+
+		if (run_options_config(&argc, &argv, long_options, RUN_COMMON_SHORT_OPTIONS, run_only, &opt) != 0)
+			return EXIT_USAGE;
+	}
+	optind = 0;					/* glibc: reinitialise after the config's pass */
 	while ((c = getopt_long(argc, argv, RUN_COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
 		int			common = run_common_option(c, optarg, &opt);
@@ -453,6 +490,9 @@ cmd_replay(int argc, char **argv)
 				break;
 			case OPT_STRICT:
 				ro.strict = true;
+				break;
+			case OPT_SINCE:
+				ro.since = optarg;
 				break;
 			case OPT_MISSING_DOWN:
 				if (strcmp(optarg, "error") && strcmp(optarg, "warn") && strcmp(optarg, "off"))
@@ -503,9 +543,43 @@ cmd_replay(int argc, char **argv)
 			free(opt.prod_sysids);
 			return EXIT_USAGE;
 		}
+	if (ro.since)
+	{
+		json_t	   *files = since_changed_files(ro.dir, ro.since, err, sizeof(err));
+
+		if (!files)
+		{
+			dd_error("%s: %s", ro.dir, err);
+			history_free(&h);
+			free(opt.prod_sysids);
+			return EXIT_USAGE;
+		}
+		changed = xcalloc(h.n + 1, sizeof(bool));
+		for (size_t i = 0; i < h.n; i++)
+		{
+			const migration_part *parts[] = {&h.items[i].up, &h.items[i].down, &h.items[i].verify};
+
+			for (int k = 0; k < 3; k++)
+			{
+				const char *rel = parts[k]->path ? relative_to(parts[k]->path, ro.dir) : NULL;
+
+				if (rel && json_object_get(files, rel))
+					changed[i] = true;
+			}
+			if (changed[i])
+				last_changed = (int) i;
+		}
+		since_files = files;
+	}
 	opt.ddl_path = ro.dir;
 	opt.rollback_path = ro.dir;
 	run_ctx_init(&ctx, &opt);
+	{
+		char		prefix[512];
+
+		snprintf(prefix, sizeof(prefix), "replay %s", ro.dir);
+		term_set_prefix(prefix, ctx.t0);
+	}
 	json_object_set_new(ctx.report, "replay",
 						json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:b, s:s, s:b}", "directory", ro.dir,
 								  "layout", h.layout, "migrations", (json_int_t) h.n,
@@ -526,10 +600,12 @@ cmd_replay(int argc, char **argv)
 		}
 		json_object_set_new(json_object_get(ctx.report, "replay"), "irregularities", irr);
 	}
-	if (!report_prepare_dir(opt.out_dir, err, sizeof(err)))
+	if (!opt.out_defaulted && !report_prepare_dir(opt.out_dir, err, sizeof(err)))
 	{
 		dd_error("%s", err);
 		history_free(&h);
+		free(changed);
+		json_decref(since_files);
 		return run_exit(&ctx, EXIT_USAGE);
 	}
 
@@ -625,6 +701,9 @@ cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	run_command(&ctx, "preflight", "lex and check every migration file (no cluster exists yet)", "ok", 0);
+	for (size_t i = 0; i < h.n; i++)
+		if (!before_from(&h, i, ro.from) && !after_to(&h, i, ro.to) && (!changed || changed[i]))
+			n_to_check++;
 	dd_progress("preflight: %zu migrations (%s) checked", h.n, h.layout);
 
 	if ((rc = run_start_sandbox(&ctx)) != 0)
@@ -660,17 +739,33 @@ cmd_replay(int argc, char **argv)
 			why_unchecked[i] = "not exercised: a down in SQL without an SQL up (its up is written in the host language, or lost); the down cannot be checked without the state the up makes";
 			continue;
 		}
-		if (before_from(&h, i, ro.from))
+		if (changed && (int) i > last_changed)
 		{
-			why_unchecked[i] = "before --from: applied unchecked";
+			/* nothing later changed: no state to build for it */
+			for (size_t k = i; k < h.n; k++)
+				why_unchecked[k] = "unchanged since --since, after the last changed migration: not applied";
+			break;
+		}
+		if (before_from(&h, i, ro.from) || (changed && !changed[i]))
+		{
+			why_unchecked[i] = before_from(&h, i, ro.from) ? "before --from: applied unchecked" :
+				"unchanged since --since: applied unchecked";
 			if ((rc = advance_state(&ctx, m->up_noop ? NULL : &ups[i], NULL)) != 0)
 				break;
 			continue;
 		}
 		why_unchecked[i] = NULL;
-		pair = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:b}", "round", ++n_checked, "version", m->version,
+		{
+			char		prefix[512];
+
+			snprintf(prefix, sizeof(prefix), "[%d/%d] %s %s", n_checked + 1, n_to_check, m->version, m->title);
+			term_set_prefix(prefix, ctx.t0);
+			t_pair = now_ms();
+		}
+		pair = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b}", "round", ++n_checked, "version", m->version,
 						 "title", m->title, "up_sha256", ups[i].pf.sha256,
 						 "down_sha256", m->down.text ? downs[i].pf.sha256 : NULL,
+						 "up_path", m->up.path, "down_path", m->down.text ? m->down.path : NULL,
 						 "in_transaction", m->in_transaction);
 		json_array_append_new(json_object_get(ctx.report, "rounds"), pair);
 		{
@@ -698,14 +793,19 @@ cmd_replay(int argc, char **argv)
 						m->verify.text ? &verifies[i] : NULL, pair);
 		if (rc != 0)
 		{
-			if (strcmp(json_string_value(json_object_get(pair, "verdict")) ?: "", "failed") == 0)
+			const char *v = json_string_value(json_object_get(pair, "verdict")) ?: "stopped";
+
+			if (strcmp(v, "failed") == 0)
 				n_failed++;
+			term_line("[%d/%d] %s %s: %s%s%s (%.1f s)", n_checked, n_to_check, m->version, m->title,
+					  term_colour(stderr, "fail"), v, term_reset(stderr), (now_ms() - t_pair) / 1000.0);
 			break;
 		}
 		{
 			const char *v = json_string_value(json_object_get(pair, "verdict"));
 
-			dd_progress("%s %s: %s", m->version, m->title, v);
+			term_line("[%d/%d] %s %s: %s%s%s (%.1f s)", n_checked, n_to_check, m->version, m->title,
+					  term_colour(stderr, v), v, term_reset(stderr), (now_ms() - t_pair) / 1000.0);
 			if (strcmp(v, "exact") == 0)
 				n_exact++;
 			else if (strcmp(v, "accepted") == 0)
@@ -764,6 +864,28 @@ cmd_replay(int argc, char **argv)
 			json_object_set_new(json_object_get(ctx.report, "replay"), "history", all);
 			json_object_set_new(json_object_get(ctx.report, "replay"), "pairs", json_integer(n_checked));
 		}
+		if (ro.since)
+		{
+			/* what the pull request touched: checked, and what was only applied */
+			json_t	   *files = json_array();
+			json_t	   *checked = json_array();
+			json_t	   *applied = json_array();
+			const char *name;
+			json_t	   *v;
+
+			json_object_foreach(since_files, name, v)
+				json_array_append_new(files, json_string(name));
+			for (size_t i = 0; i < h.n; i++)
+			{
+				if (!why_unchecked[i])
+					json_array_append_new(checked, json_string(h.items[i].version));
+				else if (strstr(why_unchecked[i], "applied unchecked"))
+					json_array_append_new(applied, json_string(h.items[i].version));
+			}
+			json_object_set_new(json_object_get(ctx.report, "replay"), "since",
+								json_pack("{s:s, s:o, s:o, s:o}", "ref", ro.since, "changed_files", files,
+										  "checked", checked, "applied_only", applied));
+		}
 		free(summary);
 	}
 	if (dd_got_signal)
@@ -794,6 +916,8 @@ out:
 		json_decref(inline_sup[i]);
 	free(inline_sup);
 	free(why_unchecked);
+	free(changed);
+	json_decref(since_files);
 	free(ups);
 	free(downs);
 	free(verifies);

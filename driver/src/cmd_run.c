@@ -14,6 +14,7 @@
 #include "run.h"
 #include "run_options.h"
 #include "signals.h"
+#include "term.h"
 #include "util.h"
 
 static void
@@ -51,9 +52,15 @@ run_usage(FILE *out)
 			"      --keep                leave the sandbox running afterwards\n"
 			"      --fresh               initdb instead of copying the cached template\n"
 			"Output:\n"
-			"  -o, --out DIR             report directory (default: ./drydock-report-<UTC time>)\n"
-			"      --format tap          also print the checks as TAP on stdout\n"
+			"  -o, --out DIR             report directory (default: ./drydock-report-<UTC time>,\n"
+			"                            made only once a cluster started)\n"
+			"      --format LIST         comma-separated: text, tap, sarif, junit, github, gitlab;\n"
+			"                            each written into --out, the first also on stdout\n"
+			"      --fail-on error|warn  warn: warning checks fail the run too (exit 1)\n"
 			"  -q, --quiet               no progress lines on stderr\n"
+			"      --config FILE         read defaults from FILE instead of the drydock.json found\n"
+			"                            in this directory or a parent (up to the repository root)\n"
+			"      --no-config           read no drydock.json\n"
 			"  -h, --help                show this help, then exit\n"
 			"\n"
 			"Exit codes: 0 all checks pass, 1 verification findings, 2 usage or bad input,\n"
@@ -81,9 +88,13 @@ cmd_run(int argc, char **argv)
 	int			rc;
 	char		default_out[64];
 
+	static const char *const replay_only[] = {"layout", "from", "to", "keep-going", "missing-down", "since", NULL};
+
 	run_options_defaults(&opt);
 	opt.database = "drydock_dryrun";
-	optind = 1;
+	if (run_options_config(&argc, &argv, long_options, "d:" RUN_COMMON_SHORT_OPTIONS, replay_only, &opt) != 0)
+		return EXIT_USAGE;
+	optind = 0;					/* glibc: reinitialise after the config's pass */
 	while ((c = getopt_long(argc, argv, "d:" RUN_COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
 		int			common = run_common_option(c, optarg, &opt);
@@ -138,13 +149,20 @@ cmd_run(int argc, char **argv)
 	{
 		char		err[512];
 
-		if (!report_prepare_dir(opt.out_dir, err, sizeof(err)))
+		/* a given --out is checked before anything runs; the default is made later */
+		if (!opt.out_defaulted && !report_prepare_dir(opt.out_dir, err, sizeof(err)))
 		{
 			dd_error("%s", err);
 			return run_exit(&ctx, EXIT_USAGE);	/* frees the report begun */
 		}
 	}
 
+	{
+		char		prefix[512];
+
+		snprintf(prefix, sizeof(prefix), "run %s", opt.ddl_path);
+		term_set_prefix(prefix, ctx.t0);
+	}
 	rc = run_preflight(&ctx);
 	if (rc != 0)
 		return run_exit(&ctx, run_finish(&ctx, rc, rc == EXIT_USAGE ? "refused" : "internal_error",

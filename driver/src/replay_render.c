@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render.h"
+
 #include "report.h"
 #include "util.h"
 
@@ -209,6 +211,7 @@ report_render_replay_tap(json_t *doc)
 	json_t	   *mig;
 	json_t	   *rounds = json_object_get(doc, "rounds");
 	json_t	   *all = json_object_get(json_object_get(doc, "replay"), "history");
+	bool		fail_on_warn = report_doc_fail_on_warn(doc);
 
 	/* one test per migration of the history: checked ones by verdict */
 	sb_init(&sb);
@@ -229,15 +232,46 @@ report_render_replay_tap(json_t *doc)
 		{
 			bool		skipped = strncmp(report_str(mig, "why_not"), "not reached", 11) != 0;
 
-			sb_printf(&sb, "%s %zu - %s %s # %s%s\n", skipped ? "ok" : "not ok", i + 1, report_str(mig, "version"),
-					  report_str(mig, "title"), skipped ? "SKIP " : "", report_str(mig, "why_not"));
+			sb_printf(&sb, "%s %zu - %s ", skipped ? "ok" : "not ok", i + 1, report_str(mig, "version"));
+			tap_text(&sb, report_str(mig, "title"));
+			sb_printf(&sb, " # %s", skipped ? "SKIP " : "");
+			tap_text(&sb, report_str(mig, "why_not"));
+			sb_append(&sb, "\n");
 			continue;
 		}
 		v = report_str(pair, "verdict");
 		ok = strcmp(v, "exact") == 0 || strcmp(v, "accepted") == 0 ||
 			(strcmp(v, "missing_down") == 0 && report_count_status(json_object_get(pair, "replay_findings"), "fail") == 0);
-		sb_printf(&sb, "%s %zu - %s %s: %s\n", ok ? "ok" : "not ok", i + 1, report_str(pair, "version"),
-				  report_str(pair, "title"), v[0] ? v : "not checked");
+		{
+			const char *keys[] = {"verification", "rollback_verification", "replay_findings"};
+			strbuf		diag;
+			int			warns = 0;
+
+			/* warnings: the pair passes (fails under --fail-on warn), each said in a diagnostic */
+			sb_init(&diag);
+			for (int k = 0; k < 3; k++)
+			{
+				size_t		n;
+				json_t	   *row;
+
+				json_array_foreach(json_object_get(pair, keys[k]), n, row)
+				{
+					if (strcmp(report_str(row, "status"), "warn") != 0)
+						continue;
+					warns++;
+					sb_printf(&diag, "# warning: %s %s ", report_str(row, "code"), report_str(row, "object"));
+					tap_text(&diag, report_str(row, "message"));
+					sb_append(&diag, "\n");
+				}
+			}
+			if (warns > 0 && fail_on_warn)
+				ok = false;
+			sb_printf(&sb, "%s %zu - %s ", ok ? "ok" : "not ok", i + 1, report_str(pair, "version"));
+			tap_text(&sb, report_str(pair, "title"));
+			sb_printf(&sb, ": %s\n", v[0] ? v : "not checked");
+			sb_append(&sb, diag.data);
+			sb_free(&diag);
+		}
 	}
 	return sb.data;
 }

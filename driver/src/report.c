@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "redact.h"
+#include "render.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -335,6 +336,135 @@ write_rendered(const char *dir, const char *name, char *text, json_t *files,
 	return ok;
 }
 
+/* The CI formats' files in the report directory, by format. */
+static const struct
+{
+	unsigned	format;
+	const char *file;
+}			format_files[] = {
+	{FORMAT_TAP, "checks.tap"},
+	{FORMAT_SARIF, "drydock.sarif"},
+	{FORMAT_JUNIT, "junit.xml"},
+	{FORMAT_GITHUB, "github-annotations.txt"},
+	{FORMAT_GITHUB, "job-summary.md"},
+	{FORMAT_GITLAB, "gl-code-quality-report.json"},
+};
+
+char *
+report_render_format(json_t *doc, unsigned format)
+{
+	json_t	   *j = NULL;
+	char	   *s;
+
+	switch (format)
+	{
+		case FORMAT_TAP:
+			return report_render_tap(doc);
+		case FORMAT_JUNIT:
+			return report_render_junit(doc);
+		case FORMAT_GITHUB:
+			return report_render_github(doc);
+		case FORMAT_SARIF:
+			j = report_render_sarif(doc);
+			break;
+		case FORMAT_GITLAB:
+			j = report_render_gitlab(doc);
+			break;
+		default:
+			return xstrdup("");
+	}
+	s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (!s)
+		dd_fatal(EXIT_INTERNAL, "cannot serialize a report format");
+	/* json_dumps' buffer is jansson's; hand back one of ours, newline-ended */
+	{
+		char	   *out = xasprintf("%s\n", s);
+
+		free(s);
+		return out;
+	}
+}
+
+/*
+ * The job summary of --format github also goes where a GitHub Actions step
+ * collects it ($GITHUB_STEP_SUMMARY, appended to as GitHub expects).  A
+ * failure there is said, not fatal: the report directory has the same file.
+ */
+static void
+append_step_summary(const char *text)
+{
+	const char *path = getenv("GITHUB_STEP_SUMMARY");
+	int			fd;
+	size_t		off = 0,
+				len = strlen(text);
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+	{
+		dd_error("cannot append the job summary to $GITHUB_STEP_SUMMARY (%s): %s", path, strerror(errno));
+		return;
+	}
+	while (off < len)
+	{
+		ssize_t		w = write(fd, text + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+		{
+			dd_error("cannot append the job summary to $GITHUB_STEP_SUMMARY (%s): %s", path, strerror(errno));
+			break;
+		}
+		off += (size_t) w;
+	}
+	close(fd);
+}
+
+/* The formats of options.format, each a file of the set (redacted, atomic). */
+static bool
+write_formats(const char *dir, json_t *doc, json_t *files, char *const *secrets, size_t n,
+			  char *err, size_t errlen)
+{
+	unsigned	formats = report_doc_formats(doc);
+	bool		ok = true;
+	char		sha[65];
+
+	if (formats & FORMAT_TAP)
+		ok = write_rendered(dir, "checks.tap", report_render_tap(doc), files, secrets, n, err, errlen) && ok;
+	if (formats & FORMAT_JUNIT)
+		ok = write_rendered(dir, "junit.xml", report_render_junit(doc), files, secrets, n, err, errlen) && ok;
+	if (formats & FORMAT_GITHUB)
+	{
+		char	   *md = report_render_github_summary(doc);
+
+		/* doc is redacted already: what is rendered from it is too */
+		append_step_summary(md);
+		ok = write_rendered(dir, "github-annotations.txt", report_render_github(doc), files, secrets, n,
+							err, errlen) && ok;
+		ok = write_rendered(dir, "job-summary.md", md, files, secrets, n, err, errlen) && ok;
+	}
+	/* the JSON formats are streamed to their file, as report.json is */
+	for (int k = 0; k < 2; k++)
+	{
+		unsigned	f = k == 0 ? FORMAT_SARIF : FORMAT_GITLAB;
+		const char *name = k == 0 ? "drydock.sarif" : "gl-code-quality-report.json";
+		json_t	   *j;
+
+		if (!(formats & f))
+			continue;
+		j = f == FORMAT_SARIF ? report_render_sarif(doc) : report_render_gitlab(doc);
+		if (report_write_json(dir, name, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER, sha, err, errlen))
+			json_object_set_new(files, name, json_string(sha));
+		else
+			ok = false;
+		json_decref(j);
+	}
+	return ok;
+}
+
 bool
 report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 				 FILE *pgtap_spool, char *err, size_t errlen)
@@ -377,6 +507,7 @@ report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 				ok = false;
 		}
 	}
+	ok = write_formats(dir, doc, files, secrets, n, err, errlen) && ok;
 	/* a file of the set this run did not write must not survive from an earlier run */
 	{
 		const char *optional[] = {"replay-log.md", "schema-assertions.pgtap.sql", NULL};
@@ -385,6 +516,14 @@ report_write_all(const char *dir, json_t *doc, char *const *secrets, size_t n,
 			if (!json_object_get(files, optional[i]))
 			{
 				char	   *stale = xasprintf("%s/%s", dir, optional[i]);
+
+				unlink(stale);
+				free(stale);
+			}
+		for (size_t i = 0; i < sizeof(format_files) / sizeof(format_files[0]); i++)
+			if (!json_object_get(files, format_files[i].file))
+			{
+				char	   *stale = xasprintf("%s/%s", dir, format_files[i].file);
 
 				unlink(stale);
 				free(stale);

@@ -39,7 +39,14 @@ bool		report_write_all(const char *dir, json_t *doc, char *const *secrets, size_
  * table cell (no pipes, no newlines), the rows of an array with a status. */
 const char *report_str(json_t *o, const char *key);
 void		report_md_cell(strbuf *sb, const char *s);
+void		tap_text(strbuf *sb, const char *s);	/* one line, '#' escaped */
 int			report_count_status(json_t *rows, const char *status);
+
+/*
+ * One --format's text (render.h's report_format): what is printed on stdout
+ * and, for each format of options.format, written into the report directory.
+ */
+char	   *report_render_format(json_t *doc, unsigned format);
 
 /* Rendered views; each returns a malloc'd string. */
 char	   *report_render_execution_log(json_t *doc);

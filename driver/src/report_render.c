@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render.h"
 #include "report.h"
 #include "util.h"
 
@@ -817,6 +818,24 @@ report_render_verification(json_t *doc)
 	return sb.data;
 }
 
+/*
+ * Text in a TAP test line: one line, and no '#' (which would start a
+ * directive: a message with "# SKIP" in it must not skip the test).
+ */
+void
+tap_text(strbuf *sb, const char *s)
+{
+	for (; s && *s; s++)
+	{
+		if (*s == '\n' || *s == '\r')
+			sb_append(sb, " ");
+		else if (*s == '#')
+			sb_append(sb, "\\#");
+		else
+			sb_appendn(sb, s, 1);
+	}
+}
+
 char *
 report_render_tap(json_t *doc)
 {
@@ -825,6 +844,8 @@ report_render_tap(json_t *doc)
 	size_t		i;
 	json_t	   *round;
 	int			n = 0;
+
+	bool		fail_on_warn = report_doc_fail_on_warn(doc);
 
 	if (json_object_get(doc, "replay"))
 		return report_render_replay_tap(doc);
@@ -842,22 +863,34 @@ report_render_tap(json_t *doc)
 			json_array_foreach(json_object_get(round, keys[k]), j, r)
 			{
 				const char *st = report_str(r, "status");
+				bool		warn = strcmp(st, "warn") == 0;
 
+				/*
+				 * A warning passes (fails under --fail-on warn) and says so in
+				 * a diagnostic line: not TODO, which means "not done yet".
+				 */
 				n++;
-				sb_printf(&body, "%s %d - %s %s %s", strcmp(st, "fail") == 0 ? "not ok" : "ok", n,
-						  report_str(r, "code"), report_str(r, "object"), report_str(r, "message"));
+				sb_printf(&body, "%s %d - %s %s ", strcmp(st, "fail") == 0 || (warn && fail_on_warn) ? "not ok" : "ok", n,
+						  report_str(r, "code"), report_str(r, "object"));
+				tap_text(&body, report_str(r, "message"));
 				if (strcmp(st, "skipped") == 0)
 					sb_append(&body, " # SKIP");
-				else if (strcmp(st, "warn") == 0)
-					sb_append(&body, " # TODO warning");
 				sb_append(&body, "\n");
+				if (warn)
+				{
+					sb_append(&body, "# warning: ");
+					tap_text(&body, report_str(r, "message"));
+					sb_append(&body, "\n");
+				}
 			}
 		}
 	}
 	if (json_object_get(doc, "error"))
 	{
 		n++;
-		sb_printf(&body, "not ok %d - run: %s\n", n, report_str(json_object_get(doc, "error"), "message"));
+		sb_printf(&body, "not ok %d - run: ", n);
+		tap_text(&body, report_str(json_object_get(doc, "error"), "message"));
+		sb_append(&body, "\n");
 	}
 	sb_printf(&sb, "TAP version 13\n1..%d\n", n);
 	sb_append(&sb, body.data);

@@ -35,6 +35,7 @@ typedef struct run_options
 	int			rounds;
 	bool		single_transaction;
 	const char *out_dir;
+	bool		out_defaulted;	/* no --out: created only once a cluster started */
 	bool		allow_meta;
 	const char *run_as;
 	const char *pg_config;
@@ -46,7 +47,12 @@ typedef struct run_options
 	bool		apply_as_superuser;
 	bool		allow_weak_containment; /* superuser without a filesystem view */
 	int			timeout_s;
-	bool		format_tap;
+	unsigned	formats;		/* report_format bits (render.h): files in out_dir */
+	unsigned	stdout_format;	/* the one printed on stdout; 0: text */
+	bool		fail_on_warn;	/* --fail-on warn: a warning check fails */
+	const char *config_path;	/* drydock.json used, or NULL */
+	const char *config_sha256;
+	json_t	   *policy_inline;	/* its "policy" object, or NULL */
 } run_options;
 
 typedef struct artifact

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render.h"
 #include "report.h"
 #include "run.h"
 #include "signals.h"
+#include "term.h"
 #include "util.h"
 
 static void
@@ -412,24 +414,41 @@ statements(run_ctx *ctx, const char *status)
 static void
 print_summary(run_ctx *ctx, int code, const char *status, bool wrote, const char *out_dir)
 {
-	if (ctx->opt->format_tap)
-	{
-		char	   *tap = report_render_tap(ctx->report);
+	/* a machine format on stdout is all there is on stdout: the summary goes to stderr */
+	FILE	   *sum = stdout;
+	const char *colour_key = strcmp(status, "pass") == 0 ? "pass" :
+		strcmp(status, "findings") == 0 && ctx->n_fail == 0 && !ctx->opt->fail_on_warn ? "warn" : "fail";
 
-		fputs(tap, stdout);
-		free(tap);
+	term_set_prefix(NULL, 0);
+
+	if (ctx->opt->stdout_format && ctx->opt->stdout_format != FORMAT_TEXT)
+	{
+		char	   *text = report_render_format(ctx->report, ctx->opt->stdout_format);
+
+		fputs(text, stdout);
+		free(text);
+		fflush(stdout);
+		sum = stderr;
 	}
 	{
 		const char *replay = json_string_value(json_object_get(json_object_get(ctx->report, "replay"), "summary"));
 
 		if (replay)
-			printf("%s\n", replay);
+			fprintf(sum, "%s\n", replay);
 	}
-	printf("drydock: %s (exit %d): %d failing, %d warning checks", status, code, ctx->n_fail, ctx->n_warn);
+	fprintf(sum, "drydock: %s%s%s (exit %d): %d failing, %d warning checks", term_colour(sum, colour_key), status,
+			term_reset(sum), code, ctx->n_fail, ctx->n_warn);
 	if (ctx->n_suppressed)
-		printf(", %d suppressed", ctx->n_suppressed);
-	printf("; %s%s\n", wrote ? "report in " : "no report written", wrote ? out_dir : "");
-	fflush(stdout);
+		fprintf(sum, ", %d suppressed", ctx->n_suppressed);
+	if (ctx->opt->fail_on_warn && ctx->n_warn)
+		fprintf(sum, " (--fail-on warn)");
+	if (wrote)
+		fprintf(sum, "; report in %s\n", out_dir);
+	else if (ctx->opt->out_defaulted && !ctx->sb_made)
+		fprintf(sum, "; no report written: nothing ran (--out DIR keeps the report of a refused run)\n");
+	else
+		fprintf(sum, "; no report written\n");
+	fflush(sum);
 }
 
 int
@@ -479,6 +498,13 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 			}
 		}
 	}
+	/* --fail-on warn: warning checks fail the run like failing ones */
+	if (code == EXIT_PASS && ctx->opt->fail_on_warn && ctx->n_warn > 0)
+	{
+		code = EXIT_FINDINGS;
+		status = "findings";
+		message = "warning checks (--fail-on warn)";
+	}
 	utc_now_iso(when, sizeof(when));
 	json_object_set_new(ctx->report, "ended_at", json_string(when));
 	json_object_set_new(ctx->report, "duration_ms", json_real(now_ms() - ctx->t0));
@@ -504,9 +530,22 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 		json_object_set_new(g, "secrets_recorded", ctx->n_secrets ?
 							json_sprintf("none (%zu redacted)", ctx->n_secrets) : json_string("none"));
 	}
-	wrote = report_write_all(ctx->opt->out_dir, ctx->report, ctx->secrets, ctx->n_secrets,
-							 ctx->pgtap_spool, err, sizeof(err));
-	if (!wrote)
+	if (ctx->opt->out_defaulted && !ctx->sb_made)
+	{
+		/*
+		 * No --out, and the run stopped before a cluster existed (bad input,
+		 * a refusal): leave no ./drydock-report-<time>/ behind for a run that
+		 * never started.  Redacted all the same, for what stdout shows.
+		 */
+		report_redact(ctx->report, ctx->secrets, ctx->n_secrets);
+		wrote = false;
+	}
+	else if (ctx->opt->out_defaulted && !report_prepare_dir(ctx->opt->out_dir, err, sizeof(err)))
+		wrote = false;
+	else
+		wrote = report_write_all(ctx->opt->out_dir, ctx->report, ctx->secrets, ctx->n_secrets,
+								 ctx->pgtap_spool, err, sizeof(err));
+	if (!wrote && !(ctx->opt->out_defaulted && !ctx->sb_made))
 	{
 		dd_error("%s", err);
 		if (code == 0 || code == EXIT_FINDINGS)
@@ -592,5 +631,20 @@ run_ctx_init(run_ctx *ctx, const run_options *opt)
 			json_array_append_new(ids, json_string(opt->prod_sysids[i]));
 		json_object_set_new(json_object_get(ctx->report, "options"), "prod_sysids", ids);
 	}
+	{
+		/* the formats report_write_all() renders, read back from the report */
+		json_t	   *fmts = json_array();
+
+		for (unsigned f = 1; f <= FORMAT_GITLAB; f <<= 1)
+			if (opt->formats & f)
+				json_array_append_new(fmts, json_string(report_format_name((report_format) f)));
+		json_object_set_new(json_object_get(ctx->report, "options"), "format", fmts);
+		json_object_set_new(json_object_get(ctx->report, "options"), "fail_on",
+							json_string(opt->fail_on_warn ? "warn" : "error"));
+	}
+	if (opt->config_path)
+		json_object_set_new(ctx->report, "config",
+							json_pack("{s:s, s:s, s:b}", "path", opt->config_path, "sha256", opt->config_sha256,
+									  "inline_policy", opt->policy_inline != NULL));
 
 }

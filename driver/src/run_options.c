@@ -9,6 +9,8 @@
 #include <time.h>
 #include <string.h>
 
+#include "config.h"
+#include "render.h"
 #include "util.h"
 
 void
@@ -35,6 +37,43 @@ static bool
 is_sysid(const char *s)
 {
 	return *s && strlen(s) <= 20 && strspn(s, "0123456789") == strlen(s);
+}
+
+/*
+ * --format LIST: comma-separated names, each written into --out; the first
+ * one named (over every --format given) is also printed on stdout.
+ */
+static bool
+parse_formats(const char *arg, run_options *opt)
+{
+	char	   *copy = xstrdup(arg);
+	char	   *save = NULL;
+	bool		ok = true;
+	int			n = 0;
+
+	for (char *name = strtok_r(copy, ",", &save); name && ok; name = strtok_r(NULL, ",", &save))
+	{
+		unsigned	f = report_format_by_name(name);
+
+		if (f == 0)
+		{
+			dd_error("--format: unknown format \"%s\" (text, tap, sarif, junit, github, gitlab)", name);
+			ok = false;
+			break;
+		}
+		if (!opt->stdout_format)
+			opt->stdout_format = f;
+		if (f != FORMAT_TEXT)
+			opt->formats |= f;
+		n++;
+	}
+	if (ok && n == 0)
+	{
+		dd_error("--format needs a list of formats: \"%s\"", arg);
+		ok = false;
+	}
+	free(copy);
+	return ok;
 }
 
 int
@@ -114,18 +153,43 @@ run_common_option(int c, const char *arg, run_options *opt)
 			opt->out_dir = arg;
 			return 1;
 		case OPT_FORMAT:
-			if (strcmp(arg, "tap") == 0)
-				opt->format_tap = true;
-			else if (strcmp(arg, "text") != 0)
+			return parse_formats(arg, opt) ? 1 : -1;
+		case OPT_FAIL_ON:
+			if (strcmp(arg, "warn") == 0)
+				opt->fail_on_warn = true;
+			else if (strcmp(arg, "error") == 0)
+				opt->fail_on_warn = false;
+			else
 			{
-				dd_error("--format must be text or tap: \"%s\"", arg);
+				dd_error("--fail-on must be error or warn: \"%s\"", arg);
 				return -1;
 			}
 			return 1;
 		case 'q':
 			opt->quiet = true;
 			return 1;
+		case OPT_CONFIG:
+		case OPT_NO_CONFIG:
+			return 1;			/* run_options_config() read them */
 	}
+	return 0;
+}
+
+int
+run_options_config(int *argc, char ***argv, const struct option *longopts, const char *shortopts,
+				   const char *const *other_keys, run_options *opt)
+{
+	/* static: the options point into its strings until the process exits */
+	static run_config cfg;
+
+	run_config_free(&cfg);
+	if (run_config_load(*argc, *argv, longopts, shortopts, other_keys, &cfg) != 0)
+		return EXIT_USAGE;
+	*argc = cfg.argc;
+	*argv = cfg.argv;
+	opt->config_path = cfg.path;
+	opt->config_sha256 = cfg.path ? cfg.sha256 : NULL;
+	opt->policy_inline = cfg.policy;
 	return 0;
 }
 
@@ -142,4 +206,5 @@ run_options_default_out(run_options *opt, const char *prefix, char *buf, size_t 
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(buf, len, "%s-%s", prefix, stamp);
 	opt->out_dir = buf;
+	opt->out_defaulted = true;
 }

@@ -14,7 +14,7 @@ enum
 {
 	OPT_SCAFFOLD = 256, OPT_PROD_SYSID, OPT_PROD_VERSION, OPT_TIMEOUT, OPT_ALLOW_META,
 	OPT_RUN_AS, OPT_PG_CONFIG, OPT_PG, OPT_FRESH, OPT_APPLY_ROLE, OPT_APPLY_SUPER, OPT_FORMAT,
-	OPT_ALLOW_WEAK,
+	OPT_ALLOW_WEAK, OPT_FAIL_ON, OPT_CONFIG, OPT_NO_CONFIG,
 	OPT_COMMON_END				/* a command's own options start here */
 };
 
@@ -37,11 +37,24 @@ enum
 	{"allow-weak-containment", no_argument, NULL, OPT_ALLOW_WEAK}, \
 	{"out", required_argument, NULL, 'o'}, \
 	{"format", required_argument, NULL, OPT_FORMAT}, \
+	{"fail-on", required_argument, NULL, OPT_FAIL_ON}, \
+	{"config", required_argument, NULL, OPT_CONFIG}, \
+	{"no-config", no_argument, NULL, OPT_NO_CONFIG}, \
 	{"quiet", no_argument, NULL, 'q'}, \
 	{"help", no_argument, NULL, 'h'}, \
 	{NULL, 0, NULL, 0}
 
 #define RUN_COMMON_SHORT_OPTIONS "s:b:p:o:qh"
+
+/*
+ * Read the project's drydock.json (config.c) into opt and the argument
+ * vector: argc and argv become the file's options followed by the command
+ * line's.  other_keys: the other command's options (accepted in the file).
+ * 0 or EXIT_USAGE (the error printed).  The strings live until exit.
+ */
+int			run_options_config(int *argc, char ***argv, const struct option *longopts,
+							   const char *shortopts, const char *const *other_keys,
+							   run_options *opt);
 
 /* Defaults shared by both commands. */
 void		run_options_defaults(run_options *opt);

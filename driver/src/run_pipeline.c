@@ -259,12 +259,20 @@ run_load_policy(run_ctx *ctx)
 	const char *path = ctx->opt->policy_path;
 	json_t	   *schema;
 
-	if (!path)
+	memset(&jerr, 0, sizeof(jerr));
+	if (!path && ctx->opt->policy_inline)
+	{
+		/* drydock.json's "policy" object: checked as a policy file would be */
+		path = ctx->opt->config_path;
+		ctx->policy = json_deep_copy(ctx->opt->policy_inline);
+	}
+	else if (!path)
 	{
 		ctx->policy = json_object();
 		return 0;
 	}
-	ctx->policy = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	else
+		ctx->policy = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!ctx->policy)
 	{
 		char		msg[300];

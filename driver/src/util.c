@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 bool		dd_progress_enabled = false;
+bool		dd_status_line_active = false;
+void		(*dd_progress_hook) (const char *msg) = NULL;
 
 static void
 vmessage(const char *prefix, const char *fmt, va_list ap)
@@ -32,6 +34,12 @@ vmessage(const char *prefix, const char *fmt, va_list ap)
 	for (char *p = line; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
+	/* a tty's status line (term.c) is cleared first, never garbled */
+	if (dd_status_line_active)
+	{
+		fputs("\r\033[K", stderr);
+		dd_status_line_active = false;
+	}
 	fprintf(stderr, "%s\n", line);
 }
 
@@ -68,7 +76,15 @@ dd_progress(const char *fmt,...)
 	if (!dd_progress_enabled)
 		return;
 	va_start(ap, fmt);
-	vmessage(NULL, fmt, ap);
+	if (dd_progress_hook)
+	{
+		char		msg[1024];
+
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		dd_progress_hook(msg);
+	}
+	else
+		vmessage(NULL, fmt, ap);
 	va_end(ap);
 }
 

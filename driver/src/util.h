@@ -23,6 +23,9 @@
 
 /* Set by main() from --quiet and isatty(2). */
 extern bool dd_progress_enabled;
+extern bool dd_status_line_active;	/* term.c's status line is on screen */
+/* when set (term.c, on a tty), dd_progress() hands its message here instead */
+extern void (*dd_progress_hook) (const char *msg);
 
 /* "drydock: message" on stderr (one line). */
 void		dd_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));

@@ -51,6 +51,11 @@ sub normalize {
     $text =~ s/^(\| port \(unix socket name only\) \| )\d+ \|/$1<PORT> |/mg;
     $text =~ s/^(\| OS user running the cluster \| )[^|]+\|/$1<USER> |/mg;
     $text =~ s/^(\| network namespace \| )[^|]+\|/$1<NETNS> |/mg;
+    # the containment: which system directories exist and where PostgreSQL is
+    # installed differ between machines; the probe file is named by pids
+    $text =~ s/(the server sees read-only )[^,|]*(, its run directory)/$1<SYSTEM AND INSTALLATION DIRS>$2/g;
+    $text =~ s{/tmp/drydock-probe-\d+-\d+}{/tmp/drydock-probe-<N>}g;
+    $text =~ s/(read-only, )\d+( mounts)/$1<N>$2/g;
     $text =~ s/(\[::1\]:port )(?:refused|unavailable) \([^)]*\)/$1<REFUSED-OR-UNAVAILABLE>/g;
     $text =~ s/^(\| tcp \[::1\]:port \| [^|]+\| )[^|]+\|/$1<REFUSED-OR-UNAVAILABLE> |/mg;
     $text =~ s/\Q$env->{server_version}\E/<SERVER_VERSION>/g if $env->{server_version};
@@ -240,11 +245,13 @@ like($template_sysid // '', qr/^\d+$/, 'warm-up: the sandbox system identifier i
     my $secret = 'Tr0ub4dor-drydock-SECRET';
     for my $c (['password', 1], ['password_error', 3]) {
         my ($name, $rc) = @$c;
-        my $r = dd_run($name, [@scaf, '--apply-as-superuser', '--format', 'tap', F("$name/up.sql"), F("$name/down.sql")]);
+        # every CI format too: each is a file of the set, redacted like the others
+        my $r = dd_run($name, [@scaf, '--apply-as-superuser', '--format', 'tap,sarif,junit,github,gitlab', F("$name/up.sql"), F("$name/down.sql")]);
         is($r->{rc}, $rc, "$name: exit $rc") or diag($r->{err});
         check_report_dir($name, $r);
         my @files = grep { -f } glob("$r->{dir}/*");
         ok(@files >= 4, "$name: the report files exist");
+        ok(-f "$r->{dir}/$_", "$name: $_ written") for qw(checks.tap drydock.sarif junit.xml github-annotations.txt job-summary.md gl-code-quality-report.json);
         for my $f (@files, 'stdout', 'stderr') {
             my $s = $f eq 'stdout' ? $r->{out} : $f eq 'stderr' ? $r->{err} : DD::slurp($f);
             (my $short = $f) =~ s{.*/}{};
@@ -307,6 +314,7 @@ like($template_sysid // '', qr/^\d+$/, 'warm-up: the sandbox system identifier i
     is($?, 0, 'make install into a DESTDIR') or diag($out);
     ok(-f "$dest/usr/local/share/man/man1/drydock.1", 'make install installs drydock(1)');
     ok(-x "$dest/usr/local/bin/drydock", 'make install installs the driver');
+    ok(-f "$dest/usr/local/share/doc/drydock/codes.md", 'make install installs docs/codes.md, where the SARIF rules link');
 }
 
 done_testing();
