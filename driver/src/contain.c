@@ -11,12 +11,17 @@
  * IPC, UTS and network namespaces, and sees a filesystem built for it:
  *
  *		/                  an empty tmpfs, read-only
- *		/usr /etc /bin ... the system, read-only (bind mounts; /bin etc. as
+ *		/usr /bin /lib ... the system, read-only (bind mounts; /bin etc. as
  *		                   the symlinks they are on merged-/usr systems)
+ *		/etc/...           only the system files programs need (the loader's
+ *		                   cache, passwd and group, nsswitch, alternatives,
+ *		                   time zone, ssl certificates, ...), read-only: not
+ *		                   /etc/postgresql, nor what other services keep
+ *		                   there for the same user (pgbouncer's userlist,
+ *		                   pgbackrest.conf, ...)
  *		PG dirs            bindir, libdir, pkglibdir, sharedir of the
  *		                   installation in use, read-only (whatever pg_config
  *		                   says, so relocated and cached installations work)
- *		/etc/postgresql    hidden (an empty read-only tmpfs)
  *		/dev               null zero full random urandom only
  *		/tmp /dev/shm      private, empty tmpfs
  *		/proc              a proc of the new PID namespace: the sandbox's own
@@ -79,8 +84,14 @@
 #include "util.h"
 
 /* what the view holds from the host, read-only */
-static const char *const system_paths[] = {"/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", NULL};
-static const char *const hidden_paths[] = {"/etc/postgresql", NULL};
+static const char *const system_paths[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", NULL};
+static const char *const etc_paths[] = {
+	"alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone",
+	"passwd", "group", "nsswitch.conf", "host.conf", "hosts", "gai.conf", "services", "protocols",
+	"ssl", "ca-certificates", "locale.alias", "locale.conf", "mime.types", "magic", "inputrc",
+	"bash.bashrc", "profile", "environment", "perl", "debian_version", "os-release", "gss",
+	"krb5.conf", "ldap", NULL
+};
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", NULL};
 
 /* where the new root is assembled, inside the new mount namespace only */
@@ -90,6 +101,7 @@ typedef struct view_path
 {
 	char	   *path;			/* resolved host path, also the path inside */
 	char	   *link;			/* a symlink to recreate instead of a bind */
+	bool		file;			/* a regular file, not a directory */
 } view_path;
 
 typedef struct view
@@ -141,6 +153,7 @@ view_add(view *v, const char *path)
 		target[n] = '\0';
 		v->p[v->n].path = xstrdup(path);
 		v->p[v->n].link = xstrdup(target);
+		v->p[v->n].file = false;
 		v->n++;
 		return;
 	}
@@ -151,7 +164,44 @@ view_add(view *v, const char *path)
 			return;				/* already visible through a parent */
 	v->p[v->n].path = xstrdup(resolved);
 	v->p[v->n].link = NULL;
+	v->p[v->n].file = false;
 	v->n++;
+}
+
+/*
+ * A file, directory or symlink of the host's /etc, at its own path: a
+ * symlink is recreated as it is (it may point into /usr), the others bound.
+ */
+static void
+view_add_etc(view *v, const char *name)
+{
+	char	   *path = xasprintf("/etc/%s", name);
+	char		target[PATH_MAX];
+	struct stat st;
+	ssize_t		n;
+
+	if (v->n < CONTAIN_MAX_PATHS && lstat(path, &st) == 0)
+	{
+		view_path  *p = &v->p[v->n];
+
+		memset(p, 0, sizeof(*p));
+		if (S_ISLNK(st.st_mode) && (n = readlink(path, target, sizeof(target) - 1)) > 0)
+		{
+			target[n] = '\0';
+			p->link = xstrdup(target);
+		}
+		else if (S_ISREG(st.st_mode))
+			p->file = true;
+		else if (!S_ISDIR(st.st_mode))
+		{
+			free(path);
+			return;
+		}
+		p->path = path;
+		v->n++;
+		return;
+	}
+	free(path);
 }
 
 static void
@@ -382,7 +432,8 @@ enter_view(const contain_spec *spec, const view *v, bool *private_proc, char *wh
 
 	/* open every source now: the staging tmpfs may hide some of them */
 	for (int i = 0; i < v->n; i++)
-		if (!v->p[i].link && (fds[i] = open(v->p[i].path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		if (!v->p[i].link &&
+			(fds[i] = open(v->p[i].path, O_PATH | O_NOFOLLOW | O_CLOEXEC | (v->p[i].file ? 0 : O_DIRECTORY))) < 0)
 		{
 			snprintf(why, whylen, "open %.200s: %s", v->p[i].path, strerror(errno));
 			goto out;
@@ -408,6 +459,33 @@ enter_view(const contain_spec *spec, const view *v, bool *private_proc, char *wh
 	for (int i = 0; i < v->n; i++)
 	{
 		snprintf(t, sizeof(t), STAGE "%s", v->p[i].path);
+		if (strchr(v->p[i].path + 1, '/'))
+		{
+			/* its parent: /etc, or the installation's directories */
+			char	   *slash = strrchr(t, '/');
+
+			*slash = '\0';
+			if (!mkdir_p(t, 0755))
+			{
+				snprintf(why, whylen, "mkdir %.200s: %s", t, strerror(errno));
+				goto out_run;
+			}
+			*slash = '/';
+		}
+		if (v->p[i].file)
+		{
+			int			fd = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+			if (fd < 0)
+			{
+				snprintf(why, whylen, "creating %.200s: %s", t, strerror(errno));
+				goto out_run;
+			}
+			close(fd);
+			if (!bind_fd(fds[i], t, MS_RDONLY | MS_NOSUID | MS_NODEV, why, whylen, v->p[i].path))
+				goto out_run;
+			continue;
+		}
 		if (v->p[i].link)
 		{
 			if (symlink(v->p[i].link, t) != 0)
@@ -425,19 +503,6 @@ enter_view(const contain_spec *spec, const view *v, bool *private_proc, char *wh
 		if (!bind_fd(fds[i], t, MS_RDONLY | MS_NOSUID | MS_NODEV, why, whylen, v->p[i].path))
 			goto out_run;
 	}
-	for (int i = 0; hidden_paths[i]; i++)
-	{
-		struct stat st;
-
-		snprintf(t, sizeof(t), STAGE "%s", hidden_paths[i]);
-		if (stat(t, &st) == 0 && S_ISDIR(st.st_mode) &&
-			mount("drydock-hidden", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=4k") != 0)
-		{
-			snprintf(why, whylen, "hiding %s: %s", hidden_paths[i], strerror(errno));
-			goto out_run;
-		}
-	}
-
 	/* /dev: the harmless character devices, and a private /dev/shm */
 	if (!mkdir_p(STAGE "/dev", 0755) ||
 		mount("drydock-dev", STAGE "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
@@ -733,11 +798,20 @@ contain_fork(const contain_spec *spec, contain_state *st, char *err, size_t errl
 	for (int i = 0; system_paths[i]; i++)
 		view_add(&v, system_paths[i]);
 	view_add_install(&v, spec->pg);
-	for (int i = 0; i < v.n; i++)
+	for (int i = 0; etc_paths[i]; i++)
+		view_add_etc(&v, etc_paths[i]);
+	for (int i = 0, n_etc = 0; i < v.n; i++)
 	{
 		size_t		len = strlen(st->visible);
+		bool		etc = strncmp(v.p[i].path, "/etc/", 5) == 0;
 
-		snprintf(st->visible + len, sizeof(st->visible) - len, "%s%s", len ? " " : "", v.p[i].path);
+		/* /etc's entries as one: /etc/{passwd,group,...} */
+		snprintf(st->visible + len, sizeof(st->visible) - len, "%s%s%s",
+				 etc ? (n_etc ? "," : (len ? " /etc/{" : "/etc/{")) : (len ? " " : ""),
+				 etc ? v.p[i].path + 5 : v.p[i].path,
+				 etc && (i + 1 == v.n || strncmp(v.p[i + 1].path, "/etc/", 5) != 0) ? "}" : "");
+		if (etc)
+			n_etc++;
 	}
 
 	for (int i = 0; i < 3; i++)

@@ -25,7 +25,7 @@ typedef enum contain_level
 } contain_level;
 
 #define CONTAIN_MAX_ATTEMPTS 3
-#define CONTAIN_MAX_PATHS 24
+#define CONTAIN_MAX_PATHS 64
 
 typedef struct contain_attempt
 {

@@ -391,8 +391,11 @@ statements(run_ctx *ctx, const char *status)
 	json_t	   *not_done = json_array();
 
 	if (json_is_true(json_object_get(iso, "proven")))
-		json_array_append_new(st, json_sprintf("isolation was proven before any artifact ran: %zu facts checked (listen_addresses empty, TCP refused on 127.0.0.1 and ::1, no TCP listener, local-only pg_hba, system identifier checked)",
-											   json_array_size(json_object_get(iso, "facts"))));
+		json_array_append_new(st, json_sprintf("isolation was proven before any artifact ran: %zu facts checked (listen_addresses empty, TCP refused on 127.0.0.1 and ::1, no TCP listener, local-only pg_hba, system identifier checked; %s)",
+											   json_array_size(json_object_get(iso, "facts")),
+											   ctx->sb_made && ctx->sb.contain.level == CONTAIN_FULL ?
+											   "the server in namespaces of its own, seeing / read-only, no host directory, a private /tmp" :
+											   "the server WITHOUT a filesystem view of its own: see N-3"));
 	else
 		json_array_append_new(st, json_string("isolation was not proven; no artifact was applied"));
 	json_array_append_new(st, json_string("no production system was connected to: drydock only connects to the cluster it started, through its private unix socket"));

@@ -37,6 +37,11 @@ SKIP: {
     is(system('runuser', '-u', 'postgres', '--', 'test', '-r', $other_cluster), 0,
        'control: the cluster user (postgres) can read another cluster\'s PG_VERSION on the host');
 }
+# what other services keep in /etc for the same user (pgbouncer's userlist,
+# pgbackrest.conf): only the system files of /etc are in the server's view
+my $etc_secret = "/etc/drydock-test-$M.conf";
+if ($> == 0) { open(my $f, '>', $etc_secret) or die; print $f "secret\n"; close $f; chmod 0644, $etc_secret; }
+END { unlink $etc_secret if $etc_secret && $> == 0; }
 my $other_before = -e $other_cluster ? join(',', (stat $other_cluster)[7, 9]) . DD::slurp($other_cluster) : undef;
 
 # a second sandbox, running while the first one tries to reach it
@@ -68,6 +73,8 @@ my $up = "CREATE TABLE app.t1 (id integer PRIMARY KEY);\n"
     . probe('lo-host', "SELECT lo_export(424242, '$tmp/$M-lo')")
     . probe('lo-unlink', "SELECT lo_unlink(424242)")
     . probe('read-other-cluster', "SELECT pg_read_binary_file('$other_cluster')")
+    . probe('read-etc', "SELECT pg_read_binary_file('$etc_secret')")
+    . probe('read-passwd', "SELECT pg_read_binary_file('/etc/passwd')")
     . probe('write-second', "COPY (SELECT 'pwned') TO '$second/pwned'")
     . probe('read-second', "SELECT pg_read_binary_file('$second/data/PG_VERSION')")
     . probe('program-second', "COPY (SELECT 1) TO PROGRAM 'echo pwned > $second/pwned2'");
@@ -96,6 +103,11 @@ sub check_run {
     like($p->{'lo-host'} // '', qr/^failed.*No such file or directory/, "$label: lo_export into a host directory failed: not there");
     like($p->{'read-other-cluster'} // '', qr/^failed.*No such file or directory/,
          "$label: pg_read_binary_file of another cluster's data directory failed: not there");
+    SKIP: {
+        skip 'not root: no file of our own in /etc', 1 if $> != 0;
+        like($p->{'read-etc'} // '', qr/^failed.*No such file or directory/, "$label: a service's file in /etc (readable on the host) is not there");
+    }
+    is($p->{'read-passwd'}, 'ok', "$label: the system files of /etc are (read-only)");
     like($p->{'write-second'} // '', qr/^failed.*No such file or directory/, "$label: COPY into the second sandbox's run directory failed");
     like($p->{'read-second'} // '', qr/^failed.*No such file or directory/, "$label: reading the second sandbox's data directory failed");
     like($p->{'program-second'} // '', qr/^failed/, "$label: a program writing into the second sandbox failed");
@@ -123,8 +135,8 @@ sub check_run {
 check_run('root', dd_run('root', ['--apply-as-superuser', '--schema', 'app', '--scaffold-schema', "$tmp/up.sql", "$tmp/down.sql"]));
 
 SKIP: {
-    skip 'not root: cannot run as nobody', 33 if $> != 0;
-    skip 'nobody cannot reach the tree (private directory)', 33 unless nobody_can_use($dd, "$tmp/up.sql");
+    skip 'not root: cannot run as nobody', 35 if $> != 0;
+    skip 'nobody cannot reach the tree (private directory)', 35 unless nobody_can_use($dd, "$tmp/up.sql");
     check_run('nobody', dd_run('nobody', ['--apply-as-superuser', '--schema', 'app', '--scaffold-schema', "$tmp/up.sql", "$tmp/down.sql"],
                                user => 'nobody'));
 }

@@ -51,11 +51,12 @@ sub normalize {
     $text =~ s/^(\| port \(unix socket name only\) \| )\d+ \|/$1<PORT> |/mg;
     $text =~ s/^(\| OS user running the cluster \| )[^|]+\|/$1<USER> |/mg;
     $text =~ s/^(\| network namespace \| )[^|]+\|/$1<NETNS> |/mg;
-    # the containment: which system directories exist and where PostgreSQL is
-    # installed differ between machines; the probe file is named by pids
-    $text =~ s/(the server sees read-only )[^,|]*(, its run directory)/$1<SYSTEM AND INSTALLATION DIRS>$2/g;
-    $text =~ s{/tmp/drydock-probe-\d+-\d+}{/tmp/drydock-probe-<N>}g;
-    $text =~ s/(read-only, )\d+( mounts)/$1<N>$2/g;
+    # the containment (issue 20): the view names this machine's paths; what
+    # exists on the host and how many mounts the view has vary by machine
+    $text =~ s/^(\| containment \| )[^|]+\|/$1<CONTAINMENT> |/mg;
+    $text =~ s/^(\| host directories seen by the server \(they exist on the host\) \| [^|]+\| )[^|]+\|/$1<HOST-DIRS> |/mg;
+    $text =~ s/\b\d+ mounts\b/<N> mounts/g;
+    $text =~ s/drydock-probe-\d+-\d+/drydock-probe-<N>/g;
     $text =~ s/(\[::1\]:port )(?:refused|unavailable) \([^)]*\)/$1<REFUSED-OR-UNAVAILABLE>/g;
     $text =~ s/^(\| tcp \[::1\]:port \| [^|]+\| )[^|]+\|/$1<REFUSED-OR-UNAVAILABLE> |/mg;
     $text =~ s/\Q$env->{server_version}\E/<SERVER_VERSION>/g if $env->{server_version};
