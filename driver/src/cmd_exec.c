@@ -282,7 +282,7 @@ cmd_exec(int argc, char **argv)
 		return rc;
 	}
 	dd_progress("sandbox ready in %.0f ms (%s: %.0f ms, start %.0f ms): %s port %d, containment %s (%s)",
-				now_ms() - t0, sb.origin, sb.template_path && !sb.template_built_now ? sb.ms_clone : sb.ms_initdb,
+				now_ms() - t0, sb.origin, sb.template_path && !sb.template_built_now ? sb.ms_clone : sb.initdb.ms,
 				sb.ms_start, sb.run_dir, sb.port, contain_level_name(sb.contain.level),
 				sb.contain.namespaces[0] ? sb.contain.namespaces : "no namespace");
 

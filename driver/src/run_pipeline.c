@@ -382,15 +382,15 @@ run_start_sandbox(run_ctx *ctx)
 		run_command(ctx, "clone", c, "ok", ctx->sb.ms_clone);
 		free(c);
 	}
-	if (ctx->sb.initdb_ran)
+	if (ctx->sb.initdb.ran)
 	{
 		/* the command list must say what initdb did, not that it took time */
-		char	   *result = ctx->sb.initdb_exit == 0 ? xstrdup("ok")
-			: ctx->sb.initdb_exit < 0 ? xstrdup("failed (could not start)")
-			: xasprintf("failed (exit %d)", ctx->sb.initdb_exit);
+		char	   *result = ctx->sb.initdb.exit_code == 0 ? xstrdup("ok")
+			: ctx->sb.initdb.exit_code < 0 ? xstrdup("failed (could not start)")
+			: xasprintf("failed (exit %d)", ctx->sb.initdb.exit_code);
 
 		run_command(ctx, "initdb", "initdb -U " SANDBOX_ADMIN_ROLE " -A trust -E UTF8 --no-sync (then pg_hba.conf: local lines only)",
-					result, ctx->sb.ms_initdb);
+					result, ctx->sb.initdb.ms);
 		free(result);
 	}
 	if (rc != 0)
@@ -422,7 +422,7 @@ run_start_sandbox(run_ctx *ctx)
 									  "attempts", attempts));
 	}
 	json_object_set_new(env, "admin_role", json_string(SANDBOX_ADMIN_ROLE " (trust over the unix socket, no password)"));
-	json_object_set_new(env, "initdb_ms", json_real(ctx->sb.ms_initdb));
+	json_object_set_new(env, "initdb_ms", json_real(ctx->sb.initdb.ms));
 	json_object_set_new(env, "start_ms", json_real(ctx->sb.ms_start));
 
 	ctx->conn = sandbox_connect(&ctx->sb, "postgres", err, sizeof(err));
@@ -454,7 +454,7 @@ run_start_sandbox(run_ctx *ctx)
 		return EXIT_SANDBOX;
 	}
 	dd_progress("sandbox: cluster ready (initdb %.0f ms, start %.0f ms), isolation proven in %.0f ms",
-				ctx->sb.ms_initdb, ctx->sb.ms_start, now_ms() - t);
+				ctx->sb.initdb.ms, ctx->sb.ms_start, now_ms() - t);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * sandbox.c
- *		The throwaway cluster's whole life: run directory, initdb, socket-only
+ *		The throwaway cluster's whole life: run directory, a data directory
+ *		(a template clone, else initdb: cluster_init.c), socket-only
  *		configuration, the postmaster as a child that dies with the driver,
  *		connections that prove where they landed, and a verified teardown.
  *
@@ -165,24 +166,6 @@ conf_quote(const char *s)
 	return sb.data;
 }
 
-/*
- * pg_hba.conf: local trust lines only.  initdb -A trust also writes host
- * lines for 127.0.0.1 and ::1; there must be none at all.
- */
-bool
-sandbox_write_hba(sandbox *sb, const char *data_dir)
-{
-	char	   *path = xasprintf("%s/pg_hba.conf", data_dir);
-	const char *hba =
-		"# drydock sandbox: unix-socket connections only, no host lines at all\n"
-		"local   all             all                                     trust\n"
-		"local   replication     all                                     trust\n";
-	bool		ok = write_small_file(path, hba, strlen(hba)) && chown_to_user(sb, path);
-
-	free(path);
-	return ok;
-}
-
 static bool
 write_conf(sandbox *sb)
 {
@@ -222,66 +205,6 @@ write_conf(sandbox *sb)
 	free(path);
 	free(sockdir);
 	return ok;
-}
-
-int
-sandbox_initdb_into(sandbox *sb, const char *data_dir, double *ms, char *err, size_t errlen)
-{
-	char	   *locale_opt = xasprintf("--locale=%s", sb->locale);
-	const char *argv[16];
-	int			n = 0;
-	char	  **env = child_env_new(NULL);
-	proc_result res;
-	bool		started;
-
-	argv[n++] = sb->pg->initdb;
-	argv[n++] = "-D";
-	argv[n++] = data_dir;
-	argv[n++] = "-U";
-	argv[n++] = SANDBOX_ADMIN_ROLE;
-	argv[n++] = "-A";
-	argv[n++] = "trust";
-	argv[n++] = "-E";
-	argv[n++] = "UTF8";
-	argv[n++] = locale_opt;
-	argv[n++] = "--no-sync";
-	if (sb->pg->major >= 14)
-		argv[n++] = "--no-instructions";
-	argv[n] = NULL;
-
-	started = proc_run(&(proc_spec)
-					   {
-					   .argv = argv,.envp = env,.as = &sb->user,.timeout_ms = 120000
-					   }, &res, err, errlen);
-	child_env_free(env);
-	free(locale_opt);
-	sb->initdb_ran = true;
-	sb->initdb_exit = -1;
-	if (!started)
-		return EXIT_SANDBOX;
-	*ms = res.ms;
-	sb->initdb_exit = res.exit_code;
-	if (res.interrupted && dd_got_signal)
-	{
-		proc_result_free(&res);
-		return signals_pending_code(err, errlen);
-	}
-	if (res.exit_code != 0)
-	{
-		/* initdb's last stderr line says why */
-		char	   *msg = res.err;
-		size_t		len = strlen(msg);
-
-		while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
-			msg[--len] = '\0';
-		if (strrchr(msg, '\n'))
-			msg = strrchr(msg, '\n') + 1;
-		snprintf(err, errlen, "initdb failed (exit %d): %s", res.exit_code, msg[0] ? msg : "no message");
-		proc_result_free(&res);
-		return EXIT_SANDBOX;
-	}
-	proc_result_free(&res);
-	return 0;
 }
 
 static void
@@ -399,6 +322,7 @@ sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errle
 	char	   *pidfile;
 	char	   *pidline;
 	int			rc;
+	cluster_spec cs;
 
 	memset(sb, 0, sizeof(*sb));
 	sb->pg = opts->pg;
@@ -455,24 +379,38 @@ sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errle
 	sb->data_dir = xasprintf("%s/data", sb->run_dir);
 	sb->log_path = xasprintf("%s/postgres.log", sb->run_dir);
 
+	cs.pg = sb->pg;
+	cs.user = &sb->user;
+	cs.locale = sb->locale;
 	if (!opts->fresh)
 	{
-		rc = template_clone(sb, err, errlen);
+		template_clone_result tr;
+
+		rc = template_clone(&cs, sb->data_dir, &tr, err, errlen);
+		sb->initdb = tr.initdb;
 		if (rc > 0)
 			return rc;
+		if (tr.cloned)
+		{
+			sb->origin = "template clone";
+			sb->template_path = tr.template_path;
+			snprintf(sb->template_created_at, sizeof(sb->template_created_at), "%s", tr.created_at);
+			sb->template_built_now = tr.built_now;
+			sb->ms_clone = tr.ms_clone;
+		}
 	}
 	if (sb->origin == NULL)
 	{
-		if ((rc = sandbox_initdb_into(sb, sb->data_dir, &sb->ms_initdb, err, errlen)) != 0)
+		if ((rc = cluster_initdb(&cs, sb->data_dir, &sb->initdb, err, errlen)) != 0)
 			return rc;
-		if (!sandbox_write_hba(sb, sb->data_dir))
+		if (!cluster_write_hba(&cs, sb->data_dir))
 		{
 			snprintf(err, errlen, "cannot write pg_hba.conf: %s", strerror(errno));
 			return EXIT_SANDBOX;
 		}
 		sb->origin = opts->fresh ? "initdb (--fresh)" : "initdb (template cache unavailable)";
 	}
-	if (!read_system_identifier(sb->data_dir, &sb->system_identifier))
+	if (!cluster_read_system_identifier(sb->data_dir, &sb->system_identifier))
 	{
 		snprintf(err, errlen, "cannot read the system identifier of the new cluster: %s", strerror(errno));
 		return EXIT_SANDBOX;
@@ -508,22 +446,6 @@ sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errle
 		return EXIT_SANDBOX;
 	}
 	return rc;
-}
-
-bool
-read_system_identifier(const char *data_dir, uint64_t *sysid)
-{
-	/* ControlFileData begins with uint64 system_identifier in every release */
-	char	   *path = xasprintf("%s/global/pg_control", data_dir);
-	int			fd = open(path, O_RDONLY | O_CLOEXEC);
-	bool		ok;
-
-	free(path);
-	if (fd < 0)
-		return false;
-	ok = read(fd, sysid, sizeof(*sysid)) == (ssize_t) sizeof(*sysid);
-	close(fd);
-	return ok;
 }
 
 PGconn *

@@ -14,10 +14,10 @@
 #include <libpq-fe.h>
 
 #include "contain.h"
+#include "cluster_init.h"
 #include "pginstall.h"
 #include "proc.h"
 
-#define SANDBOX_ADMIN_ROLE	"drydock_admin"
 #define SANDBOX_DIR_PREFIX	"drydock-"
 #define SANDBOX_PID_FILE	"drydock.pid"
 #define SANDBOX_KEEP_FILE	"drydock.keep"
@@ -65,9 +65,7 @@ typedef struct sandbox
 	bool		torn_down;
 
 	/* timings (ms) and what teardown found, for the report */
-	double		ms_initdb;
-	bool		initdb_ran;		/* initdb was run (for the run dir or a template) */
-	int			initdb_exit;	/* its exit status; -1 when it could not start */
+	initdb_outcome initdb;		/* for the run dir, or for a template built now */
 	double		ms_start;
 	double		ms_teardown;
 	bool		teardown_clean; /* no process, no directory remained */
@@ -101,15 +99,6 @@ bool		sandbox_teardown(sandbox *sb);
 
 /* Stop whatever postmaster runs on data_dir and kill its strays (gc too). */
 bool		cluster_stop_dir(const char *data_dir, pid_t known_child, int timeout_ms, char *note, size_t notelen);
-
-/* initdb into data_dir as the sandbox's user; ms gets the duration. */
-int			sandbox_initdb_into(sandbox *sb, const char *data_dir, double *ms, char *err, size_t errlen);
-
-/* pg_hba.conf of data_dir: local trust lines only. */
-bool		sandbox_write_hba(sandbox *sb, const char *data_dir);
-
-/* Read the system identifier from DATA/global/pg_control. */
-bool		read_system_identifier(const char *data_dir, uint64_t *sysid);
 
 void		sandbox_free(sandbox *sb);
 

@@ -69,22 +69,22 @@ mkdir_p(const char *dir, mode_t mode)
 }
 
 static char *
-template_key(sandbox *sb)
+template_key(const cluster_spec *cs)
 {
 	struct stat st;
 	char	   *material;
 	char		hex[65];
 
 	memset(&st, 0, sizeof(st));
-	stat(sb->pg->postgres, &st);
+	stat(cs->pg->postgres, &st);
 	material = xasprintf(TEMPLATE_FORMAT "\n%s\n%s\n%lld %lld %llu\nUTF8\n%s\n" SANDBOX_ADMIN_ROLE "\n%d\n",
-						 sb->pg->bindir, sb->pg->version, (long long) st.st_size,
+						 cs->pg->bindir, cs->pg->version, (long long) st.st_size,
 						 (long long) st.st_mtime, (unsigned long long) st.st_ino,
-						 sb->locale, (int) sb->user.uid);
+						 cs->locale, (int) cs->user->uid);
 	sha256_hex(material, strlen(material), hex);
 	free(material);
 	hex[16] = '\0';
-	return xasprintf("tpl-%d-%s", sb->pg->major, hex);
+	return xasprintf("tpl-%d-%s", cs->pg->major, hex);
 }
 
 /* Value of "key=" in an info file's text, or NULL. */
@@ -136,7 +136,7 @@ template_valid(const char *tpl, const char *key, int major, char created_at[32])
 	pgv = read_small_file(verfile, NULL);
 	if (!k || !sysid || !created || !pgv || strcmp(k, key) != 0 || atoi(pgv) != major)
 		goto out;
-	if (!read_system_identifier(data, &real_sysid))
+	if (!cluster_read_system_identifier(data, &real_sysid))
 		goto out;
 	snprintf(real, sizeof(real), "%llu", (unsigned long long) real_sysid);
 	if (strcmp(real, sysid) != 0 || access(pidfile, F_OK) == 0)
@@ -157,7 +157,8 @@ out:
 
 /* Build the template in a temporary directory and rename it into place. */
 static int
-template_build(sandbox *sb, const char *cache, const char *tpl, const char *key, char *err, size_t errlen)
+template_build(const cluster_spec *cs, const char *cache, const char *tpl, const char *key,
+			   template_clone_result *out, char *err, size_t errlen)
 {
 	char	   *build = xasprintf("%s/.build-XXXXXX", cache);
 	char	   *data;
@@ -165,7 +166,6 @@ template_build(sandbox *sb, const char *cache, const char *tpl, const char *key,
 	char	   *info;
 	char		when[32];
 	uint64_t	sysid;
-	double		ms = 0;
 	int			rc;
 
 	if (!mkdtemp(build))
@@ -174,16 +174,15 @@ template_build(sandbox *sb, const char *cache, const char *tpl, const char *key,
 		free(build);
 		return -1;
 	}
-	if (sb->user.switch_user && chown(build, sb->user.uid, sb->user.gid) != 0)
+	if (cs->user->switch_user && chown(build, cs->user->uid, cs->user->gid) != 0)
 	{
 		remove_tree(build);
 		free(build);
 		return -1;
 	}
 	data = xasprintf("%s/data", build);
-	rc = sandbox_initdb_into(sb, data, &ms, err, errlen);
-	sb->ms_initdb = ms;
-	if (rc != 0 || !sandbox_write_hba(sb, data) || !read_system_identifier(data, &sysid))
+	rc = cluster_initdb(cs, data, &out->initdb, err, errlen);
+	if (rc != 0 || !cluster_write_hba(cs, data) || !cluster_read_system_identifier(data, &sysid))
 	{
 		remove_tree(build);
 		free(build);
@@ -193,7 +192,7 @@ template_build(sandbox *sb, const char *cache, const char *tpl, const char *key,
 	utc_now_iso(when, sizeof(when));
 	info_path = xasprintf("%s/template.info", build);
 	info = xasprintf("key=%s\ncreated_at=%s\nsystem_identifier=%llu\nserver_version=%s\nlocale=%s\n",
-					 key, when, (unsigned long long) sysid, sb->pg->version, sb->locale);
+					 key, when, (unsigned long long) sysid, cs->pg->version, cs->locale);
 	if (!write_small_file(info_path, info, strlen(info)) || rename(build, tpl) != 0)
 	{
 		snprintf(err, errlen, "cannot install the template %s: %s", tpl, strerror(errno));
@@ -201,7 +200,7 @@ template_build(sandbox *sb, const char *cache, const char *tpl, const char *key,
 		rc = -1;
 	}
 	else
-		sb->template_built_now = true;
+		out->built_now = true;
 	free(info_path);
 	free(info);
 	free(build);
@@ -210,7 +209,7 @@ template_build(sandbox *sb, const char *cache, const char *tpl, const char *key,
 }
 
 static int
-copy_tree(sandbox *sb, const char *src, const char *dst, char *err, size_t errlen)
+copy_tree(const char *src, const char *dst, double *ms, char *err, size_t errlen)
 {
 	/* cp -a keeps modes and owners; reflinks where the filesystem can */
 	const char *argv[] = {"/bin/cp", "-a", "--reflink=auto", src, dst, NULL};
@@ -224,7 +223,7 @@ copy_tree(sandbox *sb, const char *src, const char *dst, char *err, size_t errle
 	child_env_free(env);
 	if (!started)
 		return -1;
-	sb->ms_clone = res.ms;
+	*ms = res.ms;
 	if (res.interrupted && dd_got_signal)
 	{
 		proc_result_free(&res);
@@ -241,7 +240,8 @@ copy_tree(sandbox *sb, const char *src, const char *dst, char *err, size_t errle
 }
 
 int
-template_clone(sandbox *sb, char *err, size_t errlen)
+template_clone(const cluster_spec *cs, const char *data_dir, template_clone_result *res,
+			   char *err, size_t errlen)
 {
 	char	   *cache = template_cache_dir();
 	char	   *key = NULL;
@@ -252,9 +252,10 @@ template_clone(sandbox *sb, char *err, size_t errlen)
 	int			rc = 0;
 	char		created[32] = "";
 
+	memset(res, 0, sizeof(*res));
 	if (!cache || !mkdir_p(cache, geteuid() == 0 ? 0755 : 0700))
 		goto fallback;
-	key = template_key(sb);
+	key = template_key(cs);
 	tpl = xasprintf("%s/%s", cache, key);
 	lockpath = xasprintf("%s/%s.lock", cache, key);
 	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -267,7 +268,7 @@ template_clone(sandbox *sb, char *err, size_t errlen)
 		if ((rc = signals_pending_code(err, errlen)) != 0)
 			goto out;
 	}
-	if (!template_valid(tpl, key, sb->pg->major, created))
+	if (!template_valid(tpl, key, cs->pg->major, created))
 	{
 		/* exclusive while (re)building; others wait, then find it valid */
 		while (flock(lockfd, LOCK_EX) != 0)
@@ -277,16 +278,16 @@ template_clone(sandbox *sb, char *err, size_t errlen)
 			if ((rc = signals_pending_code(err, errlen)) != 0)
 				goto out;
 		}
-		if (!template_valid(tpl, key, sb->pg->major, created))
+		if (!template_valid(tpl, key, cs->pg->major, created))
 		{
 			struct stat st;
 
 			if (lstat(tpl, &st) == 0)
 				remove_tree(tpl);	/* stale or corrupt */
-			rc = template_build(sb, cache, tpl, key, err, errlen);
+			rc = template_build(cs, cache, tpl, key, res, err, errlen);
 			if (rc > 0)
 				goto out;
-			if (rc < 0 || !template_valid(tpl, key, sb->pg->major, created))
+			if (rc < 0 || !template_valid(tpl, key, cs->pg->major, created))
 			{
 				rc = 0;
 				goto fallback;
@@ -295,21 +296,21 @@ template_clone(sandbox *sb, char *err, size_t errlen)
 		flock(lockfd, LOCK_SH);
 	}
 	src = xasprintf("%s/data", tpl);
-	if ((rc = copy_tree(sb, src, sb->data_dir, err, errlen)) != 0)
+	if ((rc = copy_tree(src, data_dir, &res->ms_clone, err, errlen)) != 0)
 	{
-		remove_tree(sb->data_dir);
+		remove_tree(data_dir);
 		if (rc > 0)
 			goto out;			/* interrupted */
 		rc = 0;
 		goto fallback;
 	}
-	sb->origin = "template clone";
-	sb->template_path = xstrdup(tpl);
-	snprintf(sb->template_created_at, sizeof(sb->template_created_at), "%s", created);
+	res->cloned = true;
+	res->template_path = xstrdup(tpl);
+	snprintf(res->created_at, sizeof(res->created_at), "%s", created);
 	goto out;
 
 fallback:
-	sb->origin = NULL;
+	res->cloned = false;
 	err[0] = '\0';
 out:
 	if (lockfd >= 0)

@@ -7,17 +7,31 @@
 #ifndef DRYDOCK_TEMPLATE_H
 #define DRYDOCK_TEMPLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-#include "sandbox.h"
+#include "cluster_init.h"
+
+/* What template_clone() did. */
+typedef struct template_clone_result
+{
+	bool		cloned;			/* false: no cache usable, run initdb */
+	char	   *template_path;	/* the template copied (malloc'd), or NULL */
+	char		created_at[32]; /* when the template was made */
+	bool		built_now;		/* this call made the template */
+	double		ms_clone;
+	initdb_outcome initdb;		/* the template's initdb, when built_now */
+} template_clone_result;
 
 /*
- * Fill sb->data_dir with a copy of the cached template, building the
+ * Fill data_dir with a copy of the cached template for cs, building the
  * template first if it is missing, stale or corrupt.  Returns 0 with
- * sb->origin set on success, 0 with sb->origin NULL when no cache can be
- * used (the caller runs initdb), or an exit code on a hard failure.
+ * res->cloned set on success, 0 with res->cloned false when no cache can
+ * be used (the caller runs initdb; res->initdb says whether a build ran),
+ * or an exit code on a hard failure (interrupted).
  */
-int			template_clone(sandbox *sb, char *err, size_t errlen);
+int			template_clone(const cluster_spec *cs, const char *data_dir,
+						   template_clone_result *res, char *err, size_t errlen);
 
 /* The cache directory for this user ($XDG_CACHE_HOME/drydock, ~/.cache/drydock, /var/cache/drydock as root). */
 char	   *template_cache_dir(void);
