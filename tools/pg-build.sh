@@ -1,7 +1,9 @@
 #!/bin/bash
 # tools/pg-build.sh -- get a PostgreSQL major for drydock: a Debian package
 # where this release has one, else a server built from the upstream tarball of
-# Debian's source package into a cache prefix.  Then pgTAP into it.
+# Debian's source package into a cache prefix, else (17, 19: no tarball
+# served) a newer Debian's binary packages unpacked into the prefix with
+# their own glibc.  Then pgTAP into it.
 #
 #   tools/pg-build.sh MAJOR           install or build MAJOR (idempotent)
 #   tools/pg-build.sh --prefix M      print the cache prefix M is built into
