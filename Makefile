@@ -62,14 +62,15 @@ install: all install-majors
 # The extension for every major of PG other than the default one, each built
 # in a copy of extension/ under build/ so no major's objects mix with
 # another's (without JIT bitcode: Debian's 17 was built with LLVM, and
-# clang need not be here).
+# clang need not be here; without the warning options of a newer gcc than
+# this machine's, which 19's CFLAGS have).
 install-majors:
 	@for m in $(OTHER_MAJORS); do \
 		pgc=$$(tools/pg-build.sh --pg-config $$m) || { echo "PostgreSQL $$m is not installed: make deps PG=$$m"; exit 1; }; \
 		rm -rf build/ext-$$m build/common && mkdir -p build/ext-$$m/src && \
 		cp -r extension/Makefile extension/drydock.control extension/sql build/ext-$$m/ && \
 		cp extension/src/*.[ch] build/ext-$$m/src/ && cp -r common build/ && \
-		$(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc with_llvm=no WERROR=$(WERROR) && \
+		$(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc with_llvm=no WERROR=$(WERROR) CFLAGS="$$(tools/pg-build.sh --cflags $$m)" && \
 		$(MAKE) -s -C build/ext-$$m PG_CONFIG=$$pgc with_llvm=no install && \
 		echo "extension installed for PostgreSQL $$m ($$pgc)" || exit 1; \
 	done

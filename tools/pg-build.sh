@@ -1,12 +1,15 @@
 #!/bin/bash
 # tools/pg-build.sh -- get a PostgreSQL major for drydock: a Debian package
 # where this release has one, else a server built from the upstream tarball of
-# Debian's source package into a cache prefix.  Then pgTAP into it.
+# Debian's source package into a cache prefix, else (17, 19: no tarball
+# served) a newer Debian's binary packages unpacked into the prefix with
+# their own glibc.  Then pgTAP into it.
 #
 #   tools/pg-build.sh MAJOR           install or build MAJOR (idempotent)
 #   tools/pg-build.sh --prefix M      print the cache prefix M is built into
 #   tools/pg-build.sh --pg-config M   print the pg_config of installed M (exit 1: none),
 #                                     searched as the driver's --pg searches
+#   tools/pg-build.sh --cflags M      M's CFLAGS less the warnings cc does not know
 #
 # The prefix is $DRYDOCK_PG_CACHE/MAJOR, by default /var/cache/drydock/pg/MAJOR
 # as root and ${XDG_CACHE_HOME:-~/.cache}/drydock/pg/MAJOR otherwise; the
@@ -31,6 +34,21 @@ fi
 case ${1:-} in
 	--prefix)
 		echo "$CACHE/$2"
+		exit 0 ;;
+	--cflags)
+		# M's pg_config --cflags without the warning options this machine's
+		# compiler does not know (19 is built with gcc 14's
+		# -Wmissing-variable-declarations; Debian 12 has gcc 12)
+		pgc=$("$0" --pg-config "$2") || exit 1
+		out=
+		for f in $("$pgc" --cflags); do
+			case $f in
+				-W*) msg=$(echo 'int x;' | ${CC:-cc} "$f" -x c -c -o /dev/null - 2>&1 || true)
+					case $msg in *'unrecognized command-line option'*) continue ;; esac ;;
+			esac
+			out="$out $f"
+		done
+		echo "${out# }"
 		exit 0 ;;
 	--pg-config)
 		for p in "/usr/lib/postgresql/$2/bin/pg_config" "$CACHE/$2/bin/pg_config" \
@@ -75,14 +93,21 @@ esac
 # the libraries it was built against -- trixie's glibc included -- and every
 # program pointed at that root's dynamic loader (patchelf): the server,
 # headers, PGXS and pgTAP of one and the same 17.x.
+# 19 (beta, not gating) likewise: experimental's source tarballs are not
+# served either; its binaries take their libraries from sid.
 FROM_BINARIES=
+LIB_SUITES=
 case $MAJOR in
 	17) FROM_BINARIES=1; CONFIGURE_FLAGS="(Debian $SUITE binary packages, own glibc)" ;;
+	19) FROM_BINARIES=1; LIB_SUITES=sid; CONFIGURE_FLAGS="(Debian $SUITE binary packages, sid's libraries, own glibc)" ;;
 esac
 PREFIX=$CACHE/$MAJOR
 INFO=$PREFIX/drydock-build.info
 WORK=$CACHE/.build/$MAJOR
 APTDIR=$CACHE/.apt
+# a binary major's own lists: another suite's libraries must not become
+# its candidates
+[ -n "$FROM_BINARIES" ] && APTDIR=$CACHE/.apt-$MAJOR
 
 # Debian packages when this release has them (bookworm: 15).
 if [ -z "${DRYDOCK_PG_FORCE_BUILD:-}" ] &&
@@ -119,7 +144,7 @@ fi
 # system's sources and lists are left as they are.
 aptq() {
 	local tool=apt-get
-	case $1 in showsrc|depends) tool=apt-cache ;; esac
+	case $1 in showsrc|depends|show) tool=apt-cache ;; esac
 	"$tool" -q -o Dir::Etc::SourceList="$APTDIR/sources.list" -o Dir::Etc::SourceParts=/dev/null \
 		-o Dir::State::Lists="$APTDIR/lists" -o Dir::Cache="$APTDIR/cache" \
 		-o APT::Sandbox::User=root "$@"
@@ -128,15 +153,18 @@ apt_ready() {
 	mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial"
 	local kind=deb-src
 	[ -n "$FROM_BINARIES" ] && kind=deb
-	local want="$kind [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main"
+	local want suite
 	# One lock for the shared private lists (parallel builds of two majors).
 	exec 9>"$APTDIR/lock"
 	flock 9
 	touch "$APTDIR/sources.list"
-	if ! grep -qxF "$want" "$APTDIR/sources.list"; then
-		echo "$want" >>"$APTDIR/sources.list"
-		rm -f "$APTDIR/updated"
-	fi
+	for suite in $SUITE $LIB_SUITES; do
+		want="$kind [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $suite main"
+		if ! grep -qxF "$want" "$APTDIR/sources.list"; then
+			echo "$want" >>"$APTDIR/sources.list"
+			rm -f "$APTDIR/updated"
+		fi
+	done
 	# refresh once a day at most
 	if [ ! -f "$APTDIR/updated" ] || [ -n "$(find "$APTDIR/updated" -mmin +1440)" ]; then
 		aptq update >/dev/null
@@ -187,8 +215,10 @@ if [ -n "$FROM_BINARIES" ]; then
 		grep -v '^[ <]' | sort -u | grep -E '^lib|^zlib1g$' |
 		grep -vE -- '-dev$|llvm|clang|perl|python|^libc-|^libc6-|debian-installer|debconf|newt|slang')
 	[ -n "$pkgs" ] || die "$MAJOR: no dependency list for postgresql-$MAJOR in $SUITE"
+	pgtap_deb=
+	aptq show "postgresql-$MAJOR-pgtap" >/dev/null 2>&1 && pgtap_deb=postgresql-$MAJOR-pgtap
 	(cd "$debs" && aptq download -o Dir::State::status=/dev/null "postgresql-$MAJOR" "postgresql-client-$MAJOR" \
-		"postgresql-server-dev-$MAJOR" "postgresql-$MAJOR-pgtap" libc6 $pkgs >/dev/null) ||
+		"postgresql-server-dev-$MAJOR" $pgtap_deb libc6 $pkgs >/dev/null) ||
 		die "$MAJOR: downloading the $SUITE packages failed"
 	for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$PREFIX/root"; done
 	lib=$PREFIX/root/usr/lib/x86_64-linux-gnu
@@ -205,15 +235,20 @@ if [ -n "$FROM_BINARIES" ]; then
 		echo "source: Debian $SUITE $(cd "$debs" && ls postgresql-"$MAJOR"_*.deb | sed 's/_amd64.deb//')"
 		echo "configure: $CONFIGURE_FLAGS"
 		echo "glibc: $(cd "$debs" && ls libc6_*.deb)"
-		echo "pgtap: $(cd "$debs" && ls postgresql-"$MAJOR"-pgtap_*.deb)"
+		[ -z "$pgtap_deb" ] || echo "pgtap: $(cd "$debs" && ls postgresql-"$MAJOR"-pgtap_*.deb)"
 		echo "built: $(date -u +%FT%TZ) in $(( $(date +%s) - start )) s"
 	} >"$INFO"
 	rm -rf "$debs"
-	complete || die "$MAJOR: $PREFIX is incomplete after unpacking"
-	echo "pg-build: $MAJOR: $PREFIX ready ($($PREFIX/bin/postgres --version), $(( $(date +%s) - start )) s)"
-	exit 0
+	if [ -n "$pgtap_deb" ]; then
+		complete || die "$MAJOR: $PREFIX is incomplete after unpacking"
+		echo "pg-build: $MAJOR: $PREFIX ready ($($PREFIX/bin/postgres --version), $(( $(date +%s) - start )) s)"
+		exit 0
+	fi
+	# no pgTAP package for this major: built from source below
+	FROM_BINARIES= APTDIR=$CACHE/.apt
 fi
 if [ ! -x "$PREFIX/bin/postgres" ] || [ ! -f "$INFO" ] || ! grep -qxF "configure: $CONFIGURE_FLAGS" "$INFO"; then
+	[ -z "$FROM_BINARIES" ] || die "$MAJOR: internal: a binary major reached the source build"
 	apt_ready
 	tarball=$(fetch_orig "postgresql-$MAJOR" "$WORK")
 	srcver=$(basename "$tarball" | sed 's/^postgresql-[0-9]*_\(.*\)\.orig\.tar\..*/\1/')

@@ -620,9 +620,20 @@ drydock_parse_policy(Jsonb *policy)
 	return p;
 }
 
+/*
+ * What pushJsonbValue() builds in: PostgreSQL 19 takes a JsonbInState (the
+ * value ends up in its result), earlier majors a JsonbParseState pointer
+ * (the value is returned by the last push).  Zeroed before the first push.
+ */
+#if PG_VERSION_NUM >= 190000
+typedef JsonbInState PushState;
+#else
+typedef JsonbParseState *PushState;
+#endif
+
 /* pushJsonbValue helpers for default_policy() */
 static void
-push_string(JsonbParseState **st, JsonbIteratorToken tok, const char *s)
+push_string(PushState *st, JsonbIteratorToken tok, const char *s)
 {
 	JsonbValue	v;
 
@@ -633,7 +644,7 @@ push_string(JsonbParseState **st, JsonbIteratorToken tok, const char *s)
 }
 
 static void
-push_bool(JsonbParseState **st, const char *key, bool b)
+push_bool(PushState *st, const char *key, bool b)
 {
 	JsonbValue	v;
 
@@ -650,10 +661,11 @@ push_bool(JsonbParseState **st, const char *key, bool b)
 Datum
 drydock_default_policy(PG_FUNCTION_ARGS)
 {
-	JsonbParseState *st = NULL;
+	PushState	st;
 	JsonbValue	v;
 	JsonbValue *res;
 
+	memset(&st, 0, sizeof(st));
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 
 	push_string(&st, WJB_KEY, "expected_tables");
@@ -696,7 +708,12 @@ drydock_default_policy(PG_FUNCTION_ARGS)
 	}
 	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 
+#if PG_VERSION_NUM >= 190000
+	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	res = st.result;
+#else
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+#endif
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
 }
 
