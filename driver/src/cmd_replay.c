@@ -25,7 +25,7 @@
 #include "run_options.h"
 #include "signals.h"
 #include "since.h"
-#include "suppress.h"
+#include "run_suppress.h"
 #include "term.h"
 #include "util.h"
 
@@ -648,15 +648,11 @@ cmd_replay(int argc, char **argv)
 		ctx.base.path = opt.base_path;
 		rc = run_preflight_artifact(&ctx, &ctx.base, PREFLIGHT_BASE, NULL, 0);
 	}
-	if (rc == 0 && suppress_check_policy(ctx.policy, err, sizeof(err)) != 0)
-	{
-		run_record_error(&ctx, opt.policy_path, 0, err);
-		rc = EXIT_USAGE;
-	}
+	if (rc == 0)
+		rc = run_suppress_check_policy(&ctx);
 	for (size_t i = 0; i < h.n && rc == 0; i++)
 	{
 		migration  *m = &h.items[i];
-		unsigned	line = 0;
 
 		if (m->up_noop)
 			noop_part(&ups[i], "up", &m->up);
@@ -668,22 +664,10 @@ cmd_replay(int argc, char **argv)
 			rc = preflight_part(&ctx, &downs[i], "down", &m->down, PREFLIGHT_ROLLBACK, m->in_transaction);
 		/* inline suppressions of the pair, judged like drydock run's */
 		inline_sup[i] = json_array();
-		if (rc == 0 && m->up.text &&
-			suppress_parse_artifact(&ups[i].pf, m->up.path, false, ctx.schema,
-									json_object_get(ctx.policy, "allow_suppress"), inline_sup[i],
-									&line, err, sizeof(err)) != 0)
-		{
-			run_record_error(&ctx, m->up.path, (int) line, err);
-			rc = EXIT_USAGE;
-		}
-		if (rc == 0 && m->down.text &&
-			suppress_parse_artifact(&downs[i].pf, m->down.path, true, ctx.schema,
-									json_object_get(ctx.policy, "allow_suppress"), inline_sup[i],
-									&line, err, sizeof(err)) != 0)
-		{
-			run_record_error(&ctx, m->down.path, (int) line, err);
-			rc = EXIT_USAGE;
-		}
+		if (rc == 0 && m->up.text)
+			rc = run_suppress_collect(&ctx, &ups[i], false, inline_sup[i]);
+		if (rc == 0 && m->down.text)
+			rc = run_suppress_collect(&ctx, &downs[i], true, inline_sup[i]);
 		if (rc == 0 && m->verify.text)
 			rc = preflight_part(&ctx, &verifies[i], "verify", &m->verify, PREFLIGHT_ROLLBACK, false);
 		if (rc == 0 && ups[i].pf.creates_target_schema && !ctx.ddl.pf.creates_target_schema)

@@ -24,7 +24,7 @@
 #include "redact.h"
 #include "report.h"
 #include "signals.h"
-#include "suppress.h"
+#include "run_suppress.h"
 #include "util.h"
 
 #define BASELINE_LABEL "pre-apply"

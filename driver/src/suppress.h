@@ -12,7 +12,7 @@
  * extension applies in drydock.verify() / verify_rollback().  The driver
  * checks the directives before any cluster exists (bad input: exit 2 with
  * FILE:LINE), enforces allow_suppress on them, and afterwards annotates the
- * rows and residue the extension returned.
+ * rows and residue the extension returned (run_suppress.c).
  */
 #ifndef DRYDOCK_SUPPRESS_H
 #define DRYDOCK_SUPPRESS_H
@@ -23,8 +23,6 @@
 #include <jansson.h>
 
 #include "preflight.h"
-
-struct run_ctx;
 
 /*
  * Every stable finding code (the extension's drydock.finding_codes(), which
@@ -55,19 +53,5 @@ int			suppress_check_policy(json_t *policy, char *err, size_t errlen);
 
 /* does a suppression object glob cover a finding's object? (as the extension) */
 bool		suppress_object_match(const char *glob, const char *object);
-
-/* ---- the run pipeline's hooks (run_ctx) ---- */
-
-/* before any cluster: check the policy keys and every artifact's directives */
-int			suppress_prepare(struct run_ctx *ctx);
-
-/* a copy of ctx->policy with the inline entries appended to "suppress" */
-json_t	   *suppress_policy(struct run_ctx *ctx);
-
-/* give each suppressed/stale/expired row a "suppression" {source, reason, state} */
-void		suppress_annotate_rows(struct run_ctx *ctx, json_t *rows);
-
-/* give residue rows an accepted KIND IDENTITY an "accepted" {source, reason} */
-void		suppress_mark_residue(struct run_ctx *ctx, json_t *residue);
 
 #endif							/* DRYDOCK_SUPPRESS_H */
