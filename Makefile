@@ -129,10 +129,10 @@ valgrind-test: all
 
 # Static analysis of the driver (jansson's header is named so its macros parse).
 cppcheck:
-	$(MAKE) -C driver src/codes_table.h
+	$(MAKE) -C driver src/report/codes_table.h
 	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
 		--include=/usr/include/jansson.h --suppress=missingIncludeSystem \
-		-I$(shell $(PG_CONFIG) --includedir) -Idriver/src -Icommon -D_GNU_SOURCE driver/src common
+		-I$(shell $(PG_CONFIG) --includedir) $(addprefix -Idriver/src/,cmd pipeline sandbox report lib) -Icommon -D_GNU_SOURCE driver/src common
 
 # The release tarball: the committed tree plus the generated install script
 # (META.json's provides.file names it), buildable with plain `make && make

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/settings_bench.sh [ROUNDS] [N] -- issue 7 part 2: the apply of a
 # generated N-table migration (default 2,000) on a hand-made cluster started
-# with the sandbox's lean settings (driver/src/sandbox.c write_conf), then with
+# with the sandbox's lean settings (driver/src/sandbox/sandbox.c write_conf), then with
 # each setting toggled back to the PostgreSQL default (postgres -c overrides;
 # the driver is not changed), plus a few candidate extra settings.  The
 # cluster lives where drydock puts its run directory (tmpfs if roomy; set

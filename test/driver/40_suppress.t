@@ -33,7 +33,7 @@ sub schema_ok {
 
 # one list of codes: the driver's table, drydock.finding_codes(), docs/codes.md
 {
-    my $src = DD::slurp("$DD::ROOT/driver/src/suppress.c");
+    my $src = DD::slurp("$DD::ROOT/driver/src/lib/suppress.c");
     my ($table) = $src =~ /suppress_codes\[\] = \{(.*?)\};/s;
     my @driver = $table =~ /\{"([A-Z]{2}[0-9]{3})"/g;
     my $r = run_cmd([drydock(), 'exec', '-q', '--', 'sh', '-c',
