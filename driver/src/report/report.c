@@ -359,7 +359,8 @@ report_render_format(json_t *doc, unsigned format)
 	switch (format)
 	{
 		case FORMAT_TAP:
-			return report_render_tap(doc);
+			/* the report says what it is: a replay's TAP has a test per migration */
+			return json_object_get(doc, "replay") ? report_render_replay_tap(doc) : report_render_tap(doc);
 		case FORMAT_JUNIT:
 			return report_render_junit(doc);
 		case FORMAT_GITHUB:
@@ -433,7 +434,8 @@ write_formats(const char *dir, json_t *doc, json_t *files, char *const *secrets,
 	char		sha[65];
 
 	if (formats & FORMAT_TAP)
-		ok = write_rendered(dir, "checks.tap", report_render_tap(doc), files, secrets, n, err, errlen) && ok;
+		ok = write_rendered(dir, "checks.tap", json_object_get(doc, "replay") ? report_render_replay_tap(doc) : report_render_tap(doc),
+							files, secrets, n, err, errlen) && ok;
 	if (formats & FORMAT_JUNIT)
 		ok = write_rendered(dir, "junit.xml", report_render_junit(doc), files, secrets, n, err, errlen) && ok;
 	if (formats & FORMAT_GITHUB)

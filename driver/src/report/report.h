@@ -51,7 +51,7 @@ char	   *report_render_format(json_t *doc, unsigned format);
 /* Rendered views; each returns a malloc'd string. */
 char	   *report_render_execution_log(json_t *doc);
 char	   *report_render_verification(json_t *doc);
-char	   *report_render_tap(json_t *doc);
+char	   *report_render_tap(json_t *doc);	/* a run's; a replay's: report_render_replay_tap */
 char	   *report_render_replay(json_t *doc);
 char	   *report_render_replay_tap(json_t *doc);
 

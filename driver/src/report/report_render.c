@@ -14,29 +14,6 @@
 #include "report.h"
 #include "util.h"
 
-const char *
-report_str(json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-
-	return v ? v : "";
-}
-
-/* Markdown table cell: no pipes or newlines. */
-void
-report_md_cell(strbuf *sb, const char *s)
-{
-	for (; s && *s; s++)
-	{
-		if (*s == '|')
-			sb_append(sb, "\\|");
-		else if (*s == '\n' || *s == '\r')
-			sb_append(sb, " ");
-		else
-			sb_appendn(sb, s, 1);
-	}
-}
-
 static void
 tags_line(strbuf *sb, json_t *apply)
 {
@@ -110,19 +87,6 @@ rowf(strbuf *sb, const char *name, const char *fmt,...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	row(sb, name, buf);
-}
-
-int
-report_count_status(json_t *rows, const char *status)
-{
-	size_t		i;
-	json_t	   *r;
-	int			n = 0;
-
-	json_array_foreach(rows, i, r)
-		if (strcmp(report_str(r, "status"), status) == 0)
-		n++;
-	return n;
 }
 
 /* One psql phase (apply or rollback) as a two-column table. */
@@ -818,24 +782,6 @@ report_render_verification(json_t *doc)
 	return sb.data;
 }
 
-/*
- * Text in a TAP test line: one line, and no '#' (which would start a
- * directive: a message with "# SKIP" in it must not skip the test).
- */
-void
-tap_text(strbuf *sb, const char *s)
-{
-	for (; s && *s; s++)
-	{
-		if (*s == '\n' || *s == '\r')
-			sb_append(sb, " ");
-		else if (*s == '#')
-			sb_append(sb, "\\#");
-		else
-			sb_appendn(sb, s, 1);
-	}
-}
-
 char *
 report_render_tap(json_t *doc)
 {
@@ -847,8 +793,6 @@ report_render_tap(json_t *doc)
 
 	bool		fail_on_warn = report_doc_fail_on_warn(doc);
 
-	if (json_object_get(doc, "replay"))
-		return report_render_replay_tap(doc);
 	sb_init(&sb);
 	sb_init(&body);
 	json_array_foreach(json_object_get(doc, "rounds"), i, round)
