@@ -386,9 +386,88 @@ statements(run_ctx *ctx, const char *status)
 	json_object_set_new(ctx->report, "not_exercised", not_done);
 }
 
+/* Findings listed on the terminal before the rest are only counted. */
+#define MAX_LISTED 20
+
+/*
+ * The failing, then warning checks, compiler-style "FILE:LINE: CODE object:
+ * message" (FILE: the artifact of the phase when the line is not known),
+ * at most MAX_LISTED, then how many more and one line on changing the
+ * policy.  To out: stdout, or stderr when stdout carries TAP.
+ */
+static void
+print_findings(run_ctx *ctx, FILE *out, const char *out_dir, bool wrote)
+{
+	int			listed = 0,
+				more = 0;
+	json_t	   *seen = json_object();
+
+	for (int pass = 0; pass < 2; pass++)
+	{
+		const char *want = pass == 0 ? "fail" : "warn";
+		size_t		i;
+		json_t	   *round;
+
+		json_array_foreach(json_object_get(ctx->report, "rounds"), i, round)
+		{
+			const char *keys[] = {"verification", "rollback_verification"};
+
+			for (int k = 0; k < 2; k++)
+			{
+				size_t		j;
+				json_t	   *r;
+
+				json_array_foreach(json_object_get(round, keys[k]), j, r)
+				{
+					json_t	   *loc = json_object_get(r, "location");
+					const char *file = k == 0 ? ctx->opt->ddl_path : ctx->opt->rollback_path;
+					char	   *line;
+
+					if (strcmp(json_string_value(json_object_get(r, "status")) ?: "", want) != 0)
+						continue;
+					if (loc)
+						line = xasprintf("%s:%lld: %s %s: %s%s",
+										 json_string_value(json_object_get(loc, "file")),
+										 (long long) json_integer_value(json_object_get(loc, "line")),
+										 json_string_value(json_object_get(r, "code")),
+										 json_string_value(json_object_get(r, "object")) ?: "-",
+										 json_string_value(json_object_get(r, "message")) ?: "",
+										 pass ? " [warn]" : "");
+					else
+						line = xasprintf("%s: %s %s: %s%s", file ? file : "drydock",
+										 json_string_value(json_object_get(r, "code")),
+										 json_string_value(json_object_get(r, "object")) ?: "-",
+										 json_string_value(json_object_get(r, "message")) ?: "",
+										 pass ? " [warn]" : "");
+					/* later rounds repeat the first one's findings */
+					if (!json_object_get(seen, line))
+					{
+						json_object_set_new(seen, line, json_true());
+						if (listed < MAX_LISTED)
+						{
+							fprintf(out, "%s\n", line);
+							listed++;
+						}
+						else
+							more++;
+					}
+					free(line);
+				}
+			}
+		}
+	}
+	json_decref(seen);
+	if (more)
+		fprintf(out, "drydock: ... and %d more failing or warning checks%s%s\n", more,
+				wrote ? ": see " : "", wrote ? out_dir : "");
+	if (listed)
+		fprintf(out, "drydock: to change the policy, pass --policy FILE with {\"rules\": {\"CODE\": \"warn\" or \"off\"}} or write \"-- drydock:ignore CODE -- reason\" above the statement (docs/policy.md, docs/codes.md)\n");
+}
+
 static void
 print_summary(run_ctx *ctx, int code, const char *status, bool wrote, const char *out_dir)
 {
+	print_findings(ctx, ctx->opt->format_tap ? stderr : stdout, out_dir, wrote);
 	if (ctx->opt->format_tap)
 	{
 		char	   *tap = report_render_tap(ctx->report);

@@ -29,6 +29,11 @@ const suppress_code suppress_codes[] = {
 	{"AO004", "AO", true}, {"AO005", "AO", true}, {"AO006", "AO", true},
 	{"RB001", "RB", true}, {"RB002", "RB", true}, {"RB003", "RB", true},
 	{"RB004", "RB", true},
+	{"CV007", "CV", true}, {"CV008", "CV", true},
+	{"LS001", "LS", true}, {"LS002", "LS", true}, {"LS003", "LS", true},
+	{"LS004", "LS", true}, {"LS005", "LS", true}, {"LS006", "LS", true},
+	{"LS007", "LS", true}, {"LS008", "LS", true}, {"LS009", "LS", true},
+	{"LS010", "LS", true},
 	{"RP001", "RP", false}, {"RP002", "RP", false},
 };
 const size_t suppress_n_codes = sizeof(suppress_codes) / sizeof(suppress_codes[0]);

@@ -862,6 +862,8 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 		List	   *facts = NIL;
 		StmtInfo	si;
 
+		/* the statement's own tag: its first row may be a part (CREATE SEQUENCE of an identity) */
+		facts = lappend(facts, psprintf("tag:%s", tag));
 		statement_facts(&facts, trigdata->parsetree);
 		rewritten_facts(&facts);
 		si.query = statement_text(&si.query_null);

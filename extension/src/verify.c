@@ -431,17 +431,20 @@ static const char *const ls_sql =
 "WITH lg AS MATERIALIZED (SELECT *, coalesce(stmt, -seq) AS st FROM drydock.capture_log WHERE phase = $11),"
 /*
  * bs: the relations of phase $11's baseline that production has: those that
- * existed before the apply too (a table the apply created and the rollback
+ * existed before the apply too (when an apply was captured at all) (a table the apply created and the rollback
  * drops is not production's), tables, views and indexes, not sequences.
  */
 " bs AS MATERIALIZED (SELECT r.relid, r.relname, r.tablename FROM drydock.capture_relations r"
 "         WHERE r.phase = $11 AND r.relkind IS DISTINCT FROM 'S'"
 "           AND r.relid IN (SELECT b.relid FROM drydock.capture_relations b"
-"                            WHERE b.phase = CASE WHEN EXISTS (SELECT 1 FROM drydock.capture_relations a"
+"                            WHERE b.phase = CASE WHEN EXISTS (SELECT 1 FROM drydock.capture_log a"
 "                                                               WHERE a.phase = 'apply')"
 "                                                 THEN 'apply' ELSE $11 END)),"
-" sts AS MATERIALIZED (SELECT DISTINCT ON (xact, st) * FROM lg"
-"                       WHERE event = 'ddl_command_end' ORDER BY xact, st, seq),"
+" sts AS MATERIALIZED (SELECT DISTINCT ON (xact, st) lg.seq, lg.xact, lg.st, lg.identity, lg.object_type,"
+"                              lg.classid, lg.objid, lg.preexisting, lg.locks, lg.facts, lg.lock_timeout,"
+"                              coalesce((SELECT substr(f, 5) FROM unnest(lg.facts) f WHERE f LIKE 'tag:%' LIMIT 1),"
+"                                       lg.command_tag) AS command_tag"
+"                         FROM lg WHERE event = 'ddl_command_end' ORDER BY xact, st, seq),"
 " lk AS MATERIALIZED (SELECT s.xact, s.st, s.seq, s.command_tag, s.lock_timeout,"
 "               coalesce(x.tablename, m[1]) AS rel,"
 "               max(array_position(" LOCK_MODES_ARRAY ", m[2])) AS rank"

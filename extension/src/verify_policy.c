@@ -59,7 +59,7 @@ const DrydockRule drydock_rules[] = {
 	{"AO003", "AO", SEV_ERROR, "nothing was created outside the target schema"},
 	{"AO004", "AO", SEV_ERROR, "the artifact does not create the target schema"},
 	{"AO005", "AO", SEV_ERROR, "no pre-existing table was rewritten"},
-	{"AO006", "AO", SEV_ERROR, "no lock stronger than max_lock_on_existing on a pre-existing relation"},
+	{"AO006", "AO", SEV_WARN, "no lock stronger than max_lock_on_existing on a pre-existing relation"},
 	{"RB001", "RB", SEV_ERROR, "the rollback leaves nothing behind"},
 	{"RB002", "RB", SEV_ERROR, "the rollback restores every pre-existing object"},
 	{"RB003", "RB", SEV_ERROR, "the rollback drops nothing by CASCADE"},
