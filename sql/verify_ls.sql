@@ -100,6 +100,20 @@ RESET lock_timeout;
 SELECT drydock.capture_end();
 SELECT count(*) AS findings FROM pg_temp.findings(true);
 
+-- 5. "pre-existing" is what production has: the base pinned by
+-- capture_base_save() (drydock replay, before its first pair) survives
+-- capture_reset(); a table created after it is not judged
+SELECT drydock.capture_reset();
+SELECT drydock.capture_base_save();
+CREATE TABLE ls.later (id bigint PRIMARY KEY, x integer);
+SELECT drydock.capture_reset();
+SELECT drydock.capture_begin('apply');
+ALTER TABLE ls.later ADD COLUMN y integer;
+ALTER TABLE ls.q ADD COLUMN y integer;
+SELECT drydock.capture_end();
+SELECT code, object, status, statement FROM pg_temp.findings(false);
+UPDATE drydock.capture_state SET base_pinned = false;
+
 SELECT drydock.baseline_drop('ls_pre');
 SELECT drydock.capture_reset();
 DROP SCHEMA ls CASCADE;

@@ -12,10 +12,13 @@
 
 -- The single row of phase state.  phase IS NULL means "not capturing": the
 -- event triggers then return after one catalog lookup and one row read.
+-- base_pinned: capture_base was taken by capture_base_save() and survives
+-- capture_reset() (drydock replay pins the base before its first pair).
 CREATE TABLE drydock.capture_state (
     id          integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
     phase       text,
-    started_at  timestamptz
+    started_at  timestamptz,
+    base_pinned boolean NOT NULL DEFAULT false
 );
 INSERT INTO drydock.capture_state (id, phase) VALUES (1, NULL);
 
@@ -30,13 +33,16 @@ CREATE TABLE drydock.capture_baseline (
     relfilenode  oid
 );
 
--- Schemas and enum types that existed when a phase began: a rename of one
--- of them is a rename of something production has (LS009).
-CREATE TABLE drydock.capture_objects (
-    phase    text NOT NULL,
+-- What production has: the relations, schemas and enum types that existed
+-- when capture FIRST began in this database (since capture_reset()), or
+-- when capture_base_save() was called: for `drydock run`, the state before
+-- the apply; for `drydock replay`, the base before the first migration.  The LS rules judge only these, in every
+-- phase: a table an earlier migration of the same rehearsal created is not
+-- production's.
+CREATE TABLE drydock.capture_base (
     classid  oid NOT NULL,
     objid    oid NOT NULL,
-    PRIMARY KEY (phase, classid, objid)
+    PRIMARY KEY (classid, objid)
 );
 
 -- The same relations, kept per phase after capture_end() for the checks:
@@ -95,8 +101,29 @@ COMMENT ON VIEW drydock.ddl_log IS
     'DDL captured by drydock event triggers, in execution order, per phase';
 
 REVOKE ALL ON drydock.capture_state, drydock.capture_baseline, drydock.capture_relations,
-              drydock.capture_objects,
+              drydock.capture_base,
               drydock.capture_log, drydock.ddl_log FROM PUBLIC;
+
+-- capture_base_save(pin): what exists now is production's (capture_base);
+-- pinned, it survives capture_reset().  A row for the schema drydock lives
+-- in keeps the table non-empty afterwards.
+CREATE FUNCTION drydock.capture_base_save(pin boolean DEFAULT true) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    DELETE FROM drydock.capture_base;
+    INSERT INTO drydock.capture_base (classid, objid)
+        SELECT 'pg_class'::regclass, c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'drydock')
+           AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+        UNION ALL
+        SELECT 'pg_namespace'::regclass, n.oid FROM pg_namespace n
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+           AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+        UNION ALL
+        SELECT 'pg_type'::regclass, t.oid FROM pg_type t WHERE t.typtype = 'e';
+    UPDATE drydock.capture_state SET base_pinned = pin WHERE id = 1;
+$$;
 
 -- capture_begin(phase): start (or switch to) a phase.  Snapshots the
 -- relations that exist now, outside system schemas and drydock itself; only
@@ -129,14 +156,9 @@ BEGIN
         SELECT r.relid, r.relname, c.relfilenode FROM drydock.capture_relations r
           JOIN pg_class c ON c.oid = r.relid
          WHERE r.phase = capture_begin.phase;
-    DELETE FROM drydock.capture_objects o WHERE o.phase = capture_begin.phase;
-    INSERT INTO drydock.capture_objects (phase, classid, objid)
-        SELECT capture_begin.phase, 'pg_namespace'::regclass, n.oid FROM pg_namespace n
-         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'drydock')
-           AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
-        UNION ALL
-        SELECT capture_begin.phase, 'pg_type'::regclass, t.oid FROM pg_type t
-         WHERE t.typtype = 'e';
+    IF NOT EXISTS (SELECT 1 FROM drydock.capture_base) THEN
+        PERFORM drydock.capture_base_save(false);   -- the first phase
+    END IF;
     UPDATE drydock.capture_state
        SET phase = capture_begin.phase, started_at = clock_timestamp()
      WHERE id = 1;
@@ -176,10 +198,12 @@ AS $$
     SELECT drydock.capture_end();
     TRUNCATE drydock.capture_log RESTART IDENTITY;
     TRUNCATE drydock.capture_relations;
-    TRUNCATE drydock.capture_objects;
+    DELETE FROM drydock.capture_base
+     WHERE NOT (SELECT base_pinned FROM drydock.capture_state WHERE id = 1);
 $$;
 
 REVOKE ALL ON FUNCTION drydock.capture_begin(text), drydock.capture_end(),
+                       drydock.capture_base_save(boolean),
                        drydock.capture_reset() FROM PUBLIC;
 
 CREATE FUNCTION drydock.capture_ddl_command_start() RETURNS event_trigger

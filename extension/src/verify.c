@@ -430,16 +430,15 @@ static const char *const rb_sql =
 static const char *const ls_sql =
 "WITH lg AS MATERIALIZED (SELECT *, coalesce(stmt, -seq) AS st FROM drydock.capture_log WHERE phase = $11),"
 /*
- * bs: the relations of phase $11's baseline that production has: those that
- * existed before the apply too (when an apply was captured at all) (a table the apply created and the rollback
- * drops is not production's), tables, views and indexes, not sequences.
+ * bs: the relations of phase $11's baseline that production has: those in
+ * drydock.capture_base (they existed when capture first began: before the
+ * apply, or before the first migration of a replay), tables, views and
+ * indexes, not sequences.
  */
 " bs AS MATERIALIZED (SELECT r.relid, r.relname, r.tablename FROM drydock.capture_relations r"
 "         WHERE r.phase = $11 AND r.relkind IS DISTINCT FROM 'S'"
-"           AND r.relid IN (SELECT b.relid FROM drydock.capture_relations b"
-"                            WHERE b.phase = CASE WHEN EXISTS (SELECT 1 FROM drydock.capture_log a"
-"                                                               WHERE a.phase = 'apply')"
-"                                                 THEN 'apply' ELSE $11 END)),"
+"           AND r.relid IN (SELECT b.objid FROM drydock.capture_base b"
+"                            WHERE b.classid = 'pg_class'::regclass)),"
 " sts AS MATERIALIZED (SELECT DISTINCT ON (xact, st) lg.seq, lg.xact, lg.st, lg.identity, lg.object_type,"
 "                              lg.classid, lg.objid, lg.preexisting, lg.locks, lg.facts, lg.lock_timeout,"
 "                              coalesce((SELECT substr(f, 5) FROM unnest(lg.facts) f WHERE f LIKE 'tag:%' LIMIT 1),"
@@ -529,8 +528,9 @@ static const char *const ls_sql =
 "               CASE fx.fact WHEN 'rename_enum_value' THEN quote_literal(fx.arg) ELSE " RENAMED_OLD_FX " END,"
 "               CASE fx.fact WHEN 'rename_enum_value' THEN 'a new label' ELSE fx.identity END, $11), fx.seq"
 "   FROM fx WHERE fx.fact LIKE 'rename\\_%' AND fx.identity IS NOT NULL"
-"    AND (fx.preexisting OR EXISTS (SELECT 1 FROM drydock.capture_objects o"
-"                                    WHERE o.phase = $11 AND o.classid = fx.classid AND o.objid = fx.objid))"
+"    AND (fx.preexisting OR EXISTS (SELECT 1 FROM drydock.capture_base o"
+"                                    WHERE o.classid = fx.classid AND o.objid = fx.objid"
+"                                      AND o.classid <> 'pg_class'::regclass))"
 " UNION ALL"
 " SELECT 'LS010', fx.identity,"
 "        format('ALTER TABLE %s is the ALTER TABLE number %s of pre-existing %s in one transaction (phase %s): combine them into one ALTER TABLE (one lock, at most one scan or rewrite)',"
