@@ -227,52 +227,51 @@ locate_rewrite(json_t *row, const artifact *a, const toklist *f, const char *pha
 
 /*
  * Turn the helper columns of verification rows (seq, seq_phase, seq_query)
- * into "location" and drop them.  phase: the phase these rows judge.
+ * into "location" and drop them.  phase: the phase these rows judge, whose
+ * artifact is a (the pair's own in a replay); a row of another phase keeps
+ * no location.
  */
 void
-locate_rows(run_ctx *ctx, json_t *rows, const char *phase)
+locate_rows(json_t *rows, const char *phase, const artifact *a)
 {
 	size_t		i;
 	json_t	   *row;
-	toklist		files[2] = {{0}};
-	bool		lexed[2] = {false, false};
+	toklist		file = {0};
+	bool		lexed = false;
 
 	json_array_foreach(rows, i, row)
 	{
 		const char *qphase = json_string_value(json_object_get(row, "seq_phase"));
 		const char *query = json_string_value(json_object_get(row, "seq_query"));
 		const char *ph = qphase ? qphase : phase;
-		int			w = strcmp(ph, "rollback") == 0;
-		const artifact *a = w ? &ctx->rollback : &ctx->ddl;
 
-		if (a->pf.data && a->path && (query || strcmp(json_string_value(json_object_get(row, "code")) ?: "",
-															 "LS007") == 0))
+		if (strcmp(ph, phase) == 0 && a && a->pf.data && a->path &&
+			(query || strcmp(json_string_value(json_object_get(row, "code")) ?: "", "LS007") == 0))
 		{
-			if (!lexed[w])
+			if (!lexed)
 			{
-				lex_tokens(a->pf.data, a->pf.data_len, &files[w], 0);
-				lexed[w] = true;
+				lex_tokens(a->pf.data, a->pf.data_len, &file, 0);
+				lexed = true;
 			}
 			if (query)
 			{
 				toklist		q = {0};
 
 				lex_tokens(query, strlen(query), &q, MATCH_TOKENS);
-				for (size_t k = 0; k < files[w].n; k++)
-					if (files[w].t[k].start && matches_at(&files[w], k, &q))
+				for (size_t k = 0; k < file.n; k++)
+					if (file.t[k].start && matches_at(&file, k, &q))
 					{
-						set_location(row, a, &files[w], k, ph);
+						set_location(row, a, &file, k, ph);
 						break;
 					}
 				free(q.t);
 			}
 			else if (strcmp(json_string_value(json_object_get(row, "status")) ?: "", "pass") != 0)
-				(void) locate_rewrite(row, a, &files[w], ph);
+				(void) locate_rewrite(row, a, &file, ph);
 		}
 		json_object_del(row, "seq");
 		json_object_del(row, "seq_phase");
 		json_object_del(row, "seq_query");
 	}
-	free(files[0].t);
-	free(files[1].t);
+	free(file.t);
 }

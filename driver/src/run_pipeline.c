@@ -1183,7 +1183,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 			psql_apply_result_free(&ar);
 			return rc;
 		}
-		locate_rows(ctx, rows, "apply");
+		locate_rows(rows, "apply", a);
 		suppress_annotate_rows(ctx, rows);
 		count_findings(ctx, rows);
 		json_object_set_new(round_json, "verification", rows);
@@ -1261,7 +1261,7 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	free(policy);
 	if (!rows)
 		return rc;
-	locate_rows(ctx, rows, "rollback");
+	locate_rows(rows, "rollback", down);
 	suppress_annotate_rows(ctx, rows);
 	count_findings(ctx, rows);
 	json_object_set_new(round_json, "rollback_verification", rows);
