@@ -648,18 +648,21 @@ list_to_text_array(List *l)
  * object itself, else its table (a column "s.t.c" or constraint "s.t.c":
  * the object without its last part).
  */
-#define LOCATE_SQL \
-	"(SELECT l.seq FROM drydock.capture_log l" \
-	"  WHERE l.phase = 'apply' AND l.event = 'ddl_command_end' AND l.query IS NOT NULL" \
-	"    AND l.identity IN (f.obj, regexp_replace(f.obj, '\\.[^.]*$', ''))" \
-	"    AND l.object_type IS DISTINCT FROM 'schema'" \
-	"  ORDER BY l.identity = f.obj DESC, l.seq LIMIT 1)"
+#define LOCATE_CTE \
+	"WITH loc AS MATERIALIZED (SELECT DISTINCT ON (identity) identity, seq FROM drydock.capture_log" \
+	"  WHERE phase = 'apply' AND event = 'ddl_command_end' AND query IS NOT NULL" \
+	"    AND identity IS NOT NULL AND object_type IS DISTINCT FROM 'schema'" \
+	"  ORDER BY identity, seq) "
+/* set-based (hash joins), not a probe per finding: thousands of findings stay cheap */
+#define LOCATE_JOIN \
+	" LEFT JOIN loc l1 ON l1.identity = f.obj" \
+	" LEFT JOIN loc l2 ON l2.identity = regexp_replace(f.obj, '\\.[^.]*$', '')"
 
 /*
  * Run one family: its query (only if some rule of the family is active),
  * then one or more rows per rule of the family, in code order.  The query
  * returns (code, obj, msg) or, with_seq, (code, obj, msg, seq); locate: a
- * finding without a seq is placed with LOCATE_SQL.
+ * finding without a seq is placed with LOCATE_CTE/LOCATE_JOIN.
  */
 static void
 run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, bool locate)
@@ -718,11 +721,13 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		values[10] = CStringGetTextDatum(ctx->phase);
 
 		/* findings in code, then object order, whatever the locale */
-		sql = psprintf("SELECT code, obj, msg, %s FROM (%s%s) f(code, obj, msg, seq)"
+		sql = psprintf("%sSELECT code, obj, msg, %s FROM (%s%s) f(code, obj, msg, seq)%s"
 					   " ORDER BY code, obj COLLATE \"C\", msg COLLATE \"C\"",
-					   locate ? "coalesce(f.seq, " LOCATE_SQL ")" : "f.seq",
+					   locate ? LOCATE_CTE : "",
+					   locate ? "coalesce(f.seq, l1.seq, l2.seq)" : "f.seq",
 					   with_seq ? "" : "SELECT *, NULL::bigint FROM (", with_seq ? sql :
-					   psprintf("%s) f0", sql));
+					   psprintf("%s) f0", sql),
+					   locate ? LOCATE_JOIN : "");
 		ret = SPI_execute_with_args(sql, NPARAMS, argtypes, values, nulls, true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "drydock: %s checks failed: %s", family, SPI_result_code_string(ret));
