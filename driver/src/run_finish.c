@@ -389,78 +389,115 @@ statements(run_ctx *ctx, const char *status)
 /* Findings listed on the terminal before the rest are only counted. */
 #define MAX_LISTED 20
 
+typedef struct listed_finding
+{
+	int			pass;			/* 0 fail, 1 warn */
+	int			phase;			/* 0 apply (verification), 1 rollback */
+	long		line;			/* 0: not known */
+	size_t		order;			/* report order: ties */
+	char	   *text;
+} listed_finding;
+
+static int
+cmp_listed(const void *a, const void *b)
+{
+	const listed_finding *x = a,
+			   *y = b;
+
+	if (x->pass != y->pass)
+		return x->pass - y->pass;
+	if (x->phase != y->phase)
+		return x->phase - y->phase;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
 /*
  * The failing, then warning checks, compiler-style "FILE:LINE: CODE object:
- * message" (FILE: the artifact of the phase when the line is not known),
- * at most MAX_LISTED, then how many more and one line on changing the
- * policy.  To out: stdout, or stderr when stdout carries TAP.
+ * message" (FILE: the artifact of the phase when the line is not known), in
+ * file order (apply, then rollback), at most MAX_LISTED, then how many more
+ * and one line on changing the policy.  To out: stdout, or stderr when
+ * stdout carries TAP.
  */
 static void
 print_findings(run_ctx *ctx, FILE *out, const char *out_dir, bool wrote)
 {
-	int			listed = 0,
-				more = 0;
+	listed_finding *f = NULL;
+	size_t		n = 0,
+				cap = 0;
 	json_t	   *seen = json_object();
+	size_t		i;
+	json_t	   *round;
 
-	for (int pass = 0; pass < 2; pass++)
+	json_array_foreach(json_object_get(ctx->report, "rounds"), i, round)
 	{
-		const char *want = pass == 0 ? "fail" : "warn";
-		size_t		i;
-		json_t	   *round;
+		const char *keys[] = {"verification", "rollback_verification"};
 
-		json_array_foreach(json_object_get(ctx->report, "rounds"), i, round)
+		for (int k = 0; k < 2; k++)
 		{
-			const char *keys[] = {"verification", "rollback_verification"};
+			size_t		j;
+			json_t	   *r;
 
-			for (int k = 0; k < 2; k++)
+			json_array_foreach(json_object_get(round, keys[k]), j, r)
 			{
-				size_t		j;
-				json_t	   *r;
+				json_t	   *loc = json_object_get(r, "location");
+				const char *st = json_string_value(json_object_get(r, "status")) ?: "";
+				const char *file = k == 0 ? ctx->opt->ddl_path : ctx->opt->rollback_path;
+				int			pass = strcmp(st, "fail") == 0 ? 0 : strcmp(st, "warn") == 0 ? 1 : -1;
+				long		line = loc ? (long) json_integer_value(json_object_get(loc, "line")) : 0;
+				char	   *text;
 
-				json_array_foreach(json_object_get(round, keys[k]), j, r)
+				if (pass < 0)
+					continue;
+				if (loc)
+					text = xasprintf("%s:%ld: %s %s: %s%s",
+									 json_string_value(json_object_get(loc, "file")), line,
+									 json_string_value(json_object_get(r, "code")),
+									 json_string_value(json_object_get(r, "object")) ?: "-",
+									 json_string_value(json_object_get(r, "message")) ?: "",
+									 pass ? " [warn]" : "");
+				else
+					text = xasprintf("%s: %s %s: %s%s", file ? file : "drydock",
+									 json_string_value(json_object_get(r, "code")),
+									 json_string_value(json_object_get(r, "object")) ?: "-",
+									 json_string_value(json_object_get(r, "message")) ?: "",
+									 pass ? " [warn]" : "");
+				/* later rounds repeat the first one's findings */
+				if (json_object_get(seen, text))
 				{
-					json_t	   *loc = json_object_get(r, "location");
-					const char *file = k == 0 ? ctx->opt->ddl_path : ctx->opt->rollback_path;
-					char	   *line;
-
-					if (strcmp(json_string_value(json_object_get(r, "status")) ?: "", want) != 0)
-						continue;
-					if (loc)
-						line = xasprintf("%s:%lld: %s %s: %s%s",
-										 json_string_value(json_object_get(loc, "file")),
-										 (long long) json_integer_value(json_object_get(loc, "line")),
-										 json_string_value(json_object_get(r, "code")),
-										 json_string_value(json_object_get(r, "object")) ?: "-",
-										 json_string_value(json_object_get(r, "message")) ?: "",
-										 pass ? " [warn]" : "");
-					else
-						line = xasprintf("%s: %s %s: %s%s", file ? file : "drydock",
-										 json_string_value(json_object_get(r, "code")),
-										 json_string_value(json_object_get(r, "object")) ?: "-",
-										 json_string_value(json_object_get(r, "message")) ?: "",
-										 pass ? " [warn]" : "");
-					/* later rounds repeat the first one's findings */
-					if (!json_object_get(seen, line))
-					{
-						json_object_set_new(seen, line, json_true());
-						if (listed < MAX_LISTED)
-						{
-							fprintf(out, "%s\n", line);
-							listed++;
-						}
-						else
-							more++;
-					}
-					free(line);
+					free(text);
+					continue;
 				}
+				json_object_set_new(seen, text, json_true());
+				if (n == cap)
+				{
+					cap = cap ? cap * 2 : 64;
+					f = xrealloc(f, cap * sizeof(*f));
+				}
+				f[n].pass = pass;
+				f[n].phase = k;
+				f[n].line = line;
+				f[n].order = n;
+				f[n].text = text;
+				n++;
 			}
 		}
 	}
 	json_decref(seen);
-	if (more)
-		fprintf(out, "drydock: ... and %d more failing or warning checks%s%s\n", more,
+	if (n > 1)
+		qsort(f, n, sizeof(*f), cmp_listed);
+	for (i = 0; i < n; i++)
+	{
+		if (i < MAX_LISTED)
+			fprintf(out, "%s\n", f[i].text);
+		free(f[i].text);
+	}
+	free(f);
+	if (n > MAX_LISTED)
+		fprintf(out, "drydock: ... and %zu more failing or warning checks%s%s\n", n - MAX_LISTED,
 				wrote ? ": see " : "", wrote ? out_dir : "");
-	if (listed)
+	if (n)
 		fprintf(out, "drydock: to change the policy, pass --policy FILE with {\"rules\": {\"CODE\": \"warn\" or \"off\"}} or write \"-- drydock:ignore CODE -- reason\" above the statement (docs/policy.md, docs/codes.md)\n");
 }
 
