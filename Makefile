@@ -129,7 +129,6 @@ valgrind-test: all
 
 # Static analysis of the driver (jansson's header is named so its macros parse).
 cppcheck:
-	$(MAKE) -C driver src/report/codes_table.h
 	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
 		--include=/usr/include/jansson.h --suppress=missingIncludeSystem \
 		-I$(shell $(PG_CONFIG) --includedir) $(addprefix -Idriver/src/,cmd pipeline sandbox report lib) -Icommon -D_GNU_SOURCE driver/src common

@@ -12,19 +12,37 @@
 
 -- The single row of phase state.  phase IS NULL means "not capturing": the
 -- event triggers then return after one catalog lookup and one row read.
+-- base_pinned: capture_base was taken by capture_base_save() and survives
+-- capture_reset() (drydock replay pins the base before its first pair).
 CREATE TABLE drydock.capture_state (
     id          integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
     phase       text,
-    started_at  timestamptz
+    started_at  timestamptz,
+    base_pinned boolean NOT NULL DEFAULT false
 );
 INSERT INTO drydock.capture_state (id, phase) VALUES (1, NULL);
 
 -- Relations that existed when the current phase began (capture_begin),
 -- with their rendered names, so that a relation later dropped by the phase
 -- can still be named in a lock entry.
+-- relfilenode: as at phase start, so that a rewrite is seen whether or not
+-- an event trigger fires for it (LS007).
 CREATE TABLE drydock.capture_baseline (
-    relid    oid PRIMARY KEY,
-    relname  text NOT NULL
+    relid        oid PRIMARY KEY,
+    relname      text NOT NULL,
+    relfilenode  oid
+);
+
+-- What production has: the relations, schemas and enum types that existed
+-- when capture FIRST began in this database (since capture_reset()), or
+-- when capture_base_save() was called: for `drydock run`, the state before
+-- the apply; for `drydock replay`, the base before the first migration.  The LS rules judge only these, in every
+-- phase: a table an earlier migration of the same rehearsal created is not
+-- production's.
+CREATE TABLE drydock.capture_base (
+    classid  oid NOT NULL,
+    objid    oid NOT NULL,
+    PRIMARY KEY (classid, objid)
 );
 
 -- The same relations, kept per phase after capture_end() for the checks:
@@ -35,6 +53,7 @@ CREATE TABLE drydock.capture_relations (
     relid      oid NOT NULL,
     relname    text NOT NULL,
     tablename  text,
+    relkind    "char",
     PRIMARY KEY (phase, relname)
 );
 
@@ -66,8 +85,14 @@ CREATE TABLE drydock.capture_log (
     original     boolean,
     normal       boolean,
     xact         bigint,
-    stmt         bigint
+    stmt         bigint,
+    -- on every ddl_command_end row of a statement (capture.c):
+    query        text,       -- the statement's text (first 8 kB): its artifact line
+    facts        text[] NOT NULL DEFAULT '{}',   -- from its parse tree, for LS
+    lock_timeout integer     -- the session's lock_timeout (ms) when it ended
 );
+-- finding locations look statements up by the identity they created
+CREATE INDEX capture_log_identity ON drydock.capture_log (identity);
 
 CREATE VIEW drydock.ddl_log AS
     SELECT seq, phase, command_tag, object_type, identity, cascade, rewrite, locks
@@ -76,7 +101,29 @@ COMMENT ON VIEW drydock.ddl_log IS
     'DDL captured by drydock event triggers, in execution order, per phase';
 
 REVOKE ALL ON drydock.capture_state, drydock.capture_baseline, drydock.capture_relations,
+              drydock.capture_base,
               drydock.capture_log, drydock.ddl_log FROM PUBLIC;
+
+-- capture_base_save(pin): what exists now is production's (capture_base);
+-- pinned, it survives capture_reset().  A row for the schema drydock lives
+-- in keeps the table non-empty afterwards.
+CREATE FUNCTION drydock.capture_base_save(pin boolean DEFAULT true) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    DELETE FROM drydock.capture_base;
+    INSERT INTO drydock.capture_base (classid, objid)
+        SELECT 'pg_class'::regclass, c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'drydock')
+           AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+        UNION ALL
+        SELECT 'pg_namespace'::regclass, n.oid FROM pg_namespace n
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+           AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
+        UNION ALL
+        SELECT 'pg_type'::regclass, t.oid FROM pg_type t WHERE t.typtype = 'e';
+    UPDATE drydock.capture_state SET base_pinned = pin WHERE id = 1;
+$$;
 
 -- capture_begin(phase): start (or switch to) a phase.  Snapshots the
 -- relations that exist now, outside system schemas and drydock itself; only
@@ -95,30 +142,50 @@ BEGIN
     END IF;
     DELETE FROM drydock.capture_baseline;
     DELETE FROM drydock.capture_relations r WHERE r.phase = capture_begin.phase;
-    INSERT INTO drydock.capture_relations (phase, relid, relname, tablename)
+    INSERT INTO drydock.capture_relations (phase, relid, relname, tablename, relkind)
         SELECT capture_begin.phase, c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
                CASE WHEN c.relkind IN ('i', 'I') THEN
                    (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname)
                       FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
                       JOIN pg_namespace tn ON tn.oid = t.relnamespace
-                     WHERE i.indexrelid = c.oid) END
+                     WHERE i.indexrelid = c.oid) END, c.relkind
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'drydock')
            AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%';
-    INSERT INTO drydock.capture_baseline (relid, relname)
-        SELECT r.relid, r.relname FROM drydock.capture_relations r
+    INSERT INTO drydock.capture_baseline (relid, relname, relfilenode)
+        SELECT r.relid, r.relname, c.relfilenode FROM drydock.capture_relations r
+          JOIN pg_class c ON c.oid = r.relid
          WHERE r.phase = capture_begin.phase;
+    IF NOT EXISTS (SELECT 1 FROM drydock.capture_base) THEN
+        PERFORM drydock.capture_base_save(false);   -- the first phase
+    END IF;
     UPDATE drydock.capture_state
        SET phase = capture_begin.phase, started_at = clock_timestamp()
      WHERE id = 1;
 END
 $$;
 
--- capture_end(): stop capturing; the log is kept.
+-- capture_end(): stop capturing; the log is kept.  First, a "phase_end"
+-- row (command_tag REWRITE) for each pre-existing relation whose relfilenode
+-- changed during the phase without a statement having reported it
+-- (VACUUM FULL, CLUSTER, TRUNCATE, REINDEX in transactions without DDL).
 CREATE FUNCTION drydock.capture_end() RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+    INSERT INTO drydock.capture_log (phase, command_tag, object_type, identity, rewrite,
+                                     event, classid, objid, objsubid, preexisting)
+    SELECT s.phase, 'REWRITE', CASE WHEN c.relkind IN ('i', 'I') THEN 'index' ELSE 'table' END,
+           b.relname, true, 'phase_end', 'pg_class'::regclass, b.relid, 0, true
+      FROM drydock.capture_state s, drydock.capture_baseline b
+      JOIN pg_class c ON c.oid = b.relid
+     WHERE s.id = 1 AND s.phase IS NOT NULL
+       AND c.relfilenode <> b.relfilenode AND c.relfilenode <> 0
+       AND NOT EXISTS (SELECT 1 FROM drydock.capture_log l
+                        WHERE l.phase = s.phase
+                          AND (l.facts @> ARRAY['rewritten:' || b.relname]
+                               OR l.rewrite AND l.objid = b.relid))
+     ORDER BY b.relname;
     UPDATE drydock.capture_state SET phase = NULL, started_at = NULL WHERE id = 1;
     DELETE FROM drydock.capture_baseline;
 $$;
@@ -131,9 +198,12 @@ AS $$
     SELECT drydock.capture_end();
     TRUNCATE drydock.capture_log RESTART IDENTITY;
     TRUNCATE drydock.capture_relations;
+    DELETE FROM drydock.capture_base
+     WHERE NOT (SELECT base_pinned FROM drydock.capture_state WHERE id = 1);
 $$;
 
 REVOKE ALL ON FUNCTION drydock.capture_begin(text), drydock.capture_end(),
+                       drydock.capture_base_save(boolean),
                        drydock.capture_reset() FROM PUBLIC;
 
 CREATE FUNCTION drydock.capture_ddl_command_start() RETURNS event_trigger

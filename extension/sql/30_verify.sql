@@ -7,6 +7,8 @@
 --   families TV, KC, CV, NH, AO;
 -- after the rollback phase:  SELECT * FROM drydock.verify_rollback(schema, policy, baseline)
 --   family RB, with baseline = the label saved BEFORE the apply.
+-- seq: the drydock.capture_log row of the statement that caused the
+-- finding (its text is in capture_log.query), or NULL.
 -- Both run with search_path = pg_catalog so that user objects cannot
 -- shadow the catalog functions their queries use.
 -- ---------------------------------------------------------------------------
@@ -23,7 +25,8 @@ COMMENT ON FUNCTION drydock.object_exists(oid, oid, integer) IS
 
 CREATE FUNCTION drydock.verify(target_schema name, policy jsonb DEFAULT '{}',
                                baseline text DEFAULT NULL)
-    RETURNS TABLE (family text, code text, object text, status text, message text)
+    RETURNS TABLE (family text, code text, object text, status text, message text,
+                   seq bigint)
     AS 'MODULE_PATHNAME', 'drydock_verify'
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
@@ -32,7 +35,8 @@ COMMENT ON FUNCTION drydock.verify(name, jsonb, text) IS
 
 CREATE FUNCTION drydock.verify_rollback(target_schema name, policy jsonb DEFAULT '{}',
                                         baseline text DEFAULT NULL)
-    RETURNS TABLE (family text, code text, object text, status text, message text)
+    RETURNS TABLE (family text, code text, object text, status text, message text,
+                   seq bigint)
     AS 'MODULE_PATHNAME', 'drydock_verify_rollback'
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;

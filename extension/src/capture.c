@@ -39,6 +39,21 @@
  * taken by a statement that fires no event trigger (LOCK TABLE, DML) is
  * charged to the next captured DDL statement of the transaction.
  *
+ * Lock safety (LS rules, verify.c): the first ddl_command_end row of each
+ * statement also carries the statement's text (debug_query_string, so the
+ * driver can place a finding at its artifact line), the session's
+ * lock_timeout when the statement ended (SET, SET LOCAL and role defaults
+ * all count: it is the backend's live setting), and "facts" read from the
+ * statement's parse tree (statement_facts(): CONCURRENTLY or not, NOT VALID
+ * or not, a NOT NULL column without a default, a rename, ...), plus
+ * "rewritten:REL" for every pre-existing relation the transaction holds in
+ * AccessExclusiveLock whose relfilenode changed since the phase began or
+ * since the last statement that reported it: a rewrite seen whether or not
+ * a table_rewrite event fired (TRUNCATE, CLUSTER, REINDEX, SET LOGGED run
+ * before it in the transaction).  capture_end() adds a "phase_end" row for
+ * a rewrite no statement reported (VACUUM FULL, CLUSTER in a transaction of
+ * their own).
+ *
  * Plans are prepared once per backend (SPI_keepplan) and the lookups of the
  * baseline are single-row index probes: the triggers cost about the same
  * per statement whether the baseline has ten relations or ten thousand.
@@ -48,24 +63,30 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/cmdtag.h"
+#include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "capture.h"
 
@@ -134,6 +155,7 @@ typedef struct BaselineRel
 {
 	Oid			relid;			/* hash key */
 	char	   *relname;
+	Oid			relfilenode;	/* at phase start, or as last reported rewritten */
 } BaselineRel;
 
 static MemoryContext baseline_cxt = NULL;
@@ -164,7 +186,7 @@ load_baseline(void)
 	ctl.entrysize = sizeof(BaselineRel);
 	ctl.hcxt = baseline_cxt;
 	ret = SPI_execute_plan(kept_plan(&baseline_plan,
-									 "SELECT relid, relname FROM drydock.capture_baseline",
+									 "SELECT relid, relname, relfilenode FROM drydock.capture_baseline",
 									 0, NULL), NULL, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "drydock: reading capture_baseline failed: %s",
@@ -183,6 +205,10 @@ load_baseline(void)
 			continue;
 		e = (BaselineRel *) hash_search(baseline_rels, &relid, HASH_ENTER, NULL);
 		e->relname = MemoryContextStrdup(baseline_cxt, name);
+		e->relfilenode = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 3, &isnull));
+		if (isnull)
+			e->relfilenode = InvalidOid;
 	}
 	SPI_freetuptable(SPI_tuptable);
 	baseline_key = phase_key ? MemoryContextStrdup(baseline_cxt, phase_key) : NULL;
@@ -343,19 +369,38 @@ check_event_trigger_call(FunctionCallInfo fcinfo, const char *fname)
  *	$4 text[] keys "classid/objid/objsubid" of objects dropped by cascade
  *	   (NULL: unknown, fall back to NOT original AND normal),
  *	$5 int8 statement key (the start command id; NULL: unknown),
- *	$6 text[] locks the statement raised on baseline relations ("name:Mode").
+ *	$6 text[] locks the statement raised on baseline relations ("name:Mode"),
+ *	$7 text statement text (NULL: none), $8 text[] facts, $9 int4 lock_timeout (ms).
  */
-#define INSERT_NARGS 6
+#define INSERT_NARGS 9
+typedef struct StmtInfo
+{
+	Datum		query;
+	bool		query_null;
+	Datum		facts;
+	int			lock_timeout;
+} StmtInfo;
+
 static void
 run_insert(SPIPlanPtr *slot, const char *sql, const char *phase, const char *tag,
-		   Datum rewritten, Datum cascades, Datum locks)
+		   Datum rewritten, Datum cascades, Datum locks, const StmtInfo *si)
 {
 	Oid			argtypes[INSERT_NARGS] = {TEXTOID, TEXTOID, OIDARRAYOID, TEXTARRAYOID, INT8OID,
-	TEXTARRAYOID};
+	TEXTARRAYOID, TEXTOID, TEXTARRAYOID, INT4OID};
 	Datum		values[INSERT_NARGS];
-	char		nulls[INSERT_NARGS] = {' ', ' ', ' ', ' ', ' ', ' '};
+	char		nulls[INSERT_NARGS] = {' ', ' ', ' ', ' ', ' ', ' ', 'n', 'n', 'n'};
 	CommandId	cid;
 	int			ret;
+
+	if (si)
+	{
+		values[6] = si->query;
+		nulls[6] = si->query_null ? 'n' : ' ';
+		values[7] = si->facts;
+		nulls[7] = ' ';
+		values[8] = Int32GetDatum(si->lock_timeout);
+		nulls[8] = ' ';
+	}
 
 	values[0] = CStringGetTextDatum(phase);
 	values[1] = CStringGetTextDatum(tag);
@@ -494,6 +539,296 @@ cascade_keys(Datum *notnull_keys)
 	return keys;
 }
 
+
+/*
+ * Facts the LS rules need from a statement's parse tree, appended to
+ * *facts as "name" or "name:arg" strings.  The parse tree given to event
+ * triggers is the statement as written (before ALTER TABLE's own
+ * transformation), so what is read here is what the author wrote.
+ */
+static SPIPlanPtr notnull_check_plan = NULL;
+
+/* Is there a validated CHECK (col IS NOT NULL) on relid?  SPI. */
+static bool
+has_valid_notnull_check(Oid relid, const char *col)
+{
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+	bool		isnull;
+	bool		found;
+	int			ret;
+
+	if (!OidIsValid(relid))
+		return false;
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = CStringGetTextDatum(psprintf("CHECK ((%s IS NOT NULL))", quote_identifier(col)));
+	ret = SPI_execute_plan(kept_plan(&notnull_check_plan,
+									 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint"
+									 "  WHERE conrelid = $1 AND contype = 'c' AND convalidated"
+									 "    AND pg_catalog.pg_get_constraintdef(oid) = $2)",
+									 2, argtypes), values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "drydock: looking for a CHECK (col IS NOT NULL) failed");
+	found = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return found && !isnull;
+}
+
+static const char *
+index_constraint_kind(ConstrType t)
+{
+	return t == CONSTR_PRIMARY ? "PRIMARY KEY" : t == CONSTR_UNIQUE ? "UNIQUE" : "EXCLUDE";
+}
+
+/* ALTER TABLE ... ADD COLUMN: NOT NULL without a default, PK/UNIQUE built. */
+static void
+add_column_facts(List **facts, ColumnDef *def)
+{
+	bool		notnull = def->is_not_null;
+	bool		filled = def->raw_default != NULL || def->cooked_default != NULL ||
+		def->identity != '\0';
+	ListCell   *lc;
+
+	foreach(lc, def->constraints)
+	{
+		Constraint *c = lfirst(lc);
+
+		if (!IsA(c, Constraint))
+			continue;
+		switch (c->contype)
+		{
+			case CONSTR_NOTNULL:
+				notnull = true;
+				break;
+			case CONSTR_PRIMARY:
+				notnull = true;
+				/* FALLTHROUGH */
+			case CONSTR_UNIQUE:
+				*facts = lappend(*facts, psprintf("add_index_constraint:%s:%s",
+												  index_constraint_kind(c->contype),
+												  c->conname ? c->conname : def->colname));
+				break;
+			case CONSTR_DEFAULT:
+			case CONSTR_IDENTITY:
+			case CONSTR_GENERATED:
+				filled = true;
+				break;
+			default:
+				break;
+		}
+	}
+	if (notnull && !filled)
+		*facts = lappend(*facts, psprintf("add_column_not_null:%s", def->colname));
+}
+
+/*
+ * The table an ALTER TABLE altered: its collected command's object (the
+ * statement's RangeVar cannot be resolved here: this function runs with
+ * its own search_path).  SPI.
+ */
+static Oid
+altered_relation(void)
+{
+	bool		isnull;
+	Oid			relid = InvalidOid;
+
+	if (SPI_execute("SELECT objid FROM pg_catalog.pg_event_trigger_ddl_commands()"
+					" WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass LIMIT 1",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			relid = DatumGetObjectId(d);
+	}
+	return relid;
+}
+
+static void
+alter_table_facts(List **facts, AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+	Oid			relid = InvalidOid;
+
+#if PG_VERSION_NUM >= 140000
+	if (stmt->objtype != OBJECT_TABLE)
+		return;
+#else
+	if (stmt->relkind != OBJECT_TABLE)
+		return;
+#endif
+	*facts = lappend(*facts, pstrdup("alter_table"));
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		if (!IsA(cmd, AlterTableCmd))
+			continue;
+		switch (cmd->subtype)
+		{
+			case AT_AddColumn:
+				if (cmd->def && IsA(cmd->def, ColumnDef))
+					add_column_facts(facts, (ColumnDef *) cmd->def);
+				break;
+			case AT_AddConstraint:
+				if (cmd->def && IsA(cmd->def, Constraint))
+				{
+					Constraint *c = (Constraint *) cmd->def;
+					const char *name = c->conname ? c->conname : "";
+
+					if (c->contype == CONSTR_FOREIGN || c->contype == CONSTR_CHECK)
+						*facts = lappend(*facts, c->skip_validation ?
+										 psprintf("add_not_valid:%s", name) :
+										 psprintf("add_validated:%s:%s",
+												  c->contype == CONSTR_FOREIGN ? "FOREIGN KEY" : "CHECK",
+												  name));
+					else if ((c->contype == CONSTR_PRIMARY || c->contype == CONSTR_UNIQUE ||
+							  c->contype == CONSTR_EXCLUSION) && c->indexname == NULL)
+						*facts = lappend(*facts, psprintf("add_index_constraint:%s:%s",
+														  index_constraint_kind(c->contype),
+														  name));
+				}
+				break;
+			case AT_ValidateConstraint:
+				*facts = lappend(*facts, psprintf("validate:%s", cmd->name));
+				break;
+			case AT_SetNotNull:
+				if (!OidIsValid(relid))
+					relid = altered_relation();
+				*facts = lappend(*facts, psprintf("%s:%s",
+												  has_valid_notnull_check(relid, cmd->name) ?
+												  "set_not_null_checked" : "set_not_null",
+												  cmd->name));
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+static void
+statement_facts(List **facts, Node *parsetree)
+{
+	if (parsetree == NULL)
+		return;
+	switch (nodeTag(parsetree))
+	{
+		case T_IndexStmt:
+			*facts = lappend(*facts, pstrdup(((IndexStmt *) parsetree)->concurrent ?
+											 "create_index_concurrently" : "create_index"));
+			break;
+		case T_DropStmt:
+			if (((DropStmt *) parsetree)->removeType == OBJECT_INDEX)
+				*facts = lappend(*facts, pstrdup(((DropStmt *) parsetree)->concurrent ?
+												 "drop_index_concurrently" : "drop_index"));
+			break;
+		case T_AlterTableStmt:
+			alter_table_facts(facts, (AlterTableStmt *) parsetree);
+			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *r = (RenameStmt *) parsetree;
+
+				switch (r->renameType)
+				{
+					case OBJECT_TABLE:
+					case OBJECT_VIEW:
+					case OBJECT_MATVIEW:
+					case OBJECT_INDEX:
+					case OBJECT_SEQUENCE:
+					case OBJECT_FOREIGN_TABLE:
+						if (r->relation)
+							*facts = lappend(*facts, psprintf("rename_relation:%s",
+															  r->relation->relname));
+						break;
+					case OBJECT_COLUMN:
+						*facts = lappend(*facts, psprintf("rename_column:%s", r->subname));
+						break;
+					case OBJECT_SCHEMA:
+						*facts = lappend(*facts, psprintf("rename_schema:%s", r->subname));
+						break;
+					default:
+						break;
+				}
+				break;
+			}
+		case T_AlterEnumStmt:
+			if (((AlterEnumStmt *) parsetree)->oldVal)
+				*facts = lappend(*facts, psprintf("rename_enum_value:%s",
+												  ((AlterEnumStmt *) parsetree)->oldVal));
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * "rewritten:REL" for every baseline relation this transaction holds in
+ * AccessExclusiveLock (a rewrite needs it) whose relfilenode is no longer
+ * the one last seen; the backend's copy is updated so the rewrite is
+ * reported once.  After raised_locks() (held_locks is current).
+ */
+static void
+rewritten_facts(List **facts)
+{
+	HASH_SEQ_STATUS hs;
+	HeldLock   *h;
+
+	if (held_locks == NULL || held_lxid != CURRENT_LXID() || baseline_rels == NULL)
+		return;
+	hash_seq_init(&hs, held_locks);
+	while ((h = (HeldLock *) hash_seq_search(&hs)) != NULL)
+	{
+		BaselineRel *b;
+		HeapTuple	tup;
+		Oid			now;
+
+		if (h->mode != AccessExclusiveLock)
+			continue;
+		b = (BaselineRel *) hash_search(baseline_rels, &h->relid, HASH_FIND, NULL);
+		if (b == NULL || !OidIsValid(b->relfilenode))
+			continue;
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(h->relid));
+		if (!HeapTupleIsValid(tup))
+			continue;			/* dropped by this transaction */
+		now = ((Form_pg_class) GETSTRUCT(tup))->relfilenode;
+		ReleaseSysCache(tup);
+		if (OidIsValid(now) && now != b->relfilenode)
+		{
+			*facts = lappend(*facts, psprintf("rewritten:%s", b->relname));
+			b->relfilenode = now;
+		}
+	}
+}
+
+static Datum
+list_to_text_array_datum(List *l)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * (list_length(l) + 1));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, l)
+		elems[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* The statement's text, at most 8 kB (cut on a character boundary). */
+#define QUERY_KEEP 8192
+static Datum
+statement_text(bool *isnull)
+{
+	int			len;
+
+	*isnull = debug_query_string == NULL;
+	if (*isnull)
+		return (Datum) 0;
+	len = strlen(debug_query_string);
+	if (len > QUERY_KEEP)
+		len = pg_mbcliplen(debug_query_string, len, QUERY_KEEP);
+	return PointerGetDatum(cstring_to_text_with_len(debug_query_string, len));
+}
+
 Datum
 drydock_capture_ddl_command_start(PG_FUNCTION_ARGS)
 {
@@ -540,6 +875,16 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 		Datum		locks = raised_locks(&nlocks);
 		const char *tag = GetCommandTagName(trigdata->tag);
 		bool		rewrites = rewritten_lxid == CURRENT_LXID() && rewritten_relids != NIL;
+		List	   *facts = NIL;
+		StmtInfo	si;
+
+		/* the statement's own tag: its first row may be a part (CREATE SEQUENCE of an identity) */
+		facts = lappend(facts, psprintf("tag:%s", tag));
+		statement_facts(&facts, trigdata->parsetree);
+		rewritten_facts(&facts);
+		si.query = statement_text(&si.query_null);
+		si.facts = list_to_text_array_datum(facts);
+		si.lock_timeout = LockTimeout;
 
 		if (strncmp(tag, "DROP ", 5) == 0 && !rewrites)
 		{
@@ -551,9 +896,10 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 			if (nlocks > 0)
 				run_insert(&stmt_plan,
 						   "INSERT INTO drydock.capture_log (phase, command_tag, locks, event,"
-						   "   xact, stmt)"
-						   " SELECT $1, $2, $6, 'ddl_command_end', pg_catalog.txid_current(), $5",
-						   phase, tag, rewritten_array(), (Datum) 0, locks);
+						   "   xact, stmt, query, facts, lock_timeout)"
+						   " SELECT $1, $2, $6, 'ddl_command_end', pg_catalog.txid_current(), $5,"
+						   "        $7, $8, $9",
+						   phase, tag, rewritten_array(), (Datum) 0, locks, &si);
 		}
 		else
 
@@ -588,7 +934,7 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 					   "    WHERE $6 <> '{}' AND NOT EXISTS (SELECT 1 FROM r))"
 					   " INSERT INTO drydock.capture_log (phase, command_tag, object_type,"
 					   "   identity, rewrite, locks, event, classid, objid, objsubid, preexisting,"
-					   "   xact, stmt)"
+					   "   xact, stmt, query, facts, lock_timeout)"
 					   /* GRANT/REVOKE come without an object: NULL must mean false */
 					   " SELECT $1, s.tag, s.object_type, s.identity, s.rewrite,"
 					   "        CASE WHEN s.k = 1 AND s.n = 1 OR s.k = 2 AND s.n = 1 AND NOT EXISTS"
@@ -596,10 +942,10 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 					   "             THEN $6 ELSE '{}'::pg_catalog.text[] END,"
 					   "        s.event, s.classid, s.objid, s.objsubid,"
 					   "        " PREEXISTING("s.classid", "s.objid") ","
-					   "        pg_catalog.txid_current(), $5"
+					   "        pg_catalog.txid_current(), $5, $7, $8, $9"
 					   "   FROM s"
 					   "  ORDER BY s.k, s.n",
-					   phase, tag, rewritten_array(), (Datum) 0, locks);
+					   phase, tag, rewritten_array(), (Datum) 0, locks, &si);
 	}
 	forget_rewrites();
 	SPI_finish();
@@ -646,7 +992,7 @@ drydock_capture_sql_drop(PG_FUNCTION_ARGS)
 				   "    AND ($6 IS NULL OR d.classid::pg_catalog.text || '/' || d.objid::pg_catalog.text"
 				   "         || '/' || d.objsubid::pg_catalog.text <> ALL ($6))",
 				   phase, GetCommandTagName(trigdata->tag),
-				   PointerGetDatum(construct_empty_array(OIDOID)), cascades, notnull_keys);
+				   PointerGetDatum(construct_empty_array(OIDOID)), cascades, notnull_keys, NULL);
 	}
 	SPI_finish();
 	PG_RETURN_NULL();

@@ -52,6 +52,21 @@
  *	RB002	rollback damaged pre-existing state (diff "removed"/"changed")
  *	RB003	rollback dropped something by CASCADE
  *	RB004	object created by the apply still exists after the rollback
+ *	CV007	serial column (a sequence default): identity preferred (warn)
+ *	CV008	integer/smallint primary key column: bigint preferred (warn)
+ *	LS001..LS010	lock safety of pre-existing relations, per phase (apply
+ *			in verify(), rollback in verify_rollback()), from the capture
+ *			log: see ls_sql below and docs/codes.md
+ *
+ * Scope: with a baseline, TV005/TV006, KC, CV and NH judge only what the
+ * migration created or changed (identities "added" or "changed" in
+ * drydock.diff(baseline)), unless policy key audit_existing is true: a
+ * migration that adds one column to production is not blamed for
+ * production's existing columns.
+ *
+ * Location: every row carries "seq", the drydock.capture_log row of the
+ * statement that caused it (its query text is there), or NULL; the driver
+ * turns it into the artifact, line and statement number.
  *
  * TV006/CV (the CV00x codes) are exclusive per column: a column whose type
  * is not allowed gets the most specific code only.  The CV002..CV006 codes
@@ -72,6 +87,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
@@ -86,7 +102,7 @@ PG_FUNCTION_INFO_V1(drydock_finding_codes);
 PG_FUNCTION_INFO_V1(drydock_object_glob_match_sql);
 
 /* Parameters common to every family query. */
-#define NPARAMS 9
+#define NPARAMS 11
 /*
  *	$1 text		target schema
  *	$2 text[]	expected_tables list (NULL: not given as a list)
@@ -97,7 +113,14 @@ PG_FUNCTION_INFO_V1(drydock_object_glob_match_sql);
  *	$7 text[]	notices
  *	$8 int4		rank of max_lock_on_existing (1..8)
  *	$9 text		name of max_lock_on_existing
+ *	$10 text[]	scope: identities added or changed since the baseline
+ *				(NULL: everything in the target schema is judged)
+ *	$11 text	capture phase judged by LS (apply or rollback)
  */
+
+/* Is identity X in the scope ($10)?  A hashed subplan, not a scan of $10 per row. */
+#define IN_SCOPE(x) "($10 IS NULL OR " x " IN (SELECT unnest($10)))"
+
 
 /* The tables of the target schema, shared by the TV/KC/CV/NH queries. */
 #define TABLES_CTE \
@@ -122,25 +145,26 @@ static const char *const tv_sql =
 "   FROM t WHERE $2 IS NOT NULL AND relname <> ALL ($2)"
 " UNION ALL"
 " SELECT 'TV005', tbl, format('table %s is UNLOGGED: not crash-safe and not replicated', tbl)"
-"   FROM t WHERE relpersistence = 'u'"
+"   FROM t WHERE relpersistence = 'u' AND " IN_SCOPE("tbl")
 " UNION ALL"
 " SELECT 'TV006', tbl, format('table %s is a %s table, not a plain table', tbl,"
 "        CASE relkind WHEN 'p' THEN 'partitioned' ELSE 'foreign' END)"
-"   FROM t WHERE relkind IN ('p', 'f')";
+"   FROM t WHERE relkind IN ('p', 'f') AND " IN_SCOPE("tbl");
 
 static const char *const kc_sql =
 "WITH " TABLES_CTE ","
 " con AS (SELECT con.oid, con.conname::text AS conname, con.contype, con.conkey,"
 "                con.confrelid, con.confkey, con.convalidated, con.conrelid,"
 "                t.tbl, t.tbl || '.' || quote_ident(con.conname) AS obj"
-"           FROM pg_constraint con JOIN t ON t.oid = con.conrelid),"
+"           FROM pg_constraint con JOIN t ON t.oid = con.conrelid"
+"          WHERE " IN_SCOPE("quote_ident(con.conname) || ' on ' || t.tbl") "),"
 /* one row per FK column pair; materialized so that the attribute lookups
  * below are index probes rather than a hash per constraint */
 " fk AS MATERIALIZED (SELECT con.obj, con.conname, con.conrelid, con.confrelid, k.att, k.fatt"
 "                       FROM con, unnest(con.conkey, con.confkey) AS k(att, fatt)"
 "                      WHERE con.contype = 'f')"
 " SELECT 'KC001', tbl, format('table %s has no primary key', tbl)"
-"   FROM t WHERE relkind IN ('r', 'p')"
+"   FROM t WHERE relkind IN ('r', 'p') AND " IN_SCOPE("tbl")
 "    AND NOT EXISTS (SELECT 1 FROM pg_constraint p WHERE p.conrelid = t.oid AND p.contype = 'p')"
 " UNION ALL"
 " SELECT 'KC002', con.obj,"
@@ -178,14 +202,24 @@ static const char *const kc_sql =
 "               WHEN 'c' THEN 'check' WHEN 'n' THEN 'not-null' ELSE con.contype::text END, quote_ident(conname), tbl)"
 "   FROM con WHERE NOT con.convalidated";
 
+/*
+ * CV: $4 NULL means no whitelist: CV001 never fires, CV002..CV006 fire
+ * unless their type is in allowed_types.  CV007/CV008 do not depend on
+ * allowed_types (they judge how a key is made, not which types exist).
+ */
 static const char *const cv_sql =
 "WITH " TABLES_CTE ","
 " al AS (SELECT to_regtype(x)::oid AS oid FROM unnest($4) x),"
 " col AS (SELECT t.tbl || '.' || quote_ident(a.attname) AS obj, quote_ident(a.attname) AS att,"
-"                a.atttypid, format_type(a.atttypid, a.atttypmod) AS typ"
+"                a.attrelid, a.attnum, a.attidentity, a.atttypid,"
+"                format_type(a.atttypid, a.atttypmod) AS typ"
 "           FROM t JOIN pg_attribute a ON a.attrelid = t.oid"
 "          WHERE a.attnum > 0 AND NOT a.attisdropped"
-"            AND a.atttypid NOT IN (SELECT oid FROM al WHERE oid IS NOT NULL))"
+"            AND " IN_SCOPE("t.tbl || '.' || quote_ident(a.attname)") "),"
+" bad AS (SELECT * FROM col"
+"          WHERE atttypid NOT IN (SELECT oid FROM al WHERE oid IS NOT NULL)"
+"            AND ($4 IS NOT NULL OR atttypid IN ('timestamp'::regtype, 'json'::regtype,"
+"                 'varchar'::regtype, 'bpchar'::regtype, 'money'::regtype)))"
 " SELECT CASE atttypid WHEN 'timestamp'::regtype THEN 'CV002' WHEN 'json'::regtype THEN 'CV003'"
 "          WHEN 'varchar'::regtype THEN 'CV004' WHEN 'bpchar'::regtype THEN 'CV005'"
 "          WHEN 'money'::regtype THEN 'CV006' ELSE 'CV001' END, obj,"
@@ -196,28 +230,47 @@ static const char *const cv_sql =
 "          WHEN 'bpchar'::regtype THEN format('column %s is %s: blank-padded; use text', att, typ)"
 "          WHEN 'money'::regtype THEN format('column %s is money: its text form depends on lc_monetary; use numeric or integer cents', att)"
 "          ELSE format('column %s has type %s, which is not in allowed_types', att, typ) END"
-"   FROM col";
+"   FROM bad"
+" UNION ALL"
+/* serial: a default owned (AUTO dependency) sequence, not an identity */
+" SELECT 'CV007', obj, format('column %s is %s with an owned sequence default (serial): use GENERATED ALWAYS AS IDENTITY', att, typ)"
+"   FROM col"
+"  WHERE attidentity = '' AND EXISTS ("
+"        SELECT 1 FROM pg_depend dp JOIN pg_class sq ON sq.oid = dp.objid AND sq.relkind = 'S'"
+"         WHERE dp.classid = 'pg_class'::regclass AND dp.refclassid = 'pg_class'::regclass"
+"           AND dp.refobjid = col.attrelid AND dp.refobjsubid = col.attnum AND dp.deptype = 'a')"
+" UNION ALL"
+" SELECT 'CV008', obj, format('primary key column %s is %s: it runs out at %s rows; use bigint', att, typ,"
+"        CASE atttypid WHEN 'int2'::regtype THEN '32767' ELSE '2147483647' END)"
+"   FROM col"
+"  WHERE atttypid IN ('int2'::regtype, 'int4'::regtype) AND EXISTS ("
+"        SELECT 1 FROM pg_constraint p WHERE p.conrelid = col.attrelid AND p.contype = 'p'"
+"           AND col.attnum = ANY (p.conkey))";
 
 static const char *const nh_sql =
 "WITH " TABLES_CTE ","
-" nm AS (SELECT 'table' AS what, t.tbl AS obj, t.relname AS nm FROM t"
+" nm0 AS (SELECT 'table' AS what, t.tbl AS obj, t.relname AS nm, t.tbl AS sid FROM t"
 "        UNION ALL"
-"        SELECT 'column', t.tbl || '.' || quote_ident(a.attname), a.attname::text"
+"        SELECT 'column', t.tbl || '.' || quote_ident(a.attname), a.attname::text,"
+"               t.tbl || '.' || quote_ident(a.attname)"
 "          FROM t JOIN pg_attribute a ON a.attrelid = t.oid"
 "         WHERE a.attnum > 0 AND NOT a.attisdropped"
 "        UNION ALL"
-"        SELECT 'constraint', t.tbl || '.' || quote_ident(con.conname), con.conname::text"
+"        SELECT 'constraint', t.tbl || '.' || quote_ident(con.conname), con.conname::text,"
+"               quote_ident(con.conname) || ' on ' || t.tbl"
 "          FROM t JOIN pg_constraint con ON con.conrelid = t.oid"
 /* 18's NOT NULL rows: generated names, no user wrote them (drydock.h) */
 "         WHERE con.contype <> 'n'"
 "        UNION ALL"
 /* an index backing a PK/UNIQUE shares the constraint's name: reported once */
-"        SELECT 'index', quote_ident($1) || '.' || quote_ident(i.relname), i.relname::text"
+"        SELECT 'index', quote_ident($1) || '.' || quote_ident(i.relname), i.relname::text,"
+"               quote_ident($1) || '.' || quote_ident(i.relname)"
 "          FROM pg_class i JOIN pg_namespace n ON n.oid = i.relnamespace"
 "         WHERE n.nspname = $1 AND i.relkind IN ('i', 'I')"
 "           AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
 "                            WHERE c.conindid = i.oid AND c.conname = i.relname"
 "                              AND c.contype IN ('p', 'u', 'x'))),"
+" nm AS (SELECT what, obj, nm FROM nm0 WHERE " IN_SCOPE("sid") "),"
 " kw AS (SELECT word, catdesc FROM pg_get_keywords() WHERE catcode <> 'U'),"
 " tr AS (SELECT 1 AS prio, x[2] AS name, NULL::text AS obj,"
 "               format('identifier \"%s\" was truncated to \"%s\" (%s)', x[1], x[2],"
@@ -262,6 +315,16 @@ static const char *const nh_sql =
 	" added AS (SELECT d.kind, d.identity, co.schema FROM d" \
 	"             LEFT JOIN co ON co.kind = d.kind AND co.identity = d.identity" \
 	"            WHERE d.change = 'added')"
+/*
+ * The identity an object had before a rename captured as fact "rename_X:OLD"
+ * on row ap/fx (whose identity is the new one): a relation or column keeps
+ * its parent, a schema is just the old name.
+ */
+#define RENAMED_OLD_OF(r, m2, kind) \
+	"CASE " kind " WHEN 'schema' THEN quote_ident(" m2 ")" \
+	" ELSE regexp_replace(" r ".identity, '\\.[^.]*$', '') || '.' || quote_ident(" m2 ") END"
+#define RENAMED_OLD RENAMED_OLD_OF("ap", "m[2]", "m[1]")
+#define RENAMED_OLD_FX RENAMED_OLD_OF("fx", "fx.arg", "substr(fx.fact, 8)")
 #define NO_DIFF_CTES \
 	"d AS (SELECT NULL::text AS change, NULL::text AS kind, NULL::text AS identity WHERE false)," \
 	" added AS (SELECT kind, identity, NULL::text AS schema FROM d)"
@@ -279,6 +342,9 @@ static const char *const nh_sql =
  */
 static const char *const ao_sql =
 " ap AS (SELECT *, coalesce(stmt, -seq) AS st FROM drydock.capture_log WHERE phase = 'apply'),"
+" ren AS (SELECT " RENAMED_OLD " AS old, ap.seq FROM ap, unnest(ap.facts) f,"
+"               LATERAL regexp_match(f, '^rename_(relation|column|schema):(.*)$') m"
+"         WHERE m IS NOT NULL AND ap.identity IS NOT NULL),"
 " sts AS (SELECT xact, st, min(seq) AS seq0,"
 "                coalesce(array_agg(objid) FILTER (WHERE classid = 'pg_class'::regclass"
 "                                       AND (event <> 'sql_drop' OR original)), '{}') AS targets"
@@ -292,34 +358,38 @@ static const char *const ao_sql =
 "               unnest(ap.locks) l, LATERAL regexp_match(l, '^(.*):([A-Za-z]+)$') m"
 "               LEFT JOIN drydock.capture_relations x ON x.phase = 'apply' AND x.relname = m[1]"
 "         GROUP BY 1, 2, 3)"
-" SELECT 'AO001', identity, format('pre-existing %s %s was altered', kind, identity)"
+" SELECT 'AO001', identity, format('pre-existing %s %s was altered', kind, identity), NULL::bigint"
 "   FROM d WHERE change = 'changed'"
 " UNION ALL"
-" SELECT 'AO002', identity, format('pre-existing %s %s was dropped', kind, identity)"
+/* a renamed object is LS009's, not a drop */
+" SELECT 'AO002', identity, format('pre-existing %s %s was dropped', kind, identity), NULL"
 "   FROM d WHERE change = 'removed'"
+"    AND NOT EXISTS (SELECT 1 FROM ren WHERE d.identity = ren.old"
+"                       OR starts_with(d.identity, ren.old || '.')"
+"                       OR right(d.identity, length(ren.old) + 4) = ' on ' || ren.old)"
 " UNION ALL"
-" SELECT 'AO003', identity, format('%s %s was created outside the target schema %s', kind, identity, quote_ident($1))"
+" SELECT 'AO003', identity, format('%s %s was created outside the target schema %s', kind, identity, quote_ident($1)), NULL"
 "   FROM added"
 "  WHERE schema IS DISTINCT FROM $1 AND NOT (kind = 'schema' AND identity = quote_ident($1))"
 " UNION ALL"
-" (SELECT 'AO004', quote_ident($1), format('the artifact creates the target schema %s (%s)', quote_ident($1), src)"
-"    FROM (SELECT 1, 'captured ' || command_tag AS src FROM ap"
+" (SELECT 'AO004', quote_ident($1), format('the artifact creates the target schema %s (%s)', quote_ident($1), src), sq"
+"    FROM (SELECT 1, 'captured ' || command_tag AS src, seq AS sq FROM ap"
 "           WHERE command_tag = 'CREATE SCHEMA' AND identity = quote_ident($1)"
 "          UNION ALL"
-"          SELECT 2, 'added since the baseline' FROM d"
+"          SELECT 2, 'added since the baseline', NULL FROM d"
 "           WHERE change = 'added' AND kind = 'schema' AND identity = quote_ident($1)"
 "          ORDER BY 1 LIMIT 1) s)"
 " UNION ALL"
 " SELECT 'AO005', identity, format('%s rewrote pre-existing table %s (every row copied under AccessExclusiveLock)',"
-"                                  command_tag, identity)"
-"   FROM ap WHERE rewrite AND preexisting"
+"                                  command_tag, identity), seq"
+"   FROM ap WHERE rewrite AND preexisting AND event <> 'phase_end'"
 " UNION ALL"
 " SELECT DISTINCT 'AO006', lk.rel,"
 "        format('%s %s takes %s on pre-existing %s (stronger than max_lock_on_existing %s)',"
 "               f.command_tag, coalesce(f.identity, '?'),"
 "               (ARRAY['AccessShareLock', 'RowShareLock', 'RowExclusiveLock',"
 "                 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock',"
-"                 'ExclusiveLock', 'AccessExclusiveLock'])[lk.rank], lk.rel, $9)"
+"                 'ExclusiveLock', 'AccessExclusiveLock'])[lk.rank], lk.rel, $9), lk.seq0"
 "   FROM lk JOIN ap f ON f.seq = lk.seq0"
 "  WHERE lk.rank > $8"
 "    AND NOT EXISTS (SELECT 1 FROM lk e WHERE e.xact = lk.xact AND e.rel = lk.rel"
@@ -327,22 +397,151 @@ static const char *const ao_sql =
 
 static const char *const rb_sql =
 " lg AS (SELECT * FROM drydock.capture_log)"
-" SELECT 'RB001', identity, format('%s %s was left behind by the rollback', kind, identity)"
+" SELECT 'RB001', identity, format('%s %s was left behind by the rollback', kind, identity), NULL::bigint"
 "   FROM d WHERE change = 'added'"
 " UNION ALL"
 " SELECT 'RB002', identity, format('pre-existing %s %s was %s by the rollback', kind, identity,"
-"                                  CASE change WHEN 'removed' THEN 'dropped' ELSE 'altered' END)"
+"                                  CASE change WHEN 'removed' THEN 'dropped' ELSE 'altered' END), NULL"
 "   FROM d WHERE change IN ('removed', 'changed')"
 " UNION ALL"
-" SELECT 'RB003', identity, format('%s %s was dropped by CASCADE (%s)', object_type, identity, command_tag)"
+/* the statement's row (the DROP's own ddl_command_end row) has its text */
+" SELECT 'RB003', identity, format('%s %s was dropped by CASCADE (%s)', object_type, identity, command_tag),"
+"        (SELECT min(s.seq) FROM lg s WHERE s.phase = 'rollback' AND s.xact = lg.xact"
+"            AND s.stmt = lg.stmt AND s.event = 'ddl_command_end' AND s.query IS NOT NULL)"
 "   FROM lg WHERE phase = 'rollback' AND cascade"
 " UNION ALL"
-" SELECT 'RB004', identity, format('%s %s created by the apply (%s) still exists', object_type, identity, command_tag)"
+" SELECT 'RB004', identity, format('%s %s created by the apply (%s) still exists', object_type, identity, command_tag), NULL"
 "   FROM lg WHERE phase = 'apply' AND event = 'ddl_command_end' AND command_tag LIKE 'CREATE %'"
 /* pg_identify_object() of a dropped object is NULL from PG 14 on, an ERROR
  * before: ask drydock.object_exists() first (CASE evaluates lazily) */
 "    AND CASE WHEN drydock.object_exists(classid, objid, objsubid)"
 "             THEN (pg_identify_object(classid, objid, objsubid)).identity END = lg.identity";
+
+
+/*
+ * LS: lock safety of relations that existed when phase $11 began, judged
+ * from the capture log of that phase (capture.c): per statement, its first
+ * ddl_command_end row carries the locks it raised, the facts read from its
+ * parse tree, the session's lock_timeout and its text.  Index locks are
+ * folded into their table.  Every finding carries that row's seq.
+ */
+#define LOCK_MODES_ARRAY \
+	"ARRAY['AccessShareLock', 'RowShareLock', 'RowExclusiveLock'," \
+	" 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock'," \
+	" 'ExclusiveLock', 'AccessExclusiveLock']"
+
+static const char *const ls_sql =
+"WITH lg AS MATERIALIZED (SELECT *, coalesce(stmt, -seq) AS st FROM drydock.capture_log WHERE phase = $11),"
+/*
+ * bs: the relations of phase $11's baseline that production has: those in
+ * drydock.capture_base (they existed when capture first began: before the
+ * apply, or before the first migration of a replay), tables, views and
+ * indexes, not sequences.
+ */
+" bs AS MATERIALIZED (SELECT r.relid, r.relname, r.tablename FROM drydock.capture_relations r"
+"         WHERE r.phase = $11 AND r.relkind IS DISTINCT FROM 'S'"
+"           AND r.relid IN (SELECT b.objid FROM drydock.capture_base b"
+"                            WHERE b.classid = 'pg_class'::regclass)),"
+" sts AS MATERIALIZED (SELECT DISTINCT ON (xact, st) lg.seq, lg.xact, lg.st, lg.identity, lg.object_type,"
+"                              lg.classid, lg.objid, lg.preexisting, lg.locks, lg.facts, lg.lock_timeout,"
+"                              coalesce((SELECT substr(f, 5) FROM unnest(lg.facts) f WHERE f LIKE 'tag:%' LIMIT 1),"
+"                                       lg.command_tag) AS command_tag"
+"                         FROM lg WHERE event = 'ddl_command_end' ORDER BY xact, st, seq),"
+" lk AS MATERIALIZED (SELECT s.xact, s.st, s.seq, s.command_tag, s.lock_timeout,"
+"               coalesce(x.tablename, m[1]) AS rel,"
+"               max(array_position(" LOCK_MODES_ARRAY ", m[2])) AS rank"
+"          FROM sts s, unnest(s.locks) l, LATERAL regexp_match(l, '^(.*):([A-Za-z]+)$') m"
+"               JOIN bs x ON x.relname = m[1]"
+"         GROUP BY 1, 2, 3, 4, 5, 6),"
+" fx AS MATERIALIZED (SELECT s.xact, s.st, s.seq, s.command_tag, s.identity, s.object_type,"
+"               s.classid, s.objid, m[1] AS fact, m[2] AS arg,"
+"               s.preexisting AND (s.classid <> 'pg_class'::regclass"
+"                                  OR s.objid IN (SELECT relid FROM bs)) AS preexisting"
+"          FROM sts s, unnest(s.facts) f, LATERAL regexp_match(f, '^([a-z_]+):?(.*)$') m),"
+/* a constraint named in a fact, as findings write constraints */
+/* rewrites; those seen only when the phase ended count as one event per table */
+" rw AS (SELECT coalesce(st.seq, l.seq) AS seq0, l.xact,"
+"               CASE WHEN l.event = 'phase_end' THEN 0 ELSE l.st END AS st, l.command_tag,"
+"               coalesce(x.tablename, x.relname) AS rel, x.relname AS what"
+"          FROM lg l JOIN bs x ON x.relid = l.objid"
+"               LEFT JOIN sts st ON st.xact = l.xact AND st.st = l.st"
+"         WHERE l.rewrite AND l.preexisting AND l.classid = 'pg_class'::regclass"
+"        UNION ALL"
+"        SELECT fx.seq, fx.xact, fx.st, fx.command_tag, coalesce(x.tablename, x.relname), x.relname"
+"          FROM fx JOIN bs x ON x.relname = fx.arg"
+"         WHERE fx.fact = 'rewritten')"
+" SELECT DISTINCT 'LS001', rel,"
+"        format('%s took %s on pre-existing %s while lock_timeout was 0 (phase %s): it waits for every open transaction on the table while all later queries on it queue behind it; SET lock_timeout (e.g. ''5s'') first and retry',"
+"               command_tag, (" LOCK_MODES_ARRAY ")[rank], rel, $11), seq"
+"   FROM lk WHERE rank >= 5 AND lock_timeout = 0"
+" UNION ALL"
+" SELECT DISTINCT 'LS002', lk.rel,"
+"        CASE WHEN fx.fact = 'create_index'"
+"             THEN format('CREATE INDEX without CONCURRENTLY on pre-existing %s takes %s (phase %s): writes wait until the index is built; use CREATE INDEX CONCURRENTLY, outside a transaction block',"
+"                         lk.rel, (" LOCK_MODES_ARRAY ")[lk.rank], $11)"
+"             ELSE format('DROP INDEX without CONCURRENTLY takes %s on pre-existing %s (phase %s): reads and writes wait; use DROP INDEX CONCURRENTLY, outside a transaction block',"
+"                         (" LOCK_MODES_ARRAY ")[lk.rank], lk.rel, $11) END, fx.seq"
+"   FROM fx JOIN lk ON lk.seq = fx.seq"
+"  WHERE fx.fact IN ('create_index', 'drop_index')"
+" UNION ALL"
+" SELECT 'LS003', fx.identity || coalesce('.' || quote_ident(nullif(split_part(fx.arg, ':', 2), '')), ''),"
+"        format('ALTER TABLE %s ADD %s %s checks every row while holding its lock (phase %s): add it NOT VALID, then VALIDATE CONSTRAINT in a later transaction',"
+"               fx.identity, split_part(fx.arg, ':', 1), quote_ident(split_part(fx.arg, ':', 2)), $11), fx.seq"
+"   FROM fx WHERE fx.fact = 'add_validated' AND fx.preexisting"
+" UNION ALL"
+" SELECT 'LS003', v.identity || '.' || quote_ident(v.arg),"
+"        format('ALTER TABLE %s VALIDATE CONSTRAINT %s runs in the transaction that added it NOT VALID (phase %s): the lock of the ADD is still held during the scan; commit between them',"
+"               v.identity, quote_ident(v.arg), $11), v.seq"
+"   FROM fx v WHERE v.fact = 'validate' AND v.preexisting AND EXISTS ("
+"        SELECT 1 FROM fx a WHERE a.fact = 'add_not_valid' AND a.arg = v.arg AND a.xact = v.xact"
+"           AND a.identity = v.identity AND a.seq <= v.seq)"
+" UNION ALL"
+" SELECT 'LS004', fx.identity || '.' || quote_ident(fx.arg),"
+"        format('ALTER TABLE %s ALTER COLUMN %s SET NOT NULL scans the whole table under AccessExclusiveLock (phase %s): first ADD CONSTRAINT ... CHECK (%s IS NOT NULL) NOT VALID and VALIDATE it, then SET NOT NULL uses it',"
+"               fx.identity, quote_ident(fx.arg), $11, quote_ident(fx.arg)), fx.seq"
+"   FROM fx WHERE fx.fact = 'set_not_null' AND fx.preexisting"
+" UNION ALL"
+" SELECT 'LS005', fx.identity || '.' || quote_ident(fx.arg),"
+"        format('ALTER TABLE %s ADD COLUMN %s NOT NULL without a default succeeded only because the table is empty here (phase %s): it fails once the table has rows; give it a DEFAULT, or add it nullable, backfill, then SET NOT NULL',"
+"               fx.identity, quote_ident(fx.arg), $11), fx.seq"
+"   FROM fx WHERE fx.fact = 'add_column_not_null' AND fx.preexisting"
+" UNION ALL"
+" SELECT 'LS006', fx.identity || coalesce('.' || quote_ident(nullif(split_part(fx.arg, ':', 2), '')), ''),"
+"        format('ALTER TABLE %s adding %s %s builds its index under AccessExclusiveLock (phase %s): CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... %s USING INDEX',"
+"               fx.identity, split_part(fx.arg, ':', 1), quote_ident(split_part(fx.arg, ':', 2)), $11,"
+"               split_part(fx.arg, ':', 1)), fx.seq"
+"   FROM fx WHERE fx.fact = 'add_index_constraint' AND fx.preexisting"
+" UNION ALL"
+" SELECT 'LS007', rel, format('%s rewrote pre-existing %s (new relfilenode: %s; phase %s): the copy runs under AccessExclusiveLock and reads and writes wait for all of it',"
+"               CASE command_tag WHEN 'REWRITE' THEN 'a statement without DDL (VACUUM FULL, CLUSTER, TRUNCATE or REINDEX)' ELSE command_tag END,"
+"               rel, string_agg(DISTINCT what, ', ' ORDER BY what), $11),"
+"        CASE WHEN command_tag = 'REWRITE' THEN NULL ELSE min(seq0) END"
+"   FROM rw GROUP BY xact, st, command_tag, rel"
+" UNION ALL"
+" SELECT DISTINCT 'LS008', lk.rel,"
+"        format('%s took AccessExclusiveLock on pre-existing %s and %s more statement(s) ran before the transaction ended (phase %s): every read and write of the table waits for all of them; commit right after the locking statement',"
+"               lk.command_tag, lk.rel, (SELECT count(*) FROM sts n WHERE n.xact = lk.xact AND n.seq > lk.seq), $11), lk.seq"
+"   FROM lk WHERE lk.rank = 8 AND EXISTS (SELECT 1 FROM sts n WHERE n.xact = lk.xact AND n.seq > lk.seq)"
+" UNION ALL"
+" SELECT 'LS009', CASE fx.fact WHEN 'rename_enum_value' THEN fx.identity ELSE " RENAMED_OLD_FX " END,"
+"        format('%s renamed pre-existing %s %s to %s (phase %s): clients using the old name break; add the new name alongside (a view, a synced column, a new value) and remove the old one in a later release',"
+"               fx.command_tag,"
+"               CASE fx.fact WHEN 'rename_relation' THEN 'relation' WHEN 'rename_column' THEN 'column'"
+"                    WHEN 'rename_schema' THEN 'schema' ELSE 'enum value of ' || fx.identity END,"
+"               CASE fx.fact WHEN 'rename_enum_value' THEN quote_literal(fx.arg) ELSE " RENAMED_OLD_FX " END,"
+"               CASE fx.fact WHEN 'rename_enum_value' THEN 'a new label' ELSE fx.identity END, $11), fx.seq"
+"   FROM fx WHERE fx.fact LIKE 'rename\\_%' AND fx.identity IS NOT NULL"
+"    AND (fx.preexisting OR EXISTS (SELECT 1 FROM drydock.capture_base o"
+"                                    WHERE o.classid = fx.classid AND o.objid = fx.objid"
+"                                      AND o.classid <> 'pg_class'::regclass))"
+" UNION ALL"
+" SELECT 'LS010', fx.identity,"
+"        format('ALTER TABLE %s is the ALTER TABLE number %s of pre-existing %s in one transaction (phase %s): combine them into one ALTER TABLE (one lock, at most one scan or rewrite)',"
+"               fx.identity, (SELECT count(*) FROM fx p WHERE p.fact = 'alter_table' AND p.xact = fx.xact"
+"                                AND p.identity = fx.identity AND p.seq <= fx.seq), fx.identity, $11), fx.seq"
+"   FROM fx WHERE fx.fact = 'alter_table' AND fx.preexisting AND EXISTS ("
+"        SELECT 1 FROM fx p WHERE p.fact = 'alter_table' AND p.xact = fx.xact"
+"           AND p.identity = fx.identity AND p.seq < fx.seq)";
 
 typedef struct VerifyCtx
 {
@@ -352,6 +551,8 @@ typedef struct VerifyCtx
 	bool		has_diff_api;
 	bool		has_apply_capture;
 	bool		has_rollback_capture;
+	Datum		scope;			/* text[] of $10, or (Datum) 0: unscoped */
+	const char *phase;			/* $11: "apply" (verify) or "rollback" */
 	Tuplestorestate *tupstore;
 	TupleDesc	tupdesc;
 } VerifyCtx;
@@ -371,6 +572,11 @@ not_applicable(VerifyCtx *ctx, const char *code)
 {
 	DrydockPolicy *p = ctx->policy;
 
+	if (strcmp(code, "CV001") == 0 && !p->allowed_types_given)
+		return "policy gives no allowed_types (no type whitelist)";
+	if (strncmp(code, "LS", 2) == 0)
+		return (strcmp(ctx->phase, "apply") == 0 ? ctx->has_apply_capture : ctx->has_rollback_capture) ?
+			NULL : strcmp(ctx->phase, "apply") == 0 ? NO_APPLY_MSG : NO_ROLLBACK_MSG;
 	if (strcmp(code, "TV002") == 0 || strcmp(code, "TV004") == 0)
 		return p->expected_is_list ? NULL :
 			"policy gives no expected_tables list";
@@ -407,10 +613,10 @@ not_applicable(VerifyCtx *ctx, const char *code)
 
 static void
 emit(VerifyCtx *ctx, const DrydockRule *rule, const char *object,
-	 const char *status, const char *message)
+	 const char *status, const char *message, const char *seq)
 {
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
 
 	values[0] = CStringGetTextDatum(rule->family);
 	values[1] = CStringGetTextDatum(rule->code);
@@ -420,6 +626,10 @@ emit(VerifyCtx *ctx, const DrydockRule *rule, const char *object,
 		nulls[2] = true;
 	values[3] = CStringGetTextDatum(status);
 	values[4] = CStringGetTextDatum(message);
+	if (seq)
+		values[5] = Int64GetDatum(pg_strtoint64(seq));
+	else
+		nulls[5] = true;
 	tuplestore_putvalues(ctx->tupstore, ctx->tupdesc, values, nulls);
 }
 
@@ -436,11 +646,29 @@ list_to_text_array(List *l)
 }
 
 /*
+ * The statement a finding on object f.obj comes from when its query gives
+ * none: the first statement of the apply whose captured row names the
+ * object itself, else its table (a column "s.t.c" or constraint "s.t.c":
+ * the object without its last part).
+ */
+#define LOCATE_CTE \
+	"WITH loc AS MATERIALIZED (SELECT DISTINCT ON (identity) identity, seq FROM drydock.capture_log" \
+	"  WHERE phase = 'apply' AND event = 'ddl_command_end' AND query IS NOT NULL" \
+	"    AND identity IS NOT NULL AND object_type IS DISTINCT FROM 'schema'" \
+	"  ORDER BY identity, seq) "
+/* set-based (hash joins), not a probe per finding: thousands of findings stay cheap */
+#define LOCATE_JOIN \
+	" LEFT JOIN loc l1 ON l1.identity = f.obj" \
+	" LEFT JOIN loc l2 ON l2.identity = regexp_replace(f.obj, '\\.[^.]*$', '')"
+
+/*
  * Run one family: its query (only if some rule of the family is active),
- * then one or more rows per rule of the family, in code order.
+ * then one or more rows per rule of the family, in code order.  The query
+ * returns (code, obj, msg) or, with_seq, (code, obj, msg, seq); locate: a
+ * finding without a seq is placed with LOCATE_CTE/LOCATE_JOIN.
  */
 static void
-run_family(VerifyCtx *ctx, const char *family, const char *sql)
+run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, bool locate)
 {
 	DrydockPolicy *p = ctx->policy;
 	bool		any_active = false;
@@ -457,7 +685,7 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql)
 	if (any_active)
 	{
 		Oid			argtypes[NPARAMS] = {TEXTOID, TEXTARRAYOID, INT4OID, TEXTARRAYOID,
-		TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID};
+		TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID, TEXTARRAYOID, TEXTOID};
 		Datum		values[NPARAMS];
 		char		nulls[NPARAMS];
 		int			ret;
@@ -472,7 +700,13 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql)
 			nulls[1] = 'n';
 		}
 		values[2] = Int32GetDatum(p->expected_count);
-		values[3] = list_to_text_array(p->allowed_types);
+		if (p->allowed_types_given)
+			values[3] = list_to_text_array(p->allowed_types);
+		else
+		{
+			values[3] = (Datum) 0;
+			nulls[3] = 'n';
+		}
 		values[4] = CStringGetTextDatum(p->name_pattern);
 		if (ctx->baseline)
 			values[5] = CStringGetTextDatum(ctx->baseline);
@@ -484,10 +718,19 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql)
 		values[6] = list_to_text_array(p->notices);
 		values[7] = Int32GetDatum(p->max_lock_rank);
 		values[8] = CStringGetTextDatum(drydock_lock_modes[p->max_lock_rank - 1]);
+		values[9] = ctx->scope;
+		if (ctx->scope == (Datum) 0)
+			nulls[9] = 'n';
+		values[10] = CStringGetTextDatum(ctx->phase);
 
 		/* findings in code, then object order, whatever the locale */
-		sql = psprintf("SELECT code, obj, msg FROM (%s) f(code, obj, msg)"
-					   " ORDER BY code, obj COLLATE \"C\", msg COLLATE \"C\"", sql);
+		sql = psprintf("%sSELECT code, obj, msg, %s FROM (%s%s) f(code, obj, msg, seq)%s"
+					   " ORDER BY code, obj COLLATE \"C\", msg COLLATE \"C\"",
+					   locate ? LOCATE_CTE : "",
+					   locate ? "coalesce(f.seq, l1.seq, l2.seq)" : "f.seq",
+					   with_seq ? "" : "SELECT *, NULL::bigint FROM (", with_seq ? sql :
+					   psprintf("%s) f0", sql),
+					   locate ? LOCATE_JOIN : "");
 		ret = SPI_execute_with_args(sql, NPARAMS, argtypes, values, nulls, true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "drydock: %s checks failed: %s", family, SPI_result_code_string(ret));
@@ -511,12 +754,12 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql)
 		{
 			emit(ctx, rule, schema_obj, "skipped",
 				 psprintf("disabled by policy (%s = off)",
-						  p->sev_source[i] ? p->sev_source[i] : "default"));
+						  p->sev_source[i] ? p->sev_source[i] : "default"), NULL);
 			continue;
 		}
 		if ((why = not_applicable(ctx, rule->code)) != NULL)
 		{
-			emit(ctx, rule, schema_obj, "skipped", why);
+			emit(ctx, rule, schema_obj, "skipped", why, NULL);
 			continue;
 		}
 		/* findings are sorted by code, like the rules: consume in one pass */
@@ -527,17 +770,18 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql)
 
 			char	   *obj = SPI_getvalue(tup, tt->tupdesc, 2);
 			char	   *msg = SPI_getvalue(tup, tt->tupdesc, 3);
+			char	   *seq = SPI_getvalue(tup, tt->tupdesc, 4);
 			DrydockSuppression *sup = drydock_find_suppression(p, rule->code, obj);
 
 			found = true;
 			if (sup)
 				emit(ctx, rule, obj, "suppressed",
-					 psprintf("suppressed (%s): %s — %s", sup->source, sup->reason, msg));
+					 psprintf("suppressed (%s): %s — %s", sup->source, sup->reason, msg), seq);
 			else
-				emit(ctx, rule, obj, p->sev[i] == SEV_ERROR ? "fail" : "warn", msg);
+				emit(ctx, rule, obj, p->sev[i] == SEV_ERROR ? "fail" : "warn", msg, seq);
 		}
 		if (!found)
-			emit(ctx, rule, schema_obj, "pass", rule->pass_msg);
+			emit(ctx, rule, schema_obj, "pass", rule->pass_msg, NULL);
 	}
 	if (tt)
 		SPI_freetuptable(tt);
@@ -566,7 +810,12 @@ suppression_rows(VerifyCtx *ctx, bool rollback)
 			int			idx = drydock_rule_index(lfirst(c));
 
 			codes = codes ? psprintf("%s,%s", codes, (char *) lfirst(c)) : pstrdup(lfirst(c));
-			if (rule == NULL && idx >= 0 &&
+			/*
+			 * LS codes are judged in both entry points (apply and rollback
+			 * phase): neither can tell on its own that such an entry is
+			 * stale, so neither reports it.
+			 */
+			if (rule == NULL && idx >= 0 && strcmp(drydock_rules[idx].family, "LS") != 0 &&
 				(strcmp(drydock_rules[idx].family, "RB") == 0) == rollback)
 				rule = &drydock_rules[idx];
 		}
@@ -575,11 +824,11 @@ suppression_rows(VerifyCtx *ctx, bool rollback)
 		if (s->expired)
 			emit(ctx, rule, s->object, "warn",
 				 psprintf("suppression of %s expired on %s (%s): no longer applied; reason was: %s",
-						  codes, s->expires, s->source, s->reason));
+						  codes, s->expires, s->source, s->reason), NULL);
 		else if (s->matched == 0)
 			emit(ctx, rule, s->object, "warn",
 				 psprintf("stale suppression (%s): %s on %s matched no finding; remove it; reason was: %s",
-						  s->source, codes, s->object, s->reason));
+						  s->source, codes, s->object, s->reason), NULL);
 	}
 }
 
@@ -644,17 +893,40 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 		ctx.has_rollback_capture = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	}
 
+	ctx.phase = rollback ? "rollback" : "apply";
+
+	/*
+	 * Scope of TV005/TV006, KC, CV, NH: with a baseline (and the diff API),
+	 * what was added or changed since it, unless audit_existing.
+	 */
+	if (!rollback && ctx.baseline && ctx.has_diff_api && !ctx.policy->audit_existing)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		values[1];
+		bool		isnull;
+
+		values[0] = CStringGetTextDatum(ctx.baseline);
+		ret = SPI_execute_with_args("SELECT coalesce(pg_catalog.array_agg(identity), '{}')"
+									"  FROM drydock.diff($1) WHERE change IN ('added', 'changed')",
+									1, argtypes, values, NULL, true, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "drydock: reading the migration's scope failed");
+		ctx.scope = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		ctx.scope = isnull ? (Datum) 0 : datumCopy(ctx.scope, false, -1);
+	}
+
 	diff_ctes = ctx.has_diff_api ? DIFF_CTES : NO_DIFF_CTES;
 	if (!rollback)
 	{
-		run_family(&ctx, "TV", tv_sql);
-		run_family(&ctx, "KC", kc_sql);
-		run_family(&ctx, "CV", cv_sql);
-		run_family(&ctx, "NH", nh_sql);
-		run_family(&ctx, "AO", psprintf("WITH %s,%s", diff_ctes, ao_sql));
+		run_family(&ctx, "TV", tv_sql, false, true);
+		run_family(&ctx, "KC", kc_sql, false, true);
+		run_family(&ctx, "CV", cv_sql, false, true);
+		run_family(&ctx, "NH", nh_sql, false, true);
+		run_family(&ctx, "AO", psprintf("WITH %s,%s", diff_ctes, ao_sql), true, true);
 	}
 	else
-		run_family(&ctx, "RB", psprintf("WITH %s,%s", diff_ctes, rb_sql));
+		run_family(&ctx, "RB", psprintf("WITH %s,%s", diff_ctes, rb_sql), true, false);
+	run_family(&ctx, "LS", ls_sql, true, false);
 	suppression_rows(&ctx, rollback);
 
 	SPI_finish();
@@ -748,7 +1020,10 @@ drydock_finding_codes(PG_FUNCTION_ARGS)
 			values[3] = CStringGetTextDatum(rules[i].pass_msg);
 			values[4] = CStringGetTextDatum(pass == 1 ? "drydock replay" :
 											strcmp(rules[i].family, "RB") == 0 ?
-											"drydock.verify_rollback()" : "drydock.verify()");
+											"drydock.verify_rollback()" :
+											strcmp(rules[i].family, "LS") == 0 ?
+											"drydock.verify(), drydock.verify_rollback()" :
+											"drydock.verify()");
 			tuplestore_putvalues(ctx.tupstore, ctx.tupdesc, values, nulls);
 		}
 	}

@@ -57,7 +57,10 @@ typedef struct DrydockPolicy
 	int			expected_count; /* -1: not given */
 	List	   *expected_tables;	/* of char *; NIL: not given as a list */
 	bool		expected_is_list;
-	List	   *allowed_types;	/* of char * */
+	List	   *allowed_types;	/* of char *; NIL and !allowed_types_given:
+								 * no whitelist (CV001 skipped) */
+	bool		allowed_types_given;
+	bool		audit_existing; /* CV/NH/KC/TV005-6 on pre-existing objects too */
 	char	   *name_pattern;
 	bool		allow_cross_schema_fk;
 	bool		forbid_schema_creation;

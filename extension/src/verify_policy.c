@@ -33,50 +33,24 @@ PG_FUNCTION_INFO_V1(drydock_default_policy);
  * The rules, in output order.  Codes are stable: a later issue keys
  * suppressions on them, so never renumber, only append.
  */
+/* The rules, from the one list of codes (common/finding_codes.def). */
+#define DD_CODE(code, family, sev, rule, meaning, fix, example) {code, family, SEV_##sev, rule},
+#define DD_DRIVER_CODE(code, family, sev, rule, meaning, fix, example)
 const DrydockRule drydock_rules[] = {
-	{"TV001", "TV", SEV_ERROR, "target schema exists"},
-	{"TV002", "TV", SEV_ERROR, "every expected table exists"},
-	{"TV003", "TV", SEV_ERROR, "table count matches expected_tables"},
-	{"TV004", "TV", SEV_ERROR, "no table outside expected_tables"},
-	{"TV005", "TV", SEV_ERROR, "no UNLOGGED table"},
-	{"TV006", "TV", SEV_ERROR, "no partitioned or foreign table"},
-	{"KC001", "KC", SEV_ERROR, "every table has a primary key"},
-	{"KC002", "KC", SEV_ERROR, "no foreign key references a table outside the target schema"},
-	{"KC003", "KC", SEV_ERROR, "foreign key column types match the referenced columns"},
-	{"KC004", "KC", SEV_WARN, "every foreign key is covered by an index"},
-	{"KC005", "KC", SEV_ERROR, "no NOT VALID constraint"},
-	{"CV001", "CV", SEV_ERROR, "every column type is in allowed_types"},
-	{"CV002", "CV", SEV_ERROR, "no timestamp without time zone column"},
-	{"CV003", "CV", SEV_ERROR, "no json column"},
-	{"CV004", "CV", SEV_ERROR, "no varchar(n) column"},
-	{"CV005", "CV", SEV_ERROR, "no char(n) column"},
-	{"CV006", "CV", SEV_ERROR, "no money column"},
-	{"NH001", "NH", SEV_ERROR, "every name matches name_pattern"},
-	{"NH002", "NH", SEV_ERROR, "no name needs quoting"},
-	{"NH003", "NH", SEV_ERROR, "no name is a reserved word"},
-	{"NH004", "NH", SEV_ERROR, "no identifier was truncated to 63 bytes"},
-	{"AO001", "AO", SEV_ERROR, "no pre-existing object was altered"},
-	{"AO002", "AO", SEV_ERROR, "no pre-existing object was dropped"},
-	{"AO003", "AO", SEV_ERROR, "nothing was created outside the target schema"},
-	{"AO004", "AO", SEV_ERROR, "the artifact does not create the target schema"},
-	{"AO005", "AO", SEV_ERROR, "no pre-existing table was rewritten"},
-	{"AO006", "AO", SEV_ERROR, "no lock stronger than max_lock_on_existing on a pre-existing relation"},
-	{"RB001", "RB", SEV_ERROR, "the rollback leaves nothing behind"},
-	{"RB002", "RB", SEV_ERROR, "the rollback restores every pre-existing object"},
-	{"RB003", "RB", SEV_ERROR, "the rollback drops nothing by CASCADE"},
-	{"RB004", "RB", SEV_ERROR, "every object created by the apply was dropped"},
+#include "finding_codes.def"
 };
+#undef DD_CODE
+#undef DD_DRIVER_CODE
 const int	drydock_nrules = lengthof(drydock_rules);
 
-/*
- * Codes the driver reports itself (drydock replay), listed by
- * drydock.finding_codes() so that the list is complete; verify() never
- * returns them and a policy cannot suppress them.
- */
+/* drydock replay's own codes (RP), listed by finding_codes() */
+#define DD_CODE(code, family, sev, rule, meaning, fix, example)
+#define DD_DRIVER_CODE(code, family, sev, rule, meaning, fix, example) {code, family, SEV_##sev, rule},
 const DrydockRule drydock_driver_rules[] = {
-	{"RP001", "RP", SEV_ERROR, "every up migration has a down migration"},
-	{"RP002", "RP", SEV_ERROR, "the sqitch verify script passes"},
+#include "finding_codes.def"
 };
+#undef DD_CODE
+#undef DD_DRIVER_CODE
 const int	drydock_ndriver_rules = lengthof(drydock_driver_rules);
 
 const char *const drydock_lock_modes[DRYDOCK_NLOCKMODES] = {
@@ -85,20 +59,16 @@ const char *const drydock_lock_modes[DRYDOCK_NLOCKMODES] = {
 	"ExclusiveLock", "AccessExclusiveLock"
 };
 
-static const char *const default_allowed_types[] = {
-	"text", "timestamptz", "jsonb", "boolean", "integer"
-};
-
 #define DEFAULT_NAME_PATTERN	"^[a-z_][a-z0-9_]*$"
 #define DEFAULT_MAX_LOCK		"ShareRowExclusiveLock"
 
 #define POLICY_KEYS_HINT \
 	"Valid keys: schema, expected_tables, allowed_types, name_pattern, " \
 	"allow_cross_schema_fk, forbid_schema_creation, max_lock_on_existing, " \
-	"notices, rules, suppress, allow_suppress; " \
+	"audit_existing, notices, rules, suppress, allow_suppress; " \
 	"see drydock.default_policy()."
 
-static const char *const families[] = {"TV", "KC", "CV", "NH", "AO", "RB"};
+static const char *const families[] = {"TV", "KC", "CV", "NH", "AO", "RB", "LS"};
 
 int
 drydock_rule_index(const char *code)
@@ -374,7 +344,7 @@ check_codes(const char *key, List *codes, bool families_ok)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("policy key \"%s\" names unknown finding code \"%s\"", key, c),
 				 errhint("%s see drydock.finding_codes() and docs/codes.md.",
-						 families_ok ? "Give codes (e.g. KC004) or families (TV, KC, CV, NH, AO, RB);" :
+						 families_ok ? "Give codes (e.g. KC004) or families (TV, KC, CV, NH, AO, RB, LS);" :
 						 "Give stable codes such as KC004;")));
 	}
 }
@@ -545,8 +515,7 @@ drydock_parse_policy(Jsonb *policy)
 	for (int i = 0; i < drydock_nrules; i++)
 		p->sev[i] = drydock_rules[i].defsev;
 	p->expected_count = -1;
-	for (int i = 0; i < lengthof(default_allowed_types); i++)
-		p->allowed_types = lappend(p->allowed_types, pstrdup(default_allowed_types[i]));
+	/* no type whitelist by default: CV001 is skipped (allowed_types null) */
 	p->name_pattern = pstrdup(DEFAULT_NAME_PATTERN);
 	p->forbid_schema_creation = true;
 	p->max_lock_rank = lock_rank("max_lock_on_existing", DEFAULT_MAX_LOCK);
@@ -586,7 +555,14 @@ drydock_parse_policy(Jsonb *policy)
 				p->expected_count = get_count(key, &v);
 		}
 		else if (strcmp(key, "allowed_types") == 0)
+		{
+			if (v.type == jbvNull)
+				continue;		/* as in default_policy(): no whitelist */
 			p->allowed_types = get_string_array(key, &v);
+			p->allowed_types_given = true;
+		}
+		else if (strcmp(key, "audit_existing") == 0)
+			p->audit_existing = get_bool(key, &v);
 		else if (strcmp(key, "name_pattern") == 0)
 		{
 			p->name_pattern = get_string(key, &v);
@@ -673,10 +649,8 @@ drydock_default_policy(PG_FUNCTION_ARGS)
 	pushJsonbValue(&st, WJB_VALUE, &v);
 
 	push_string(&st, WJB_KEY, "allowed_types");
-	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
-	for (int i = 0; i < lengthof(default_allowed_types); i++)
-		push_string(&st, WJB_ELEM, default_allowed_types[i]);
-	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	v.type = jbvNull;
+	pushJsonbValue(&st, WJB_VALUE, &v);
 
 	push_string(&st, WJB_KEY, "name_pattern");
 	push_string(&st, WJB_VALUE, DEFAULT_NAME_PATTERN);
@@ -684,6 +658,7 @@ drydock_default_policy(PG_FUNCTION_ARGS)
 	push_bool(&st, "forbid_schema_creation", true);
 	push_string(&st, WJB_KEY, "max_lock_on_existing");
 	push_string(&st, WJB_VALUE, DEFAULT_MAX_LOCK);
+	push_bool(&st, "audit_existing", false);
 
 	push_string(&st, WJB_KEY, "notices");
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);

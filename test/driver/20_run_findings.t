@@ -55,14 +55,24 @@ sub pair { my ($c, $up, $down) = @_; return (F("$c/" . ($up // 'up.sql')), F("$c
     ok($r->{report}{rounds}[0]{apply}{ok}, 'dependency: the apply itself succeeded');
 }
 
-# a disallowed type
+# a disallowed type: under the narrow example policy (the original
+# operator's whitelist) numeric fails CV001 and varchar(20) CV004 ...
 {
-    my $r = dd_run('type', [@scaf, pair('disallowed_type')]);
+    my $r = dd_run('type', [@scaf, '--policy', "$DD::ROOT/examples/policies/narrow-types.json",
+                            pair('disallowed_type')]);
     is($r->{rc}, 1, 'type: exit 1');
     my ($cv4) = grep { $_->{status} eq 'fail' } rows_with($r, 'verification', 'CV004');
     is($cv4 && $cv4->{object}, 'app.products.sku', 'type: CV004 varchar(20) column');
     my ($cv1) = grep { $_->{status} eq 'fail' } rows_with($r, 'verification', 'CV001');
     is($cv1 && $cv1->{object}, 'app.products.price', 'type: CV001 numeric column');
+}
+# ... while the default policy has no whitelist: numeric passes, varchar(20) warns
+{
+    my $r = dd_run('type-default', [@scaf, pair('disallowed_type')]);
+    my ($cv4) = rows_with($r, 'verification', 'CV004');
+    is($cv4 && $cv4->{status}, 'warn', 'type-default: CV004 is a warning');
+    my ($cv1) = rows_with($r, 'verification', 'CV001');
+    is($cv1 && $cv1->{status}, 'skipped', 'type-default: CV001 skipped without allowed_types');
 }
 
 # a missing primary key

@@ -18,8 +18,8 @@ SELECT columns_are('drydock', 'ddl_log',
     'ddl_log has the documented columns');
 
 CREATE SCHEMA tap_ok;
-CREATE TABLE tap_ok.customers (id integer PRIMARY KEY, name text NOT NULL);
-CREATE TABLE tap_ok.orders (id integer PRIMARY KEY, customer_id integer NOT NULL REFERENCES tap_ok.customers);
+CREATE TABLE tap_ok.customers (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE tap_ok.orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES tap_ok.customers);
 CREATE INDEX orders_customer_id_idx ON tap_ok.orders (customer_id);
 
 SELECT is_empty($$SELECT * FROM drydock.verify('tap_ok') WHERE status IN ('fail', 'warn')$$,

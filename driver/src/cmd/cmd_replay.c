@@ -695,7 +695,9 @@ cmd_replay(int argc, char **argv)
 		rc = run_finish(&ctx, rc, "isolation_failed", "the sandbox failed or isolation could not be proven: nothing was applied");
 		goto out;
 	}
-	if ((rc = run_prepare_database(&ctx)) != 0)
+	if ((rc = run_prepare_database(&ctx)) != 0 ||
+		/* the LS rules judge what the base has, not what earlier pairs created */
+		(rc = exec_sql(&ctx, "SELECT drydock.capture_base_save()")) != 0)
 	{
 		rc = run_finish(&ctx, rc, rc == EXIT_USAGE ? "bad_input" : "sandbox_failed", "the state database could not be prepared");
 		goto out;

@@ -121,6 +121,9 @@ char	   *run_apply_error_message(run_ctx *ctx, const artifact *a,
 									const struct psql_apply_result *ar);
 int			run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json);
 int			run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json);
+/* locate.c: report.json "location" of verification rows (seq -> FILE:LINE) */
+void		locate_rows(json_t *rows, const char *phase, const artifact *a);
+
 json_t	   *run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams,
 						   const char *const *params, int *rc);
 

@@ -414,6 +414,121 @@ statements(run_ctx *ctx, const char *status)
 	json_object_set_new(ctx->report, "not_exercised", not_done);
 }
 
+/* Findings listed on the terminal before the rest are only counted. */
+#define MAX_LISTED 20
+
+typedef struct listed_finding
+{
+	int			pass;			/* 0 fail, 1 warn */
+	int			phase;			/* 0 apply (verification), 1 rollback */
+	long		line;			/* 0: not known */
+	size_t		order;			/* report order: ties */
+	char	   *text;
+} listed_finding;
+
+static int
+cmp_listed(const void *a, const void *b)
+{
+	const listed_finding *x = a,
+			   *y = b;
+
+	if (x->pass != y->pass)
+		return x->pass - y->pass;
+	if (x->phase != y->phase)
+		return x->phase - y->phase;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/*
+ * The failing, then warning checks, compiler-style "FILE:LINE: CODE object:
+ * message" (FILE: the artifact of the phase when the line is not known), in
+ * file order (apply, then rollback), at most MAX_LISTED, then how many more
+ * and one line on changing the policy.  To out: stdout, or stderr when
+ * stdout carries TAP.
+ */
+static void
+print_findings(run_ctx *ctx, FILE *out, const char *out_dir, bool wrote)
+{
+	listed_finding *f = NULL;
+	size_t		n = 0,
+				cap = 0;
+	json_t	   *seen = json_object();
+	size_t		i;
+	json_t	   *round;
+
+	json_array_foreach(json_object_get(ctx->report, "rounds"), i, round)
+	{
+		const char *keys[] = {"verification", "rollback_verification"};
+
+		for (int k = 0; k < 2; k++)
+		{
+			size_t		j;
+			json_t	   *r;
+
+			json_array_foreach(json_object_get(round, keys[k]), j, r)
+			{
+				json_t	   *loc = json_object_get(r, "location");
+				const char *st = json_string_value(json_object_get(r, "status")) ?: "";
+				const char *file = k == 0 ? ctx->opt->ddl_path : ctx->opt->rollback_path;
+				int			pass = strcmp(st, "fail") == 0 ? 0 : strcmp(st, "warn") == 0 ? 1 : -1;
+				long		line = loc ? (long) json_integer_value(json_object_get(loc, "line")) : 0;
+				char	   *text;
+
+				if (pass < 0)
+					continue;
+				if (loc)
+					text = xasprintf("%s:%ld: %s %s: %s%s",
+									 json_string_value(json_object_get(loc, "file")), line,
+									 json_string_value(json_object_get(r, "code")),
+									 json_string_value(json_object_get(r, "object")) ?: "-",
+									 json_string_value(json_object_get(r, "message")) ?: "",
+									 pass ? " [warn]" : "");
+				else
+					text = xasprintf("%s: %s %s: %s%s", file ? file : "drydock",
+									 json_string_value(json_object_get(r, "code")),
+									 json_string_value(json_object_get(r, "object")) ?: "-",
+									 json_string_value(json_object_get(r, "message")) ?: "",
+									 pass ? " [warn]" : "");
+				/* later rounds repeat the first one's findings */
+				if (json_object_get(seen, text))
+				{
+					free(text);
+					continue;
+				}
+				json_object_set_new(seen, text, json_true());
+				if (n == cap)
+				{
+					cap = cap ? cap * 2 : 64;
+					f = xrealloc(f, cap * sizeof(*f));
+				}
+				f[n].pass = pass;
+				f[n].phase = k;
+				f[n].line = line;
+				f[n].order = n;
+				f[n].text = text;
+				n++;
+			}
+		}
+	}
+	json_decref(seen);
+	if (n > 1)
+		qsort(f, n, sizeof(*f), cmp_listed);
+	for (i = 0; i < n; i++)
+	{
+		if (i < MAX_LISTED)
+			fprintf(out, "%s\n", f[i].text);
+		free(f[i].text);
+	}
+	free(f);
+	if (n > MAX_LISTED)
+		fprintf(out, "drydock: ... and %zu more failing or warning checks%s%s\n", n - MAX_LISTED,
+				wrote ? ": see " : "", wrote ? out_dir : "");
+	if (n)
+		fprintf(out, "drydock: to change the policy, pass --policy FILE with {\"rules\": {\"CODE\": \"warn\" or \"off\"}} or write \"-- drydock:ignore CODE -- reason\" above the statement (docs/policy.md, docs/codes.md)\n");
+}
+
 static void
 print_summary(run_ctx *ctx, int code, const char *status, bool wrote, const char *out_dir)
 {
@@ -421,10 +536,14 @@ print_summary(run_ctx *ctx, int code, const char *status, bool wrote, const char
 	FILE	   *sum = stdout;
 	const char *colour_key = strcmp(status, "pass") == 0 ? "pass" :
 		strcmp(status, "findings") == 0 && ctx->n_fail == 0 && !ctx->opt->fail_on_warn ? "warn" : "fail";
+	bool		machine_stdout = ctx->opt->stdout_format && ctx->opt->stdout_format != FORMAT_TEXT;
+
+	/* the failing and warning checks, compiler-style; never mixed into a machine format */
+	print_findings(ctx, machine_stdout ? stderr : stdout, out_dir, wrote);
 
 	term_set_prefix(NULL, 0);
 
-	if (ctx->opt->stdout_format && ctx->opt->stdout_format != FORMAT_TEXT)
+	if (machine_stdout)
 	{
 		char	   *text = report_render_format(ctx->report, ctx->opt->stdout_format);
 

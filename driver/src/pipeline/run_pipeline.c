@@ -1467,7 +1467,10 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		json_decref(vpolicy);
 
 		rows = run_query_rows(ctx, "SELECT * FROM drydock.verify(schema, policy, 'pre-apply')",
-						  "SELECT family, code, object, status, message FROM drydock.verify($1, $2::jsonb, $3)",
+						  "SELECT v.family, v.code, v.object, v.status, v.message, v.seq,"
+						  "       l.phase AS seq_phase, l.query AS seq_query"
+						  "  FROM drydock.verify($1, $2::jsonb, $3) v"
+						  "  LEFT JOIN drydock.capture_log l ON l.seq = v.seq",
 						  3, vp, &rc);
 		free(policy);
 		if (!rows)
@@ -1475,6 +1478,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 			psql_apply_result_free(&ar);
 			return rc;
 		}
+		locate_rows(rows, "apply", a);
 		suppress_annotate_rows(ctx, rows);
 		count_findings(ctx, rows);
 		json_object_set_new(round_json, "verification", rows);
@@ -1547,11 +1551,15 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	vp[1] = policy;
 	vp[2] = BASELINE_LABEL;
 	rows = run_query_rows(ctx, "SELECT * FROM drydock.verify_rollback(schema, policy, 'pre-apply')",
-					  "SELECT family, code, object, status, message FROM drydock.verify_rollback($1, $2::jsonb, $3)",
+					  "SELECT v.family, v.code, v.object, v.status, v.message, v.seq,"
+					  "       l.phase AS seq_phase, l.query AS seq_query"
+					  "  FROM drydock.verify_rollback($1, $2::jsonb, $3) v"
+					  "  LEFT JOIN drydock.capture_log l ON l.seq = v.seq",
 					  3, vp, &rc);
 	free(policy);
 	if (!rows)
 		return rc;
+	locate_rows(rows, "rollback", down);
 	suppress_annotate_rows(ctx, rows);
 	count_findings(ctx, rows);
 	json_object_set_new(round_json, "rollback_verification", rows);

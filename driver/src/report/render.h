@@ -29,7 +29,7 @@ typedef enum report_format
 report_format report_format_by_name(const char *name);
 const char *report_format_name(report_format f);
 
-/* A code's line of docs/codes.md (generated into codes_table.h). */
+/* A code's documentation (common/finding_codes.def, as in docs/codes.md). */
 typedef struct report_code_doc
 {
 	const char *code;
@@ -39,10 +39,10 @@ typedef struct report_code_doc
 	const char *example;
 } report_code_doc;
 
-/* The documentation of code, or NULL when docs/codes.md has none. */
+/* The documentation of code, or NULL for an unknown code. */
 const report_code_doc *report_code_doc_for(const char *code);
 
-/* Every documented code, in docs/codes.md's order, ended by a NULL code. */
+/* Every code, in finding_codes.def's order, ended by a NULL code. */
 const report_code_doc *report_code_doc_list(void);
 
 /* Where drydock's documentation of the finding codes is (DOCS_URL). */

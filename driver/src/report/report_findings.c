@@ -23,7 +23,15 @@
 #include "sha256.h"
 #include "util.h"
 
-#include "codes_table.h"
+/* every code with its documentation, from common/finding_codes.def */
+#define DD_CODE(code, family, sev, rule, meaning, fix, example) {code, family, meaning, fix, example},
+#define DD_DRIVER_CODE DD_CODE
+static const report_code_doc report_code_docs[] = {
+#include "finding_codes.def"
+	{NULL, NULL, NULL, NULL, NULL}
+};
+#undef DD_CODE
+#undef DD_DRIVER_CODE
 
 #ifndef DOCS_URL
 #define DOCS_URL "file:///usr/local/share/doc/drydock/codes.md"

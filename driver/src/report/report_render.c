@@ -484,7 +484,7 @@ round_results(strbuf *sb, json_t *v, const char *pfx)
 		return;
 	sb_printf(sb, "### %sAfter the rollback\n\n", pfx);
 	sb_append(sb, "| | |\n|---|---|\n");
-	rowf(sb, "rollback checks (RB)", "%s: %d fail, %d warn, %d pass, %d suppressed",
+	rowf(sb, "rollback checks (RB, and LS of the rollback)", "%s: %d fail, %d warn, %d pass, %d suppressed",
 		 report_count_status(rb, "fail") ? "**FAILURES**" : "all pass",
 		 report_count_status(rb, "fail"), report_count_status(rb, "warn"), report_count_status(rb, "pass"),
 		 report_count_status(rb, "suppressed"));
@@ -622,6 +622,8 @@ family_title(const char *f)
 		return "naming hygiene";
 	if (strcmp(f, "AO") == 0)
 		return "additive only";
+	if (strcmp(f, "LS") == 0)
+		return "lock safety (apply and rollback)";
 	return "rollback";
 }
 
@@ -636,13 +638,25 @@ checks_table(strbuf *sb, json_t *rows)
 		sb_append(sb, "No check of this family ran.\n\n");
 		return;
 	}
-	sb_append(sb, "| family | code | status | object | message |\n|---|---|---|---|---|\n");
+	sb_append(sb, "| family | code | status | object | message | location |\n|---|---|---|---|---|---|\n");
 	json_array_foreach(rows, i, r)
 	{
+		json_t	   *loc = json_object_get(r, "location");
+
 		sb_printf(sb, "| %s | %s | %s | ", report_str(r, "family"), report_str(r, "code"), report_str(r, "status"));
 		report_md_cell(sb, report_str(r, "object"));
 		sb_append(sb, " | ");
 		report_md_cell(sb, report_str(r, "message"));
+		sb_append(sb, " | ");
+		if (loc)
+		{
+			sb_append(sb, "`");
+			report_md_cell(sb, report_str(loc, "file"));
+			sb_printf(sb, ":%lld` (statement %lld, %s)",
+					  (long long) json_integer_value(json_object_get(loc, "line")),
+					  (long long) json_integer_value(json_object_get(loc, "statement")),
+					  report_str(loc, "phase"));
+		}
 		sb_append(sb, " |\n");
 	}
 	sb_append(sb, "\n");
@@ -694,6 +708,30 @@ suppressed_section(strbuf *sb, json_t *round, const char *hdr)
 	sb_append(sb, "\n");
 }
 
+/*
+ * The rows of one family in a round (a new array): LS is judged in both
+ * phases, so its rows come from verification and rollback_verification.
+ */
+static json_t *
+family_rows(json_t *round, const char *family)
+{
+	json_t	   *rows = json_array();
+	const char *keys[] = {"verification", "rollback_verification"};
+
+	for (int k = 0; k < 2; k++)
+	{
+		size_t		j;
+		json_t	   *r;
+
+		if (strcmp(family, "LS") != 0 && (k == 1) != (strcmp(family, "RB") == 0))
+			continue;
+		json_array_foreach(json_object_get(round, keys[k]), j, r)
+			if (strcmp(report_str(r, "family"), family) == 0)
+			json_array_append(rows, r);
+	}
+	return rows;
+}
+
 char *
 report_render_verification(json_t *doc)
 {
@@ -701,7 +739,7 @@ report_render_verification(json_t *doc)
 	size_t		i;
 	json_t	   *round;
 	json_t	   *v;
-	const char *families[] = {"TV", "KC", "CV", "NH", "AO", "RB", NULL};
+	const char *families[] = {"TV", "KC", "CV", "NH", "AO", "LS", "RB", NULL};
 	size_t		nrounds = json_array_size(json_object_get(doc, "rounds"));
 
 	sb_init(&sb);
@@ -725,33 +763,27 @@ report_render_verification(json_t *doc)
 		sb_append(&sb, "| family | pass | fail | warn | skipped | suppressed |\n|---|---|---|---|---|---|\n");
 		for (int f = 0; families[f]; f++)
 		{
-			json_t	   *rows = json_object_get(round, strcmp(families[f], "RB") == 0 ?
-											   "rollback_verification" : "verification");
+			json_t	   *rows = family_rows(round, families[f]);
 			int			c[5] = {0};
 			size_t		j;
 			json_t	   *r;
 			const char *st[] = {"pass", "fail", "warn", "skipped", "suppressed"};
 
 			json_array_foreach(rows, j, r)
-				if (strcmp(report_str(r, "family"), families[f]) == 0)
 				for (int k = 0; k < 5; k++)
 					if (strcmp(report_str(r, "status"), st[k]) == 0)
 						c[k]++;
+			json_decref(rows);
 			sb_printf(&sb, "| %s %s | %d | %d | %d | %d | %d |\n", families[f], family_title(families[f]),
 					  c[0], c[1], c[2], c[3], c[4]);
 		}
 		sb_append(&sb, "\n");
 		for (int f = 0; families[f]; f++)
 		{
-			json_t	   *rows = json_array();
-			size_t		j;
-			json_t	   *r;
+			json_t	   *rows = family_rows(round, families[f]);
 			json_t	   *src = json_object_get(round, strcmp(families[f], "RB") == 0 ?
 											  "rollback_verification" : "verification");
 
-			json_array_foreach(src, j, r)
-				if (strcmp(report_str(r, "family"), families[f]) == 0)
-				json_array_append(rows, r);
 			sb_printf(&sb, "%s %s: %s\n\n", nrounds > 1 ? "###" : "##", families[f], family_title(families[f]));
 			if (strcmp(families[f], "RB") == 0 && !src)
 				sb_append(&sb, "Not run: the rollback did not complete.\n\n");

@@ -1,0 +1,56 @@
+-- verify_scope: with a baseline, TV005/TV006, KC, CV and NH judge what the
+-- migration created or changed, not production's existing objects (policy
+-- key audit_existing opts in); the default policy passes a best-practice
+-- schema (bigint identity keys, text, timestamptz, varchar(200) is only a
+-- warning, FK with its index).
+\set VERBOSITY terse
+SELECT drydock.capture_reset();
+CREATE SCHEMA sc;
+-- production's own debt: none of it is the migration's
+CREATE TABLE sc.legacy (id integer PRIMARY KEY, at timestamp, j json, v varchar(10), "Bad" text);
+CREATE TABLE sc.nokey (x text);
+CREATE UNLOGGED TABLE sc.scratch (id bigint PRIMARY KEY);
+SELECT drydock.baseline_save('sc_pre') IS NOT NULL AS saved;
+SELECT drydock.capture_begin('apply');
+-- the migration: one column on an existing table, two well-designed tables
+ALTER TABLE sc.legacy ADD COLUMN seen_at timestamp;
+CREATE TABLE sc.customers (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email text NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE sc.orders (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES sc.customers (id),
+    title varchar(200),
+    placed_at timestamptz NOT NULL DEFAULT now(),
+    payload jsonb
+);
+CREATE INDEX orders_customer_id_idx ON sc.orders (customer_id);
+SELECT drydock.capture_end();
+-- only the migration's column and its varchar(200) (a warning) show up;
+-- every finding is placed at the statement that caused it
+SELECT code, object, status, l.command_tag
+  FROM drydock.verify('sc', '{}', 'sc_pre') v
+  LEFT JOIN drydock.capture_log l ON l.seq = v.seq
+ WHERE status NOT IN ('pass', 'skipped') AND family <> 'LS' ORDER BY code, object;
+-- auditing production too
+SELECT code, object, status
+  FROM drydock.verify('sc', '{"audit_existing": true}', 'sc_pre')
+ WHERE status NOT IN ('pass', 'skipped') AND family <> 'LS' ORDER BY code, object;
+-- the best-practice tables alone: no failure with the default policy
+SELECT count(*) FILTER (WHERE status = 'fail') AS failures,
+       string_agg(code || ' ' || object, ', ') FILTER (WHERE status = 'warn') AS warnings
+  FROM drydock.verify('sc', '{}', 'sc_pre')
+ WHERE object NOT LIKE 'sc.legacy%';
+-- the original operator's narrow whitelist is a policy, not the default
+-- (examples/policies/narrow-types.json)
+SELECT code, object, status FROM drydock.verify('sc',
+       '{"allowed_types": ["text", "timestamptz", "jsonb", "boolean", "integer"]}', 'sc_pre')
+ WHERE family = 'CV' AND status NOT IN ('pass', 'skipped') ORDER BY code, object;
+-- without a baseline everything in the schema is judged, as before
+SELECT count(*) > 5 AS judged_all FROM drydock.verify('sc')
+ WHERE family IN ('CV', 'KC', 'NH', 'TV') AND status NOT IN ('pass', 'skipped');
+SELECT drydock.baseline_drop('sc_pre');
+SELECT drydock.capture_reset();
+DROP SCHEMA sc CASCADE;
