@@ -10,6 +10,7 @@ use lib "$FindBin::Bin/lib";
 use DD;
 use File::Temp ();
 use JSON::PP ();
+use JSON::Validator;
 use Test::More;
 
 my $root = DD::fixture('replay');
@@ -157,6 +158,8 @@ for my $h (sort grep { $_ ne 'about' } keys %$more) {
     like(join("\n", @{ $rep->{scaffolds} || [] }), qr/\Q$m->{scaffold}\E.*before the first migration/, "$h: the tool's bookkeeping is a scaffold")
         if $m->{scaffold};
     is($r->{rc}, $m->{exit}, "$h: exit $m->{exit}");
+    my @errors = JSON::Validator->new->schema(DD::fixture('../../docs/report.schema.json'))->validate($rep);
+    ok(!@errors, "$h: report.json validates against docs/report.schema.json") or diag(join("\n", @errors));
 }
 
 # a history needing a superuser: the message names the statement and --apply-as-superuser
