@@ -82,6 +82,9 @@ typedef struct run_ctx
 	int			n_suppressed;	/* suppressed findings (never fail a run) */
 	json_t	   *suppress_inline;	/* entries from -- drydock: directives
 									 * (suppress.c), or NULL */
+	json_t	   *scaffold_objects;	/* replay: the tool's bookkeeping tables
+									 * ("schema.table"), kept out of the
+									 * verification battery, or NULL */
 	char	   *apply_role;		/* chosen in run_prepare_database (the
 								 * base's owner, --apply-role or the
 								 * default); NULL before */

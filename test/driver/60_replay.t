@@ -196,4 +196,17 @@ for my $h (sort grep { $_ ne 'about' } keys %$more) {
     like(join("\n", @{ $r->{report}{scaffolds} || [] }), qr/schema_migrations \(golang-migrate\) created as "app_owner"/, 'replay --base: the bookkeeping is the owner\'s');
 }
 
+# the tool's bookkeeping in the target schema (public): a migration may alter
+# it; the battery leaves it out, the verdicts judge what the pairs did to it
+{
+    my $r = replay('public-bookkeeping', "$root/public-bookkeeping", '--schema', 'public');
+    is($r->{report}{replay}{layout}, 'dbmate', 'public-bookkeeping: dbmate');
+    is_deeply([map { $_->{verdict} } @{ $r->{report}{rounds} || [] }], ['exact', 'exact'], 'public-bookkeeping: both pairs exact');
+    is(scalar(grep { ($_->{object} // '') =~ /schema_migrations/ } map { @{ $_->{verification} || [] } } @{ $r->{report}{rounds} || [] }), 0,
+       'public-bookkeeping: no check row about dbmate\'s schema_migrations');
+    like(join("\n", @{ $r->{report}{scaffolds} || [] }), qr/table schema_migrations \(dbmate\) created as "drydock_apply".*left out of the verification battery/,
+         'public-bookkeeping: N-4 says so');
+    is($r->{rc}, 0, 'public-bookkeeping: exit 0');
+}
+
 done_testing();
