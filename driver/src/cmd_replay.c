@@ -329,7 +329,17 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 			verdict = "exact";
 		if (m->down_noop && strcmp(verdict, "not_inverse") == 0)
 		{
-			/* a placeholder down ("nothing to undo") after an up that did something */
+			/*
+			 * A placeholder down ("nothing to undo") after an up that did
+			 * something: a missing down, judged by --missing-down like one;
+			 * the residue says what stays, the RB rows would only repeat it.
+			 */
+			json_t	   *rbv = json_object_get(pair, "rollback_verification");
+
+			ctx->n_fail -= report_count_status(rbv, "fail");
+			ctx->n_warn -= report_count_status(rbv, "warn");
+			ctx->n_suppressed -= report_count_status(rbv, "suppressed");
+			json_object_set_new(pair, "rollback_verification", json_array());
 			add_finding(ctx, rp, "RP001", object, ro->missing_down,
 						"the down is a placeholder (empty or only comments): the change cannot be rolled back by the tool");
 			verdict = "missing_down";

@@ -212,4 +212,15 @@ for my $h (sort grep { $_ ne 'about' } keys %$more) {
     is($r->{rc}, 0, 'public-bookkeeping: exit 0');
 }
 
+# a placeholder down after an up that changed the catalog is a missing down:
+# --missing-down warn lets the history pass, the residue still says what stays
+{
+    my $r = replay('noop-warn', "$root/irregular/noop", '--schema', 'app', '--missing-down', 'warn');
+    is($r->{rc}, 0, 'noop --missing-down warn: exit 0');
+    my ($p) = grep { $_->{version} eq '4' } @{ $r->{report}{rounds} || [] };
+    is($p && $p->{verdict}, 'missing_down', 'noop --missing-down warn: 4 is missing_down');
+    is(scalar(@{ $p ? $p->{residue} : [] }), 4, 'noop --missing-down warn: its residue is kept (table, 2 columns, pkey)');
+    is(($p ? $p->{replay_findings}[0]{status} : '') // '', 'warn', 'noop --missing-down warn: RP001 is a warning');
+}
+
 done_testing();
