@@ -149,4 +149,16 @@ for my $b (['owned', 'prod_owned_v15.sql', 'app_owner', qr/it owns schema "app",
     is($r->{report}{environment}{apply_role_reason}, '--apply-role', 'override: and says so');
 }
 
+# the dump does not create the target schema: the role owning most of its
+# objects runs the artifacts; a tie keeps the default role
+for my $c (['most', 'base.sql', 'app_owner', qr/^it owns most objects in schema "public" \(2\)$/],
+           ['tie', 'base_tie.sql', 'drydock_apply', qr/^the default: "app_owner" and "reporting" own as many objects in schema "public" \(1 each\)$/]) {
+    my ($name, $file, $role, $why) = @$c;
+    my $r = dd_run("base-$name", ['--schema', 'public', '--base', F("base_most/$file"), F('base_most/up.sql'), F('base_most/down.sql')]);
+    is($r->{report}{environment}{apply_role}, $role, "base-$name: apply role $role");
+    like($r->{report}{environment}{apply_role_reason} // '', $why, "base-$name: and why");
+    ok($r->{report}{rounds}[0]{apply}{ok}, "base-$name: the apply (ALTER TABLE of app_owner's table) succeeded") or diag($r->{err});
+    is_deeply($r->{report}{rounds}[0]{residue}, [], "base-$name: no residue");
+}
+
 done_testing();

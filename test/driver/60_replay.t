@@ -10,6 +10,7 @@ use lib "$FindBin::Bin/lib";
 use DD;
 use File::Temp ();
 use JSON::PP ();
+use JSON::Validator;
 use Test::More;
 
 my $root = DD::fixture('replay');
@@ -157,6 +158,8 @@ for my $h (sort grep { $_ ne 'about' } keys %$more) {
     like(join("\n", @{ $rep->{scaffolds} || [] }), qr/\Q$m->{scaffold}\E.*before the first migration/, "$h: the tool's bookkeeping is a scaffold")
         if $m->{scaffold};
     is($r->{rc}, $m->{exit}, "$h: exit $m->{exit}");
+    my @errors = JSON::Validator->new->schema(DD::fixture('../../docs/report.schema.json'))->validate($rep);
+    ok(!@errors, "$h: report.json validates against docs/report.schema.json") or diag(join("\n", @errors));
 }
 
 # a history needing a superuser: the message names the statement and --apply-as-superuser
@@ -183,14 +186,41 @@ for my $h (sort grep { $_ ne 'about' } keys %$more) {
     mkdir "$tmp/h";
     spew("$tmp/h/1_retire_audit.up.sql", DD::slurp(DD::fixture('run/base_owned/up.sql')));
     spew("$tmp/h/1_retire_audit.down.sql", DD::slurp(DD::fixture('run/base_owned/down.sql')));
-    spew("$tmp/h/2_retire_audit_again.up.sql", "ALTER TABLE app.customers ADD COLUMN note text;\n");
-    spew("$tmp/h/2_retire_audit_again.down.sql", "ALTER TABLE app.customers DROP COLUMN note;\n");
+    # a trusted contrib extension, installed as the database owner would in production
+    spew("$tmp/h/2_customer_note.up.sql", "CREATE EXTENSION IF NOT EXISTS pg_trgm;\nALTER TABLE app.customers ADD COLUMN note text;\n"
+         . "CREATE INDEX customers_note_trgm ON app.customers USING gin (note gin_trgm_ops);\n");
+    spew("$tmp/h/2_customer_note.down.sql", "ALTER TABLE app.customers DROP COLUMN note;\nDROP EXTENSION pg_trgm;\n");
     chmod 0755, "$tmp", "$tmp/h";
     chmod 0644, glob("$tmp/h/*");
     my $r = replay('base-owned', "$tmp/h", '--schema', 'app', '--base', DD::fixture('base/prod_owned_v15.sql'));
     is($r->{report}{environment}{apply_role}, 'app_owner', 'replay --base: runs as the base\'s owner');
-    is_deeply([map { $_->{verdict} } @{ $r->{report}{rounds} || [] }], ['exact', 'exact'], 'replay --base: both pairs exact (owner, sequence link, view, matview)');
+    is_deeply([map { $_->{verdict} } @{ $r->{report}{rounds} || [] }], ['exact', 'exact'], 'replay --base: both pairs exact (owner, sequence link, view, matview; pg_trgm as the owner)')
+        or diag(explain([map { $_->{failure} } @{ $r->{report}{rounds} || [] }]));
     like(join("\n", @{ $r->{report}{scaffolds} || [] }), qr/schema_migrations \(golang-migrate\) created as "app_owner"/, 'replay --base: the bookkeeping is the owner\'s');
+}
+
+# the tool's bookkeeping in the target schema (public): a migration may alter
+# it; the battery leaves it out, the verdicts judge what the pairs did to it
+{
+    my $r = replay('public-bookkeeping', "$root/public-bookkeeping", '--schema', 'public');
+    is($r->{report}{replay}{layout}, 'dbmate', 'public-bookkeeping: dbmate');
+    is_deeply([map { $_->{verdict} } @{ $r->{report}{rounds} || [] }], ['exact', 'exact'], 'public-bookkeeping: both pairs exact');
+    is(scalar(grep { ($_->{object} // '') =~ /schema_migrations/ } map { @{ $_->{verification} || [] } } @{ $r->{report}{rounds} || [] }), 0,
+       'public-bookkeeping: no check row about dbmate\'s schema_migrations');
+    like(join("\n", @{ $r->{report}{scaffolds} || [] }), qr/table schema_migrations \(dbmate\) created as "drydock_apply".*left out of the verification battery/,
+         'public-bookkeeping: N-4 says so');
+    is($r->{rc}, 0, 'public-bookkeeping: exit 0');
+}
+
+# a placeholder down after an up that changed the catalog is a missing down:
+# --missing-down warn lets the history pass, the residue still says what stays
+{
+    my $r = replay('noop-warn', "$root/irregular/noop", '--schema', 'app', '--missing-down', 'warn');
+    is($r->{rc}, 0, 'noop --missing-down warn: exit 0');
+    my ($p) = grep { $_->{version} eq '4' } @{ $r->{report}{rounds} || [] };
+    is($p && $p->{verdict}, 'missing_down', 'noop --missing-down warn: 4 is missing_down');
+    is(scalar(@{ $p ? $p->{residue} : [] }), 4, 'noop --missing-down warn: its residue is kept (table, 2 columns, pkey)');
+    is(($p ? $p->{replay_findings}[0]{status} : '') // '', 'warn', 'noop --missing-down warn: RP001 is a warning');
 }
 
 done_testing();

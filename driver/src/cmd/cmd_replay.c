@@ -241,15 +241,37 @@ add_finding(run_ctx *ctx, json_t *rows, const char *code, const char *object, co
 }
 
 static bool
-rows_fail(json_t *rows, const char *except)
+rows_fail(json_t *rows)
 {
 	size_t		i;
 	json_t	   *r;
 
 	json_array_foreach(rows, i, r)
-		if (strcmp(json_string_value(json_object_get(r, "status")) ?: "", "fail") == 0 &&
-			(!except || strcmp(json_string_value(json_object_get(r, "code")) ?: "", except) != 0))
+		if (strcmp(json_string_value(json_object_get(r, "status")) ?: "", "fail") == 0)
 		return true;
+	return false;
+}
+
+/*
+ * Did the rollback leave the state different from before the up?  Only the
+ * rollback's state checks say so (RB001, RB002, RB004: what pg_dump -s
+ * before/after would show); RB003 (CASCADE) and the lock-safety family are
+ * findings of the pair, not differences of state.
+ */
+static bool
+state_differs(json_t *rows)
+{
+	size_t		i;
+	json_t	   *r;
+
+	json_array_foreach(rows, i, r)
+	{
+		const char *code = json_string_value(json_object_get(r, "code")) ?: "";
+
+		if (strcmp(json_string_value(json_object_get(r, "status")) ?: "", "fail") == 0 &&
+			strncmp(code, "RB", 2) == 0 && strcmp(code, "RB003") != 0)
+			return true;
+	}
 	return false;
 }
 
@@ -344,7 +366,7 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 		 * down that used CASCADE and re-created what it took is exact; its
 		 * RB003 stays a finding of the pair.
 		 */
-		if (rows_fail(json_object_get(pair, "rollback_verification"), "RB003"))
+		if (state_differs(json_object_get(pair, "rollback_verification")))
 			verdict = "not_inverse";
 		else if (all_accepted)
 			verdict = "accepted";	/* not exact, every difference accepted with a reason */
@@ -354,13 +376,23 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 			verdict = "exact";
 		if (m->down_noop && strcmp(verdict, "not_inverse") == 0)
 		{
-			/* a placeholder down ("nothing to undo") after an up that did something */
+			/*
+			 * A placeholder down ("nothing to undo") after an up that did
+			 * something: a missing down, judged by --missing-down like one;
+			 * the residue says what stays, the RB rows would only repeat it.
+			 */
+			json_t	   *rbv = json_object_get(pair, "rollback_verification");
+
+			ctx->n_fail -= report_count_status(rbv, "fail");
+			ctx->n_warn -= report_count_status(rbv, "warn");
+			ctx->n_suppressed -= report_count_status(rbv, "suppressed");
+			json_object_set_new(pair, "rollback_verification", json_array());
 			add_finding(ctx, rp, "RP001", object, ro->missing_down,
 						"the down is a placeholder (empty or only comments): the change cannot be rolled back by the tool");
 			verdict = "missing_down";
 		}
 	}
-	if (strcmp(verdict, "exact") == 0 && rows_fail(rp, NULL))
+	if (strcmp(verdict, "exact") == 0 && rows_fail(rp))
 		verdict = "failing_verify";
 	json_object_set_new(pair, "verdict", json_string(verdict));
 	if ((rc = reconnect(ctx, "postgres")) != 0)
@@ -400,11 +432,27 @@ create_bookkeeping(run_ctx *ctx, const history *h)
 	for (char *stmt = strtok_r(sqlcopy, ";", &save); stmt && rc == 0; stmt = strtok_r(NULL, ";", &save))
 		rc = exec_sql(ctx, stmt);
 	free(sqlcopy);
+	if (rc == 0 && h->bookkeeping_table)
+	{
+		/* where the runner's search_path put it, for the battery to leave out */
+		const char *params[1] = {h->bookkeeping_table};
+		json_t	   *r = run_query_rows(ctx, NULL,
+									   "SELECT n.nspname || '.' || c.relname AS name FROM pg_catalog.pg_class c"
+									   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+									   " WHERE c.oid = pg_catalog.to_regclass($1)", 1, params, &rc);
+
+		if (r && json_array_size(r) == 1)
+		{
+			json_decref(ctx->scaffold_objects);
+			ctx->scaffold_objects = json_pack("[O]", json_object_get(json_array_get(r, 0), "name"));
+		}
+		json_decref(r);
+	}
 	if (rc == 0)
 		rc = exec_sql(ctx, "RESET ROLE");
 	if (rc == 0)
 		json_array_append_new(json_object_get(ctx->report, "scaffolds"),
-							  json_sprintf("%s created as \"%s\" before the first migration, as the tool's runner does (in every pair's baseline, so in no verdict)",
+							  json_sprintf("%s created as \"%s\" before the first migration, as the tool's runner does (in every pair's baseline, so in no verdict; left out of the verification battery)",
 										   h->bookkeeping_what, run_apply_role(ctx)));
 	return rc;
 }

@@ -53,6 +53,7 @@ typedef struct history
 	const char *bookkeeping;	/* the SQL the tool's runner creates its
 								 * table(s) with, NULL if none */
 	const char *bookkeeping_what;	/* e.g. "table schema_migrations" */
+	const char *bookkeeping_table;	/* its table, unqualified (NULL: a schema) */
 	migration  *items;
 	size_t		n;
 	char	  **not_exercised;	/* e.g. Flyway repeatables */

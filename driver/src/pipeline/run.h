@@ -92,6 +92,9 @@ typedef struct run_ctx
 									 * (suppress.c), or NULL */
 	char		last_sqlstate[6];	/* SQLSTATE of the last failed query, or "" */
 	FILE	   *pgtap_spool;	/* a pgTAP script too large to inline, or NULL */
+	json_t	   *scaffold_objects;	/* replay: the tool's bookkeeping tables
+									 * ("schema.table"), kept out of the
+									 * verification battery, or NULL */
 	char	   *apply_role;		/* chosen in run_prepare_database (the
 								 * base's owner, --apply-role or the
 								 * default); NULL before */

@@ -706,6 +706,7 @@ run_exit(run_ctx *ctx, int code)
 	free(ctx->dbname);
 	free(ctx->schema);
 	free(ctx->apply_role);
+	json_decref(ctx->scaffold_objects);
 	free((void *) ctx->opt->prod_sysids);
 	memset(ctx, 0, sizeof(*ctx));
 	return code;

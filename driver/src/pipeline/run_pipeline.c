@@ -1401,6 +1401,40 @@ postmaster_survived(run_ctx *ctx, const psql_apply_result *ar)
 	return true;
 }
 
+/*
+ * Replay: the migration tool's bookkeeping table is drydock's scaffold, not
+ * the project's schema; when it lands in the target schema, its rows (the
+ * table, its columns, constraints, indexes, sequences) leave the battery.
+ */
+static void
+drop_scaffold_rows(run_ctx *ctx, json_t *rows)
+{
+	size_t		i,
+				k;
+	json_t	   *t;
+
+	if (!ctx->scaffold_objects)
+		return;
+	for (i = json_array_size(rows); i-- > 0;)
+	{
+		const char *obj = json_string_value(json_object_get(json_array_get(rows, i), "object"));
+		bool		drop = false;
+
+		json_array_foreach(ctx->scaffold_objects, k, t)
+		{
+			const char *name = json_string_value(t);
+			size_t		n = strlen(name);
+			const char *on = obj ? strstr(obj, " on ") : NULL;
+
+			if (obj && ((strncmp(obj, name, n) == 0 && (obj[n] == '\0' || obj[n] == '.' || obj[n] == '_')) ||
+						(on && strcmp(on + 4, name) == 0)))
+				drop = true;
+		}
+		if (drop)
+			json_array_remove(rows, i);
+	}
+}
+
 int
 run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
 {
@@ -1478,6 +1512,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 			psql_apply_result_free(&ar);
 			return rc;
 		}
+		drop_scaffold_rows(ctx, rows);
 		locate_rows(rows, "apply", a);
 		suppress_annotate_rows(ctx, rows);
 		count_findings(ctx, rows);
