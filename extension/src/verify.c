@@ -627,7 +627,7 @@ emit(VerifyCtx *ctx, const DrydockRule *rule, const char *object,
 	values[3] = CStringGetTextDatum(status);
 	values[4] = CStringGetTextDatum(message);
 	if (seq)
-		values[5] = Int64GetDatum(pg_strtoint64(seq));
+		values[5] = Int64GetDatum((int64) strtoll(seq, NULL, 10));	/* our own query's bigint text */
 	else
 		nulls[5] = true;
 	tuplestore_putvalues(ctx->tupstore, ctx->tupdesc, values, nulls);

@@ -772,90 +772,104 @@ refresh_matviews(run_ctx *ctx, strbuf *failed)
 	return done;
 }
 
-int
-run_prepare_database(run_ctx *ctx)
+/*
+ * What preparing the database works with, freed at one place
+ * (run_prepare_database): the roles the base names, the apply role (known
+ * after the restore when it follows the base) and why it was chosen.
+ */
+typedef struct prep_state
+{
+	role_list	roles;
+	const char *role;			/* the apply role (or the admin, until chosen) */
+	char	   *role_ident;
+	char	   *db_ident;
+	bool		from_base;		/* the apply role follows the base's owner */
+	char		why[1024];
+} prep_state;
+
+/* Quote ps->role into ps->role_ident. */
+static void
+prep_set_role(run_ctx *ctx, prep_state *ps, const char *role)
+{
+	ps->role = role;
+	free(ps->role_ident);
+	ps->role_ident = quote_ident(ctx, role);
+}
+
+/* One statement on the superuser connection; EXIT_SANDBOX recorded on failure. */
+static int
+prep_exec(run_ctx *ctx, const char *q)
 {
 	char		err[1024];
-	PGresult   *res;
-	json_t	   *scaffolds = json_object_get(ctx->report, "scaffolds");
-	json_t	   *env = json_object_get(ctx->report, "environment");
-	role_list	roles = {0};
-	char	   *q;
-	char	   *db_ident;
-	char	   *role_ident = NULL;
-	const char *role;
-	double		t = now_ms();
-	size_t		granted;
-	int			rc;
+	PGresult   *res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
 
-	/*
-	 * With a base and no --apply-role, the artifacts run as the role
-	 * production's migrations run as, known once the base is restored: the
-	 * database is the superuser's until then.
-	 */
-	bool		from_base = ctx->opt->base_path && !ctx->opt->apply_role && !ctx->opt->apply_as_superuser;
-	char		why[1024];
-
-	if (ctx->opt->apply_as_superuser)
-		snprintf(why, sizeof(why), "--apply-as-superuser");
-	else if (ctx->opt->apply_role)
-		snprintf(why, sizeof(why), "--apply-role");
-	else
-		snprintf(why, sizeof(why), "the default: no --base");
-
-	/* roles the base names, then the apply role */
-	if (ctx->opt->base_path)
-		base_roles_scan(ctx->base.pf.data, ctx->base.pf.data_len, &roles);
-	for (size_t i = 0; i < roles.n; i++)
-	{
-		const char *params[1] = {roles.names[i]};
-
-		res = sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, err, sizeof(err));
-		if (res && PQntuples(res) == 0)
-		{
-			char	   *ident = quote_ident(ctx, roles.names[i]);
-
-			PQclear(res);
-			q = xasprintf("CREATE ROLE %s NOLOGIN", ident);
-			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
-			free(q);
-			free(ident);
-			if (res)
-				json_array_append_new(scaffolds, json_sprintf("role \"%s\" created NOLOGIN: the base schema names it and the sandbox lacked it", roles.names[i]));
-		}
-		if (!res)
-		{
-			role_list_free(&roles);
-			run_record_error(ctx, NULL, 0, err);
-			return EXIT_SANDBOX;
-		}
-		PQclear(res);
-	}
-
-	role = from_base ? SANDBOX_ADMIN_ROLE : run_apply_role(ctx);
-	role_ident = quote_ident(ctx, role);
-	if (!ctx->opt->apply_as_superuser && !from_base &&
-		(rc = ensure_apply_role(ctx, role, role_ident, false)) != 0)
-	{
-		free(role_ident);
-		role_list_free(&roles);
-		return rc;
-	}
-
-	db_ident = quote_ident(ctx, ctx->dbname);
-	q = xasprintf("CREATE DATABASE %s OWNER %s", db_ident, role_ident);
-	res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
-	free(q);
 	if (!res)
 	{
-		free(db_ident);
-		free(role_ident);
-		role_list_free(&roles);
 		run_record_error(ctx, NULL, 0, err);
 		return EXIT_SANDBOX;
 	}
 	PQclear(res);
-	json_object_set_new(env, "database", json_string(ctx->dbname));
+	return 0;
+}
+
+/* The roles the base names (NOLOGIN where the sandbox lacks them), then the apply role. */
+static int
+prep_roles(run_ctx *ctx, prep_state *ps)
+{
+	char		err[1024];
+	json_t	   *scaffolds = json_object_get(ctx->report, "scaffolds");
+	PGresult   *res;
+
+	if (ctx->opt->base_path)
+		base_roles_scan(ctx->base.pf.data, ctx->base.pf.data_len, &ps->roles);
+	for (size_t i = 0; i < ps->roles.n; i++)
+	{
+		const char *params[1] = {ps->roles.names[i]};
+		bool		missing;
+
+		res = sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, err, sizeof(err));
+		if (!res)
+		{
+			run_record_error(ctx, NULL, 0, err);
+			return EXIT_SANDBOX;
+		}
+		missing = PQntuples(res) == 0;
+		PQclear(res);
+		if (missing)
+		{
+			char	   *ident = quote_ident(ctx, ps->roles.names[i]);
+			char	   *q = xasprintf("CREATE ROLE %s NOLOGIN", ident);
+			int			rc = prep_exec(ctx, q);
+
+			free(q);
+			free(ident);
+			if (rc != 0)
+				return rc;
+			json_array_append_new(scaffolds, json_sprintf("role \"%s\" created NOLOGIN: the base schema names it and the sandbox lacked it", ps->roles.names[i]));
+		}
+	}
+	prep_set_role(ctx, ps, ps->from_base ? SANDBOX_ADMIN_ROLE : run_apply_role(ctx));
+	if (!ctx->opt->apply_as_superuser && !ps->from_base)
+		return ensure_apply_role(ctx, ps->role, ps->role_ident, false);
+	return 0;
+}
+
+/* The throwaway database, owned by the apply role; connect to it; the extension. */
+static int
+prep_database(run_ctx *ctx, prep_state *ps)
+{
+	char		err[1024];
+	char	   *q;
+	int			rc;
+	PGresult   *res;
+
+	ps->db_ident = quote_ident(ctx, ctx->dbname);
+	q = xasprintf("CREATE DATABASE %s OWNER %s", ps->db_ident, ps->role_ident);
+	rc = prep_exec(ctx, q);
+	free(q);
+	if (rc != 0)
+		return rc;
+	json_object_set_new(json_object_get(ctx->report, "environment"), "database", json_string(ctx->dbname));
 
 	/* from here on, the throwaway database */
 	signals_cancel_on_signal(NULL);
@@ -863,9 +877,6 @@ run_prepare_database(run_ctx *ctx)
 	ctx->conn = sandbox_connect(&ctx->sb, ctx->dbname, err, sizeof(err));
 	if (!ctx->conn)
 	{
-		free(db_ident);
-		free(role_ident);
-		role_list_free(&roles);
 		run_record_error(ctx, NULL, 0, err);
 		return EXIT_SANDBOX;
 	}
@@ -877,229 +888,243 @@ run_prepare_database(run_ctx *ctx)
 
 		snprintf(msg, sizeof(msg), "cannot create the drydock extension in the sandbox (is it installed for %s?): %s",
 				 ctx->pg.pg_config, err);
-		free(db_ident);
-		free(role_ident);
-		role_list_free(&roles);
 		run_record_error(ctx, NULL, 0, msg);
 		return EXIT_SANDBOX;
 	}
 	PQclear(res);
+	return 0;
+}
 
-	if (ctx->opt->base_path)
+/* Does the target schema exist?  0 with *exists, or EXIT_SANDBOX (recorded). */
+static int
+target_schema_exists(run_ctx *ctx, bool *exists)
+{
+	char		err[1024];
+	const char *params[1] = {ctx->schema};
+	PGresult   *res = sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params,
+						  err, sizeof(err));
+
+	if (!res)
 	{
-		psql_apply_result ar;
-		bool		schema_before;
-		int			refreshed;
-		strbuf		failed;
+		run_record_error(ctx, NULL, 0, err);
+		return EXIT_SANDBOX;
+	}
+	*exists = PQntuples(res) == 1;
+	PQclear(res);
+	return 0;
+}
 
+/*
+ * Restore the base as the superuser, populate its materialized views, then
+ * choose the apply role from it (when it follows the base) and let the
+ * apply role act for the base's roles, as production's migration role does.
+ */
+static int
+prep_base(run_ctx *ctx, prep_state *ps)
+{
+	json_t	   *scaffolds = json_object_get(ctx->report, "scaffolds");
+	psql_apply_result ar;
+	bool		schema_before;
+	int			refreshed;
+	strbuf		failed;
+	size_t		granted = 0;
+	int			rc;
+
+	if ((rc = target_schema_exists(ctx, &schema_before)) != 0)
+		return rc;
+	if ((rc = run_apply_file(ctx, &ctx->base, SANDBOX_ADMIN_ROLE, false, "base", &ar)) != 0)
+		return rc;
+	json_object_set(json_object_get(json_object_get(ctx->report, "artifacts"), "base"), "restore", ar.json);
+	if (!ar.ok)
+	{
+		/* the base is input, not an artifact under test: bad input */
+		int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_USAGE;
+
+		if (!ar.interrupted)
 		{
-			const char *params[1] = {ctx->schema};
+			char	   *msg = apply_error_message(&ar, "the base schema does not restore: ");
 
-			res = sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params, err, sizeof(err));
-			if (!res)
-			{
-				free(db_ident);
-				free(role_ident);
-				role_list_free(&roles);
-				run_record_error(ctx, NULL, 0, err);
-				return EXIT_SANDBOX;
-			}
-			schema_before = PQntuples(res) == 1;
-			PQclear(res);
-		}
-		rc = run_apply_file(ctx, &ctx->base, SANDBOX_ADMIN_ROLE, false, "base", &ar);
-		if (rc != 0)
-		{
-			free(db_ident);
-			free(role_ident);
-			role_list_free(&roles);
-			return rc;
-		}
-		json_object_set(json_object_get(json_object_get(ctx->report, "artifacts"), "base"), "restore", ar.json);
-		if (!ar.ok)
-		{
-			/* the base is input, not an artifact under test: bad input */
-			int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_USAGE;
-
-			if (!ar.interrupted)
-			{
-				char	   *msg = apply_error_message(&ar, "the base schema does not restore: ");
-
-				run_record_error(ctx, ctx->base.path, ar.error_line, msg);
-				free(msg);
-			}
-			psql_apply_result_free(&ar);
-			free(db_ident);
-			free(role_ident);
-			role_list_free(&roles);
-			return code;
+			run_record_error(ctx, ctx->base.path, ar.error_line, msg);
+			free(msg);
 		}
 		psql_apply_result_free(&ar);
-
-		/* production's materialized views hold data: as pg_restore leaves them */
-		sb_init(&failed);
-		refreshed = refresh_matviews(ctx, &failed);
-		if (refreshed < 0)
-		{
-			free(failed.data);
-			free(db_ident);
-			free(role_ident);
-			role_list_free(&roles);
-			return EXIT_SANDBOX;
-		}
-		if (refreshed > 0)
-			json_array_append_new(scaffolds, json_sprintf("%d materialized view(s) the base leaves WITH NO DATA refreshed after the restore (as pg_restore does), so that they are populated as in production", refreshed));
-		if (failed.len > 0)
-			json_array_append_new(scaffolds, json_sprintf("materialized view(s) left unpopulated, their refresh failed: %s", failed.data));
-		free(failed.data);
-
-		if (from_base)
-		{
-			char	   *owner = base_owner_role(ctx, !schema_before, why, sizeof(why));
-
-			free(ctx->apply_role);
-			ctx->apply_role = owner ? owner : xstrdup(DEFAULT_APPLY_ROLE);
-			role = ctx->apply_role;
-			free(role_ident);
-			role_ident = quote_ident(ctx, role);
-			if ((rc = ensure_apply_role(ctx, role, role_ident, owner != NULL)) != 0)
-			{
-				free(db_ident);
-				free(role_ident);
-				role_list_free(&roles);
-				return rc;
-			}
-			q = xasprintf("ALTER DATABASE %s OWNER TO %s", db_ident, role_ident);
-			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
-			free(q);
-			if (!res)
-			{
-				free(db_ident);
-				free(role_ident);
-				role_list_free(&roles);
-				run_record_error(ctx, NULL, 0, err);
-				return EXIT_SANDBOX;
-			}
-			PQclear(res);
-			if (owner)
-				json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" chosen from the base: %s; the artifacts run as it, as production's migrations would (given LOGIN and the throwaway database in the sandbox, not superuser; --apply-role overrides)", role, why));
-		}
-		/*
-		 * The apply role acts for the owners of the base objects.  A GRANT
-		 * that fails (e.g. the base made the apply role a member of one of
-		 * its roles: circular membership) stops the run: the scaffold note
-		 * may only claim what was done.
-		 */
-		granted = 0;
-		for (size_t i = 0; i < roles.n && !ctx->opt->apply_as_superuser; i++)
-		{
-			char	   *ident;
-
-			if (strcmp(roles.names[i], role) == 0)
-				continue;
-			ident = quote_ident(ctx, roles.names[i]);
-			q = xasprintf("GRANT %s TO %s", ident, role_ident);
-			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
-			free(q);
-			free(ident);
-			if (!res)
-			{
-				char	   *msg = xasprintf("cannot make the apply role \"%s\" a member of the base's role \"%s\": %s",
-											role, roles.names[i], err);
-
-				free(db_ident);
-				free(role_ident);
-				role_list_free(&roles);
-				run_record_error(ctx, ctx->base.path, 0, msg);
-				free(msg);
-				return EXIT_USAGE;
-			}
-			PQclear(res);
-			granted++;
-		}
-		if (granted > 0)
-			json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" granted membership in the %zu role(s) the base names, so it may alter their objects", role, granted));
-		if (!ctx->opt->apply_as_superuser)
-		{
-			int			given = give_unowned_base_objects(ctx, role);
-
-			if (given < 0)
-			{
-				free(db_ident);
-				free(role_ident);
-				role_list_free(&roles);
-				return EXIT_SANDBOX;
-			}
-			if (given > 0)
-				json_array_append_new(scaffolds, json_sprintf("%d object(s) the base left to the restoring superuser (a --no-owner dump) were given to the apply role \"%s\", as the production migration role would own them", given, role));
-		}
+		return code;
 	}
-	free(db_ident);
-	role_list_free(&roles);
-	json_object_set_new(env, "apply_role", json_string(run_apply_role(ctx)));
-	json_object_set_new(env, "apply_role_reason", json_string(why));
-	json_object_set_new(env, "apply_as_superuser", json_boolean(ctx->opt->apply_as_superuser));
+	psql_apply_result_free(&ar);
 
-	/* the target schema */
+	/* production's materialized views hold data: as pg_restore leaves them */
+	sb_init(&failed);
+	refreshed = refresh_matviews(ctx, &failed);
+	if (refreshed > 0)
+		json_array_append_new(scaffolds, json_sprintf("%d materialized view(s) the base leaves WITH NO DATA refreshed after the restore (as pg_restore does), so that they are populated as in production", refreshed));
+	if (refreshed >= 0 && failed.len > 0)
+		json_array_append_new(scaffolds, json_sprintf("materialized view(s) left unpopulated, their refresh failed: %s", failed.data));
+	free(failed.data);
+	if (refreshed < 0)
+		return EXIT_SANDBOX;
+
+	if (ps->from_base)
 	{
-		const char *params[1] = {ctx->schema};
-		bool		exists;
+		char	   *owner = base_owner_role(ctx, !schema_before, ps->why, sizeof(ps->why));
+		char	   *q;
 
-		res = sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params, err, sizeof(err));
+		free(ctx->apply_role);
+		ctx->apply_role = owner ? owner : xstrdup(DEFAULT_APPLY_ROLE);
+		prep_set_role(ctx, ps, ctx->apply_role);
+		if ((rc = ensure_apply_role(ctx, ps->role, ps->role_ident, owner != NULL)) != 0)
+			return rc;
+		q = xasprintf("ALTER DATABASE %s OWNER TO %s", ps->db_ident, ps->role_ident);
+		rc = prep_exec(ctx, q);
+		free(q);
+		if (rc != 0)
+			return rc;
+		if (owner)
+			json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" chosen from the base: %s; the artifacts run as it, as production's migrations would (given LOGIN and the throwaway database in the sandbox, not superuser; --apply-role overrides)", ps->role, ps->why));
+	}
+	if (ctx->opt->apply_as_superuser)
+		return 0;
+
+	/*
+	 * The apply role acts for the owners of the base objects.  A GRANT that
+	 * fails (e.g. the base made the apply role a member of one of its roles:
+	 * circular membership) stops the run: the scaffold note may only claim
+	 * what was done.
+	 */
+	for (size_t i = 0; i < ps->roles.n; i++)
+	{
+		char		err[1024];
+		char	   *ident;
+		char	   *q;
+		PGresult   *res;
+
+		if (strcmp(ps->roles.names[i], ps->role) == 0)
+			continue;
+		ident = quote_ident(ctx, ps->roles.names[i]);
+		q = xasprintf("GRANT %s TO %s", ident, ps->role_ident);
+		res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+		free(q);
+		free(ident);
 		if (!res)
 		{
-			free(role_ident);
-			run_record_error(ctx, NULL, 0, err);
-			return EXIT_SANDBOX;
-		}
-		exists = PQntuples(res) == 1;
-		PQclear(res);
-		if (!exists && ctx->opt->scaffold_schema)
-		{
-			char	   *ident = quote_ident(ctx, ctx->schema);
+			char	   *msg = xasprintf("cannot make the apply role \"%s\" a member of the base's role \"%s\": %s",
+										ps->role, ps->roles.names[i], err);
 
-			q = xasprintf("CREATE SCHEMA %s AUTHORIZATION %s", ident, role_ident);
-			res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
-			free(q);
-			free(ident);
-			if (!res)
-			{
-				free(role_ident);
-				run_record_error(ctx, NULL, 0, err);
-				return EXIT_SANDBOX;
-			}
-			PQclear(res);
-			json_array_append_new(scaffolds, json_sprintf("schema \"%s\" created by --scaffold-schema (owner %s) before the baseline: production must already have it", ctx->schema, role));
-		}
-		else if (!exists && !ctx->ddl.pf.creates_target_schema)
-		{
-			char	   *msg = xasprintf("target schema \"%s\" does not exist in the sandbox and the DDL does not create it; pass --scaffold-schema, or --base with a dump that has it",
-										ctx->schema);
-
-			free(role_ident);
-			run_record_error(ctx, NULL, 0, msg);
+			run_record_error(ctx, ctx->base.path, 0, msg);
 			free(msg);
 			return EXIT_USAGE;
 		}
-		json_object_set_new(env, "target_schema_existed", json_boolean(exists));
-	}
-	free(role_ident);
-
-	{
-		const char *params[1] = {BASELINE_LABEL};
-
-		res = sql(ctx, "SELECT drydock.baseline_save('" BASELINE_LABEL "')",
-				  "SELECT drydock.baseline_save($1)", 1, params, err, sizeof(err));
-		if (!res)
-		{
-			run_record_error(ctx, NULL, 0, err);
-			return EXIT_INTERNAL;
-		}
-		json_object_set_new(ctx->report, "baseline_fingerprint", json_string(PQgetvalue(res, 0, 0)));
 		PQclear(res);
+		granted++;
 	}
-	dd_progress("database: prepared in %.0f ms%s", now_ms() - t, ctx->opt->base_path ? " (base restored)" : "");
+	if (granted > 0)
+		json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" granted membership in the %zu role(s) the base names, so it may alter their objects", ps->role, granted));
+	{
+		int			given = give_unowned_base_objects(ctx, ps->role);
+
+		if (given < 0)
+			return EXIT_SANDBOX;
+		if (given > 0)
+			json_array_append_new(scaffolds, json_sprintf("%d object(s) the base left to the restoring superuser (a --no-owner dump) were given to the apply role \"%s\", as the production migration role would own them", given, ps->role));
+	}
 	return 0;
+}
+
+/* The target schema: there, scaffolded (--scaffold-schema), or created by the DDL. */
+static int
+prep_target_schema(run_ctx *ctx, prep_state *ps)
+{
+	json_t	   *env = json_object_get(ctx->report, "environment");
+	bool		exists;
+	int			rc;
+
+	if ((rc = target_schema_exists(ctx, &exists)) != 0)
+		return rc;
+	if (!exists && ctx->opt->scaffold_schema)
+	{
+		char	   *ident = quote_ident(ctx, ctx->schema);
+		char	   *q = xasprintf("CREATE SCHEMA %s AUTHORIZATION %s", ident, ps->role_ident);
+
+		rc = prep_exec(ctx, q);
+		free(q);
+		free(ident);
+		if (rc != 0)
+			return rc;
+		json_array_append_new(json_object_get(ctx->report, "scaffolds"),
+							  json_sprintf("schema \"%s\" created by --scaffold-schema (owner %s) before the baseline: production must already have it", ctx->schema, ps->role));
+	}
+	else if (!exists && !ctx->ddl.pf.creates_target_schema)
+	{
+		char	   *msg = xasprintf("target schema \"%s\" does not exist in the sandbox and the DDL does not create it; pass --scaffold-schema, or --base with a dump that has it",
+									ctx->schema);
+
+		run_record_error(ctx, NULL, 0, msg);
+		free(msg);
+		return EXIT_USAGE;
+	}
+	json_object_set_new(env, "target_schema_existed", json_boolean(exists));
+	return 0;
+}
+
+/* The baseline every later check compares with. */
+static int
+save_baseline(run_ctx *ctx)
+{
+	char		err[1024];
+	const char *params[1] = {BASELINE_LABEL};
+	PGresult   *res = sql(ctx, "SELECT drydock.baseline_save('" BASELINE_LABEL "')",
+						  "SELECT drydock.baseline_save($1)", 1, params, err, sizeof(err));
+
+	if (!res)
+	{
+		run_record_error(ctx, NULL, 0, err);
+		return EXIT_INTERNAL;
+	}
+	json_object_set_new(ctx->report, "baseline_fingerprint", json_string(PQgetvalue(res, 0, 0)));
+	PQclear(res);
+	return 0;
+}
+
+int
+run_prepare_database(run_ctx *ctx)
+{
+	json_t	   *env = json_object_get(ctx->report, "environment");
+	prep_state	ps;
+	double		t = now_ms();
+	int			rc;
+
+	memset(&ps, 0, sizeof(ps));
+
+	/*
+	 * With a base and no --apply-role, the artifacts run as the role
+	 * production's migrations run as, known once the base is restored: the
+	 * database is the superuser's until then.
+	 */
+	ps.from_base = ctx->opt->base_path && !ctx->opt->apply_role && !ctx->opt->apply_as_superuser;
+	snprintf(ps.why, sizeof(ps.why), "%s", ctx->opt->apply_as_superuser ? "--apply-as-superuser" :
+			 ctx->opt->apply_role ? "--apply-role" : "the default: no --base");
+
+	rc = prep_roles(ctx, &ps);
+	if (rc == 0)
+		rc = prep_database(ctx, &ps);
+	if (rc == 0 && ctx->opt->base_path)
+		rc = prep_base(ctx, &ps);
+	if (rc == 0)
+	{
+		json_object_set_new(env, "apply_role", json_string(run_apply_role(ctx)));
+		json_object_set_new(env, "apply_role_reason", json_string(ps.why));
+		json_object_set_new(env, "apply_as_superuser", json_boolean(ctx->opt->apply_as_superuser));
+		rc = prep_target_schema(ctx, &ps);
+	}
+	if (rc == 0)
+		rc = save_baseline(ctx);
+
+	/* the one cleanup point */
+	free(ps.role_ident);
+	free(ps.db_ident);
+	role_list_free(&ps.roles);
+	if (rc == 0)
+		dd_progress("database: prepared in %.0f ms%s", now_ms() - t, ctx->opt->base_path ? " (base restored)" : "");
+	return rc;
 }
 
 /* ---------- rounds ---------- */
