@@ -601,9 +601,9 @@ add_column_facts(List **facts, ColumnDef *def)
 				notnull = true;
 				break;
 			case CONSTR_PRIMARY:
-				notnull = true;
-				/* FALLTHROUGH */
 			case CONSTR_UNIQUE:
+				if (c->contype == CONSTR_PRIMARY)
+					notnull = true;
 				*facts = lappend(*facts, psprintf("add_index_constraint:%s:%s",
 												  index_constraint_kind(c->contype),
 												  c->conname ? c->conname : def->colname));
