@@ -457,66 +457,70 @@ create_bookkeeping(run_ctx *ctx, const history *h)
 	return rc;
 }
 
-int
-cmd_replay(int argc, char **argv)
+/* Everything one replay works with, freed at one point (replay_state_free). */
+typedef struct replay_state
 {
-	enum
-	{
-		OPT_LAYOUT = OPT_COMMON_END, OPT_FROM, OPT_TO, OPT_KEEP_GOING, OPT_MISSING_DOWN, OPT_STRICT,
-		OPT_SINCE
-	};
-	static const struct option long_options[] = {
-		{"layout", required_argument, NULL, OPT_LAYOUT},
-		{"from", required_argument, NULL, OPT_FROM},
-		{"to", required_argument, NULL, OPT_TO},
-		{"keep-going", no_argument, NULL, OPT_KEEP_GOING},
-		{"missing-down", required_argument, NULL, OPT_MISSING_DOWN},
-		{"strict", no_argument, NULL, OPT_STRICT},
-		{"since", required_argument, NULL, OPT_SINCE},
-		RUN_COMMON_LONG_OPTIONS
-	};
 	run_options opt;
 	replay_options ro;
 	run_ctx		ctx;
+	bool		ctx_made;		/* ctx initialised: the report exists */
 	history		h;
 	artifact   *ups,
 			   *downs,
 			   *verifies;
-	int			c;
-	int			rc = 0;
-	char		default_out[64];
-	char		err[1024];
-	char	   *err_file = NULL;
-	int			err_line = 0;
-	const char **why_unchecked;	/* per migration: NULL when checked */
+	const char **why_unchecked; /* per migration: NULL when checked */
 	json_t	  **inline_sup;		/* per migration: its -- drydock: directives */
-	int			n_accepted = 0;
-	int			n_to_check = 0; /* pairs inside --from/--to (and --since) */
-	bool	   *changed = NULL; /* --since: per migration, a file of it changed */
-	int			last_changed = -1;
-	json_t	   *since_files = NULL;
-	double		t_pair = 0;
-	int			n_exact = 0,
-				n_not = 0,
-				n_failed = 0,
-				n_missing = 0,
-				n_verify = 0,
-				n_checked = 0;
+	bool	   *changed;		/* --since: per migration, a file of it changed */
+	int			last_changed;
+	json_t	   *since_files;
+	char		default_out[64];
+	int			n_to_check;		/* pairs inside --from/--to (and --since) */
+	int			n_checked,
+				n_exact,
+				n_accepted,
+				n_not,
+				n_missing,
+				n_verify,
+				n_failed;
+} replay_state;
 
-	run_options_defaults(&opt);
-	memset(&ro, 0, sizeof(ro));
-	opt.database = STATE_DB;
-	ro.missing_down = "error";
-	{
-		static const char *const run_only[] = {"database", "rounds", "single-transaction", "keep", NULL};
+enum
+{
+	OPT_LAYOUT = OPT_COMMON_END, OPT_FROM, OPT_TO, OPT_KEEP_GOING, OPT_MISSING_DOWN, OPT_STRICT,
+	OPT_SINCE
+};
 
-		if (run_options_config(&argc, &argv, long_options, RUN_COMMON_SHORT_OPTIONS, run_only, &opt) != 0)
-			return EXIT_USAGE;
-	}
+static const struct option replay_long_options[] = {
+	{"layout", required_argument, NULL, OPT_LAYOUT},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"to", required_argument, NULL, OPT_TO},
+	{"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+	{"missing-down", required_argument, NULL, OPT_MISSING_DOWN},
+	{"strict", no_argument, NULL, OPT_STRICT},
+	{"since", required_argument, NULL, OPT_SINCE},
+	RUN_COMMON_LONG_OPTIONS
+};
+
+/*
+ * The command line (after drydock.json's defaults).  0 to go on, else
+ * the exit code; *done when --help was printed.
+ */
+static int
+parse_replay_options(int *argc, char ***argv, replay_state *rs, bool *done)
+{
+	static const char *const run_only[] = {"database", "rounds", "single-transaction", "keep", NULL};
+	int			c;
+
+	*done = false;
+	run_options_defaults(&rs->opt);
+	rs->opt.database = STATE_DB;
+	rs->ro.missing_down = "error";
+	if (run_options_config(argc, argv, replay_long_options, RUN_COMMON_SHORT_OPTIONS, run_only, &rs->opt) != 0)
+		return EXIT_USAGE;
 	optind = 0;					/* glibc: reinitialise after the config's pass */
-	while ((c = getopt_long(argc, argv, RUN_COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
+	while ((c = getopt_long(*argc, *argv, RUN_COMMON_SHORT_OPTIONS, replay_long_options, NULL)) != -1)
 	{
-		int			common = run_common_option(c, optarg, &opt);
+		int			common = run_common_option(c, optarg, &rs->opt);
 
 		if (common < 0)
 			return EXIT_USAGE;
@@ -525,22 +529,22 @@ cmd_replay(int argc, char **argv)
 		switch (c)
 		{
 			case OPT_LAYOUT:
-				ro.layout = optarg;
+				rs->ro.layout = optarg;
 				break;
 			case OPT_FROM:
-				ro.from = optarg;
+				rs->ro.from = optarg;
 				break;
 			case OPT_TO:
-				ro.to = optarg;
+				rs->ro.to = optarg;
 				break;
 			case OPT_KEEP_GOING:
-				ro.keep_going = true;
+				rs->ro.keep_going = true;
 				break;
 			case OPT_STRICT:
-				ro.strict = true;
+				rs->ro.strict = true;
 				break;
 			case OPT_SINCE:
-				ro.since = optarg;
+				rs->ro.since = optarg;
 				break;
 			case OPT_MISSING_DOWN:
 				if (strcmp(optarg, "error") && strcmp(optarg, "warn") && strcmp(optarg, "off"))
@@ -548,413 +552,520 @@ cmd_replay(int argc, char **argv)
 					dd_error("--missing-down must be error, warn or off: \"%s\"", optarg);
 					return EXIT_USAGE;
 				}
-				ro.missing_down = optarg;
+				rs->ro.missing_down = optarg;
 				break;
 			case 'h':
 				replay_usage(stdout);
+				*done = true;
 				return EXIT_PASS;
 			default:
 				replay_usage(stderr);
 				return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1)
+	if (*argc - optind != 1)
 	{
 		dd_error("replay needs one directory: drydock replay DIR [OPTION]... (see drydock replay --help)");
 		return EXIT_USAGE;
 	}
-	ro.dir = argv[optind];
-	cli_set_quiet(opt.quiet);
-	run_options_default_out(&opt, "drydock-replay", default_out, sizeof(default_out));
-	if (!history_load(ro.dir, ro.layout, &h, err, sizeof(err), &err_file, &err_line))
+	rs->ro.dir = (*argv)[optind];
+	cli_set_quiet(rs->opt.quiet);
+	run_options_default_out(&rs->opt, "drydock-replay", rs->default_out, sizeof(rs->default_out));
+	return 0;
+}
+
+/*
+ * The history, as the tool would take it: --from/--to must name changes a
+ * sqitch plan has, --strict refuses shared versions, --since marks what a
+ * pull request changed.  0, or EXIT_USAGE (said).
+ */
+static int
+load_replay_history(replay_state *rs)
+{
+	history    *h = &rs->h;
+	const replay_options *ro = &rs->ro;
+	char		err[1024];
+	char	   *err_file = NULL;
+	int			err_line = 0;
+	json_t	   *files;
+
+	if (!history_load(ro->dir, ro->layout, h, err, sizeof(err), &err_file, &err_line))
 	{
-		dd_error_at(err_file ? err_file : ro.dir, err_line, "%s", err);
+		dd_error_at(err_file ? err_file : ro->dir, err_line, "%s", err);
 		free(err_file);
-		history_free(&h);
-		free(opt.prod_sysids);
 		return EXIT_USAGE;
 	}
-	if ((ro.from && strcmp(h.layout, "sqitch") == 0 && position(&h, ro.from) < 0) ||
-		(ro.to && strcmp(h.layout, "sqitch") == 0 && position(&h, ro.to) < 0))
+	if ((ro->from && strcmp(h->layout, "sqitch") == 0 && position(h, ro->from) < 0) ||
+		(ro->to && strcmp(h->layout, "sqitch") == 0 && position(h, ro->to) < 0))
 	{
 		dd_error("--from/--to names a change the plan does not have");
-		history_free(&h);
-		free(opt.prod_sysids);
 		return EXIT_USAGE;
 	}
-	for (size_t i = 0; ro.strict && i < h.n_irregular; i++)
-		if (strcmp(h.irregular[i].kind, "shared_version") == 0)
+	for (size_t i = 0; ro->strict && i < h->n_irregular; i++)
+		if (strcmp(h->irregular[i].kind, "shared_version") == 0)
 		{
-			dd_error_at(h.irregular[i].file, 0, "version %s is shared by several migrations (refused by --strict; without it they are applied in title order, each checked)",
-						h.irregular[i].version);
-			history_free(&h);
-			free(opt.prod_sysids);
+			dd_error_at(h->irregular[i].file, 0, "version %s is shared by several migrations (refused by --strict; without it they are applied in title order, each checked)",
+						h->irregular[i].version);
 			return EXIT_USAGE;
 		}
-	if (ro.since)
+	rs->last_changed = -1;
+	if (!ro->since)
+		return 0;
+	if (!(files = since_changed_files(ro->dir, ro->since, err, sizeof(err))))
 	{
-		json_t	   *files = since_changed_files(ro.dir, ro.since, err, sizeof(err));
+		dd_error("%s: %s", ro->dir, err);
+		return EXIT_USAGE;
+	}
+	rs->changed = xcalloc(h->n + 1, sizeof(bool));
+	for (size_t i = 0; i < h->n; i++)
+	{
+		const migration_part *parts[] = {&h->items[i].up, &h->items[i].down, &h->items[i].verify};
 
-		if (!files)
+		for (int k = 0; k < 3; k++)
 		{
-			dd_error("%s: %s", ro.dir, err);
-			history_free(&h);
-			free(opt.prod_sysids);
-			return EXIT_USAGE;
+			const char *rel = parts[k]->path ? relative_to(parts[k]->path, ro->dir) : NULL;
+
+			if (rel && json_object_get(files, rel))
+				rs->changed[i] = true;
 		}
-		changed = xcalloc(h.n + 1, sizeof(bool));
-		for (size_t i = 0; i < h.n; i++)
-		{
-			const migration_part *parts[] = {&h.items[i].up, &h.items[i].down, &h.items[i].verify};
-
-			for (int k = 0; k < 3; k++)
-			{
-				const char *rel = parts[k]->path ? relative_to(parts[k]->path, ro.dir) : NULL;
-
-				if (rel && json_object_get(files, rel))
-					changed[i] = true;
-			}
-			if (changed[i])
-				last_changed = (int) i;
-		}
-		since_files = files;
+		if (rs->changed[i])
+			rs->last_changed = (int) i;
 	}
-	opt.ddl_path = ro.dir;
-	opt.rollback_path = ro.dir;
-	run_ctx_init(&ctx, &opt);
+	rs->since_files = files;
+	return 0;
+}
+
+/* The report begins: the history's shape and its irregularities (also on stderr). */
+static void
+begin_replay_report(replay_state *rs)
+{
+	run_ctx    *ctx = &rs->ctx;
+	history    *h = &rs->h;
+	json_t	   *irr = json_array();
+	char		prefix[512];
+
+	rs->opt.ddl_path = rs->ro.dir;
+	rs->opt.rollback_path = rs->ro.dir;
+	run_ctx_init(ctx, &rs->opt);
+	rs->ctx_made = true;
+	snprintf(prefix, sizeof(prefix), "replay %s", rs->ro.dir);
+	term_set_prefix(prefix, ctx->t0);
+	json_object_set_new(ctx->report, "replay",
+						json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:b, s:s, s:b}", "directory", rs->ro.dir,
+								  "layout", h->layout, "migrations", (json_int_t) h->n,
+								  "from", rs->ro.from, "to", rs->ro.to, "keep_going", rs->ro.keep_going,
+								  "missing_down", rs->ro.missing_down, "strict", rs->ro.strict));
+	for (size_t i = 0; i < h->n_irregular; i++)
 	{
-		char		prefix[512];
+		history_irregularity *r = &h->irregular[i];
 
-		snprintf(prefix, sizeof(prefix), "replay %s", ro.dir);
-		term_set_prefix(prefix, ctx.t0);
+		json_array_append_new(irr, json_pack("{s:s, s:s, s:s, s:s?, s:s}", "kind", r->kind,
+											 "version", r->version, "title", r->title,
+											 "file", r->file, "message", r->message));
+		/* a warning, not an error: shown even with --quiet */
+		fprintf(stderr, "drydock: %s: warning: %s\n", r->file ? r->file : rs->ro.dir, r->message);
 	}
-	json_object_set_new(ctx.report, "replay",
-						json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:b, s:s, s:b}", "directory", ro.dir,
-								  "layout", h.layout, "migrations", (json_int_t) h.n,
-								  "from", ro.from, "to", ro.to, "keep_going", ro.keep_going,
-								  "missing_down", ro.missing_down, "strict", ro.strict));
-	{
-		json_t	   *irr = json_array();
+	json_object_set_new(json_object_get(ctx->report, "replay"), "irregularities", irr);
+}
 
-		for (size_t i = 0; i < h.n_irregular; i++)
-		{
-			history_irregularity *r = &h.irregular[i];
+/*
+ * Every file, before any cluster exists: the policy (AO off by default in a
+ * replay), the base, each part's preflight and inline suppressions.  0, or
+ * an exit code (recorded).
+ */
+static int
+preflight_history(replay_state *rs)
+{
+	run_ctx    *ctx = &rs->ctx;
+	history    *h = &rs->h;
+	int			rc;
 
-			json_array_append_new(irr, json_pack("{s:s, s:s, s:s, s:s?, s:s}", "kind", r->kind,
-												 "version", r->version, "title", r->title,
-												 "file", r->file, "message", r->message));
-			/* a warning, not an error: shown even with --quiet */
-			fprintf(stderr, "drydock: %s: warning: %s\n", r->file ? r->file : ro.dir, r->message);
-		}
-		json_object_set_new(json_object_get(ctx.report, "replay"), "irregularities", irr);
-	}
-	if (!opt.out_defaulted && !report_prepare_dir(opt.out_dir, err, sizeof(err)))
-	{
-		dd_error("%s", err);
-		history_free(&h);
-		free(changed);
-		json_decref(since_files);
-		return run_exit(&ctx, EXIT_USAGE);
-	}
-
-	/* every file, before any cluster exists */
-	why_unchecked = xcalloc(h.n + 1, sizeof(char *));
-	inline_sup = xcalloc(h.n + 1, sizeof(json_t *));
-	for (size_t i = 0; i < h.n; i++)
-		why_unchecked[i] = "not reached: the replay stopped before it";
-	ups = xcalloc(h.n, sizeof(artifact));
-	downs = xcalloc(h.n, sizeof(artifact));
-	verifies = xcalloc(h.n, sizeof(artifact));
-	rc = run_load_policy(&ctx);
-	if (rc == 0)
+	if ((rc = run_load_policy(ctx)) != 0)
+		return rc;
 	{
 		/*
 		 * A history's later migrations alter what earlier ones made: the
 		 * additive-only family judges one migration on its way to
 		 * production, not a replayed history.  Off unless the policy says.
 		 */
-		json_t	   *rules = json_object_get(ctx.policy, "rules");
+		json_t	   *rules = json_object_get(ctx->policy, "rules");
 
 		if (!rules)
-			json_object_set_new(ctx.policy, "rules", rules = json_object());
+			json_object_set_new(ctx->policy, "rules", rules = json_object());
 		if (json_is_object(rules) && !json_object_get(rules, "AO"))
 		{
 			json_object_set_new(rules, "AO", json_string("off"));
-			json_object_set_new(json_object_get(ctx.report, "replay"), "policy_note",
+			json_object_set_new(json_object_get(ctx->report, "replay"), "policy_note",
 								json_string("the AO (additive only) family is off by default in a replay; set rules.AO in the policy to judge it"));
 		}
 	}
-	if (rc == 0 && !ctx.schema)
+	if (!ctx->schema)
 	{
-		run_record_error(&ctx, NULL, 0, "no target schema: pass --schema NAME or set \"schema\" in the policy");
-		rc = EXIT_USAGE;
+		run_record_error(ctx, NULL, 0, "no target schema: pass --schema NAME or set \"schema\" in the policy");
+		return EXIT_USAGE;
 	}
-	if (rc == 0 && opt.base_path)
+	if (rs->opt.base_path)
 	{
 		/* as drydock run's: the same refusals, and its secrets redacted too */
-		ctx.base.label = "base";
-		ctx.base.path = opt.base_path;
-		rc = run_preflight_artifact(&ctx, &ctx.base, PREFLIGHT_BASE, NULL, 0);
+		ctx->base.label = "base";
+		ctx->base.path = rs->opt.base_path;
+		if ((rc = run_preflight_artifact(ctx, &ctx->base, PREFLIGHT_BASE, NULL, 0)) != 0)
+			return rc;
 	}
-	if (rc == 0)
-		rc = run_suppress_check_policy(&ctx);
-	for (size_t i = 0; i < h.n && rc == 0; i++)
+	if ((rc = run_suppress_check_policy(ctx)) != 0)
+		return rc;
+	for (size_t i = 0; i < h->n && rc == 0; i++)
 	{
-		migration  *m = &h.items[i];
+		migration  *m = &h->items[i];
+		artifact   *up = &rs->ups[i],
+				   *down = &rs->downs[i];
 
 		if (m->up_noop)
-			noop_part(&ups[i], "up", &m->up);
+			noop_part(up, "up", &m->up);
 		else if (m->up.text)
-			rc = preflight_part(&ctx, &ups[i], "up", &m->up, PREFLIGHT_DDL, m->in_transaction);
+			rc = preflight_part(ctx, up, "up", &m->up, PREFLIGHT_DDL, m->in_transaction);
 		if (rc == 0 && m->down.text && m->down_noop)
-			noop_part(&downs[i], "down", &m->down);
+			noop_part(down, "down", &m->down);
 		else if (rc == 0 && m->down.text)
-			rc = preflight_part(&ctx, &downs[i], "down", &m->down, PREFLIGHT_ROLLBACK, m->in_transaction);
+			rc = preflight_part(ctx, down, "down", &m->down, PREFLIGHT_ROLLBACK, m->in_transaction);
 		/* inline suppressions of the pair, judged like drydock run's */
-		inline_sup[i] = json_array();
+		rs->inline_sup[i] = json_array();
 		if (rc == 0 && m->up.text)
-			rc = run_suppress_collect(&ctx, &ups[i], false, inline_sup[i]);
+			rc = run_suppress_collect(ctx, up, false, rs->inline_sup[i]);
 		if (rc == 0 && m->down.text)
-			rc = run_suppress_collect(&ctx, &downs[i], true, inline_sup[i]);
+			rc = run_suppress_collect(ctx, down, true, rs->inline_sup[i]);
 		if (rc == 0 && m->verify.text)
-			rc = preflight_part(&ctx, &verifies[i], "verify", &m->verify, PREFLIGHT_ROLLBACK, false);
-		if (rc == 0 && ups[i].pf.creates_target_schema && !ctx.ddl.pf.creates_target_schema)
+			rc = preflight_part(ctx, &rs->verifies[i], "verify", &m->verify, PREFLIGHT_ROLLBACK, false);
+		if (rc == 0 && up->pf.creates_target_schema && !ctx->ddl.pf.creates_target_schema)
 		{
 			/* the history creates its schema: no scaffold needed (N-4 says where) */
-			ctx.ddl.pf.creates_target_schema = true;
-			ctx.ddl.pf.target_schema_line = ups[i].pf.target_schema_line;
-			ctx.ddl.path = m->up.path;
+			ctx->ddl.pf.creates_target_schema = true;
+			ctx->ddl.pf.target_schema_line = up->pf.target_schema_line;
+			ctx->ddl.path = m->up.path;
 		}
 	}
+	return rc;
+}
+
+/* Count a finished pair's verdict; false for a failed one. */
+static bool
+count_verdict(replay_state *rs, const char *v)
+{
+	if (strcmp(v, "exact") == 0)
+		rs->n_exact++;
+	else if (strcmp(v, "accepted") == 0)
+		rs->n_accepted++;
+	else if (strcmp(v, "not_inverse") == 0)
+		rs->n_not++;
+	else if (strcmp(v, "missing_down") == 0)
+		rs->n_missing++;
+	else if (strcmp(v, "failing_verify") == 0)
+		rs->n_verify++;
+	else
+	{
+		rs->n_failed++;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Check migration i's pair on a copy of the state (or record it as a no-op
+ * step).  0 to go on to advancing the state, REPLAY_SKIP_ADVANCE when the
+ * state must not advance past it (--keep-going after a failed up), or an
+ * exit code that stops the replay.
+ */
+#define REPLAY_SKIP_ADVANCE (-1)
+
+static int
+replay_pair(replay_state *rs, size_t i, json_t **pair_out)
+{
+	run_ctx    *ctx = &rs->ctx;
+	migration  *m = &rs->h.items[i];
+	json_t	   *pair;
+	json_t	   *notes;
+	double		t_pair;
+	const char *v;
+	int			rc;
+	char		prefix[512];
+
+	rs->why_unchecked[i] = NULL;
+	snprintf(prefix, sizeof(prefix), "[%d/%d] %s %s", rs->n_checked + 1, rs->n_to_check, m->version, m->title);
+	term_set_prefix(prefix, ctx->t0);
+	t_pair = now_ms();
+	pair = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b}", "round", ++rs->n_checked, "version", m->version,
+					 "title", m->title, "up_sha256", rs->ups[i].pf.sha256,
+					 "down_sha256", m->down.text ? rs->downs[i].pf.sha256 : NULL,
+					 "up_path", m->up.path, "down_path", m->down.text ? m->down.path : NULL,
+					 "in_transaction", m->in_transaction);
+	json_array_append_new(json_object_get(ctx->report, "rounds"), pair);
+	*pair_out = pair;
+	notes = pair_notes(&rs->h, m);
+	if (json_array_size(notes) > 0)
+		json_object_set_new(pair, "notes", notes);
+	else
+		json_decref(notes);
+	if (m->up_noop && (!m->down.text || m->down_noop))
+	{
+		/* a placeholder step: the tool runs nothing and records it */
+		json_object_set_new(pair, "verdict", json_string("exact"));
+		json_object_set_new(pair, "noop", json_true());
+		dd_progress("%s %s: exact (a no-op step)", m->version, m->title);
+		rs->n_exact++;
+		return REPLAY_SKIP_ADVANCE;
+	}
+	json_decref(ctx->suppress_inline);
+	ctx->suppress_inline = json_incref(rs->inline_sup[i]);
+	if (json_array_size(rs->inline_sup[i]) > 0)
+		json_object_set(pair, "inline_suppressions", rs->inline_sup[i]);
+	rc = check_pair(ctx, &rs->ro, m, &rs->ups[i], m->down.text ? &rs->downs[i] : NULL,
+					m->verify.text ? &rs->verifies[i] : NULL, pair);
+	v = json_string_value(json_object_get(pair, "verdict")) ?: "stopped";
 	if (rc != 0)
 	{
-		rc = run_finish(&ctx, rc, rc == EXIT_USAGE ? "refused" : "internal_error",
-						"refused before any cluster existed: nothing was executed");
-		goto out;
+		if (strcmp(v, "failed") == 0)
+			rs->n_failed++;
+		term_line("[%d/%d] %s %s: %s%s%s (%.1f s)", rs->n_checked, rs->n_to_check, m->version, m->title,
+				  term_colour(stderr, "fail"), v, term_reset(stderr), (now_ms() - t_pair) / 1000.0);
+		return rc;
 	}
-	run_command(&ctx, "preflight", "lex and check every migration file (no cluster exists yet)", "ok", 0);
-	for (size_t i = 0; i < h.n; i++)
-		if (!before_from(&h, i, ro.from) && !after_to(&h, i, ro.to) && (!changed || changed[i]))
-			n_to_check++;
-	dd_progress("preflight: %zu migrations (%s) checked", h.n, h.layout);
+	term_line("[%d/%d] %s %s: %s%s%s (%.1f s)", rs->n_checked, rs->n_to_check, m->version, m->title,
+			  term_colour(stderr, v), v, term_reset(stderr), (now_ms() - t_pair) / 1000.0);
+	if (!count_verdict(rs, v))
+	{
+		/* the state cannot advance past an up that fails */
+		if (rs->ro.keep_going)
+		{
+			/* drop the copy the failure left behind */
+			reconnect(ctx, "postgres");
+			exec_sql(ctx, "DROP DATABASE IF EXISTS " PAIR_DB);
+			return REPLAY_SKIP_ADVANCE;
+		}
+	}
+	return 0;
+}
 
-	if ((rc = run_start_sandbox(&ctx)) != 0)
+/*
+ * The history in order on the state database: earlier (--from), unchanged
+ * (--since) and later (--to) migrations are applied or left out, each
+ * other pair is checked on a copy, then the state advances by its up.
+ */
+static int
+replay_history(replay_state *rs)
+{
+	run_ctx    *ctx = &rs->ctx;
+	history    *h = &rs->h;
+	const replay_options *ro = &rs->ro;
+	int			rc = 0;
+
+	for (size_t i = 0; i < h->n; i++)
 	{
-		rc = run_finish(&ctx, rc, "isolation_failed", "the sandbox failed or isolation could not be proven: nothing was applied");
-		goto out;
-	}
-	if ((rc = run_prepare_database(&ctx)) != 0 ||
-		/* the LS rules judge what the base has, not what earlier pairs created */
-		(rc = exec_sql(&ctx, "SELECT drydock.capture_base_save()")) != 0)
-	{
-		rc = run_finish(&ctx, rc, rc == EXIT_USAGE ? "bad_input" : "sandbox_failed", "the state database could not be prepared");
-		goto out;
-	}
-	if (h.bookkeeping && (rc = create_bookkeeping(&ctx, &h)) != 0)
-	{
-		rc = run_finish(&ctx, rc, "sandbox_failed", "the migration tool's bookkeeping could not be created");
-		goto out;
-	}
-	for (size_t i = 0; i < h.n; i++)
-	{
-		migration  *m = &h.items[i];
-		json_t	   *pair;
+		migration  *m = &h->items[i];
+		json_t	   *pair = NULL;
 
 		if (dd_got_signal)
 			break;
-		if (after_to(&h, i, ro.to))
+		if (after_to(h, i, ro->to))
 		{
-			for (size_t k = i; k < h.n; k++)
-				why_unchecked[k] = "after --to: not applied";
+			for (size_t k = i; k < h->n; k++)
+				rs->why_unchecked[k] = "after --to: not applied";
 			break;
 		}
 		if (m->no_up)
 		{
-			why_unchecked[i] = "not exercised: a down in SQL without an SQL up (its up is written in the host language, or lost); the down cannot be checked without the state the up makes";
+			rs->why_unchecked[i] = "not exercised: a down in SQL without an SQL up (its up is written in the host language, or lost); the down cannot be checked without the state the up makes";
 			continue;
 		}
-		if (changed && (int) i > last_changed)
+		if (rs->changed && (int) i > rs->last_changed)
 		{
 			/* nothing later changed: no state to build for it */
-			for (size_t k = i; k < h.n; k++)
-				why_unchecked[k] = "unchanged since --since, after the last changed migration: not applied";
+			for (size_t k = i; k < h->n; k++)
+				rs->why_unchecked[k] = "unchanged since --since, after the last changed migration: not applied";
 			break;
 		}
-		if (before_from(&h, i, ro.from) || (changed && !changed[i]))
+		if (before_from(h, i, ro->from) || (rs->changed && !rs->changed[i]))
 		{
-			why_unchecked[i] = before_from(&h, i, ro.from) ? "before --from: applied unchecked" :
+			rs->why_unchecked[i] = before_from(h, i, ro->from) ? "before --from: applied unchecked" :
 				"unchanged since --since: applied unchecked";
-			if ((rc = advance_state(&ctx, m->up_noop ? NULL : &ups[i], NULL)) != 0)
+			if ((rc = advance_state(ctx, m->up_noop ? NULL : &rs->ups[i], NULL)) != 0)
 				break;
 			continue;
 		}
-		why_unchecked[i] = NULL;
+		rc = replay_pair(rs, i, &pair);
+		if (rc == REPLAY_SKIP_ADVANCE)
 		{
-			char		prefix[512];
-
-			snprintf(prefix, sizeof(prefix), "[%d/%d] %s %s", n_checked + 1, n_to_check, m->version, m->title);
-			term_set_prefix(prefix, ctx.t0);
-			t_pair = now_ms();
-		}
-		pair = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b}", "round", ++n_checked, "version", m->version,
-						 "title", m->title, "up_sha256", ups[i].pf.sha256,
-						 "down_sha256", m->down.text ? downs[i].pf.sha256 : NULL,
-						 "up_path", m->up.path, "down_path", m->down.text ? m->down.path : NULL,
-						 "in_transaction", m->in_transaction);
-		json_array_append_new(json_object_get(ctx.report, "rounds"), pair);
-		{
-			json_t	   *notes = pair_notes(&h, m);
-
-			if (json_array_size(notes) > 0)
-				json_object_set_new(pair, "notes", notes);
-			else
-				json_decref(notes);
-		}
-		if (m->up_noop && (!m->down.text || m->down_noop))
-		{
-			/* a placeholder step: the tool runs nothing and records it */
-			json_object_set_new(pair, "verdict", json_string("exact"));
-			json_object_set_new(pair, "noop", json_true());
-			dd_progress("%s %s: exact (a no-op step)", m->version, m->title);
-			n_exact++;
+			rc = 0;
 			continue;
 		}
-		json_decref(ctx.suppress_inline);
-		ctx.suppress_inline = json_incref(inline_sup[i]);
-		if (json_array_size(inline_sup[i]) > 0)
-			json_object_set(pair, "inline_suppressions", inline_sup[i]);
-		rc = check_pair(&ctx, &ro, m, &ups[i], m->down.text ? &downs[i] : NULL,
-						m->verify.text ? &verifies[i] : NULL, pair);
 		if (rc != 0)
-		{
-			const char *v = json_string_value(json_object_get(pair, "verdict")) ?: "stopped";
-
-			if (strcmp(v, "failed") == 0)
-				n_failed++;
-			term_line("[%d/%d] %s %s: %s%s%s (%.1f s)", n_checked, n_to_check, m->version, m->title,
-					  term_colour(stderr, "fail"), v, term_reset(stderr), (now_ms() - t_pair) / 1000.0);
 			break;
-		}
-		{
-			const char *v = json_string_value(json_object_get(pair, "verdict"));
-
-			term_line("[%d/%d] %s %s: %s%s%s (%.1f s)", n_checked, n_to_check, m->version, m->title,
-					  term_colour(stderr, v), v, term_reset(stderr), (now_ms() - t_pair) / 1000.0);
-			if (strcmp(v, "exact") == 0)
-				n_exact++;
-			else if (strcmp(v, "accepted") == 0)
-				n_accepted++;
-			else if (strcmp(v, "not_inverse") == 0)
-				n_not++;
-			else if (strcmp(v, "missing_down") == 0)
-				n_missing++;
-			else if (strcmp(v, "failing_verify") == 0)
-				n_verify++;
-			else
-			{
-				n_failed++;
-				/* the state cannot advance past an up that fails */
-				if (ro.keep_going)
-				{
-					/* drop the copy the failure left behind */
-					reconnect(&ctx, "postgres");
-					exec_sql(&ctx, "DROP DATABASE IF EXISTS " PAIR_DB);
-					continue;
-				}
-			}
-		}
-		if ((rc = advance_state(&ctx, m->up_noop ? NULL : &ups[i], pair)) != 0)
+		if ((rc = advance_state(ctx, m->up_noop ? NULL : &rs->ups[i], pair)) != 0)
 			break;
 	}
+	return rc;
+}
+
+/* The replay's summary, every migration checked or why not, and what --since chose. */
+static void
+record_replay_summary(replay_state *rs)
+{
+	json_t	   *rp = json_object_get(rs->ctx.report, "replay");
+	history    *h = &rs->h;
+	strbuf		sum;
+	json_t	   *ne = json_array();
+	json_t	   *all = json_array();
+
+	sb_init(&sum);
+	sb_printf(&sum, "%d pairs: %d exact, ", rs->n_checked, rs->n_exact);
+	if (rs->n_accepted)
+		sb_printf(&sum, "%d accepted, ", rs->n_accepted);
+	sb_printf(&sum, "%d not inverse, %d missing down, ", rs->n_not, rs->n_missing);
+	if (rs->n_verify)
+		sb_printf(&sum, "%d failing verify, ", rs->n_verify);
+	sb_printf(&sum, "%d failed", rs->n_failed);
+	json_object_set_new(rp, "summary", json_string(sum.data));
+	free(sum.data);
+
+	for (size_t i = 0; i < h->n_not_exercised; i++)
+		json_array_append_new(ne, json_string(h->not_exercised[i]));
+	json_object_set_new(rp, "not_exercised", ne);
+
+	/* every migration of the history, checked or why not */
+	for (size_t i = 0; i < h->n; i++)
+		json_array_append_new(all, json_pack("{s:s, s:s, s:b, s:s?}", "version", h->items[i].version,
+											 "title", h->items[i].title, "checked", rs->why_unchecked[i] == NULL,
+											 "why_not", rs->why_unchecked[i]));
+	json_object_set_new(rp, "history", all);
+	json_object_set_new(rp, "pairs", json_integer(rs->n_checked));
+
+	if (rs->ro.since)
 	{
-		strbuf		sum;
-		char	   *summary;
+		/* what the pull request touched: checked, and what was only applied */
+		json_t	   *files = json_array();
+		json_t	   *checked = json_array();
+		json_t	   *applied = json_array();
+		const char *name;
+		json_t	   *v;
 
-		sb_init(&sum);
-		sb_printf(&sum, "%d pairs: %d exact, ", n_checked, n_exact);
-		if (n_accepted)
-			sb_printf(&sum, "%d accepted, ", n_accepted);
-		sb_printf(&sum, "%d not inverse, %d missing down, ", n_not, n_missing);
-		if (n_verify)
-			sb_printf(&sum, "%d failing verify, ", n_verify);
-		sb_printf(&sum, "%d failed", n_failed);
-		summary = sum.data;
-		json_object_set_new(json_object_get(ctx.report, "replay"), "summary", json_string(summary));
+		json_object_foreach(rs->since_files, name, v)
+			json_array_append_new(files, json_string(name));
+		for (size_t i = 0; i < h->n; i++)
 		{
-			json_t	   *ne = json_array();
-
-			for (size_t i = 0; i < h.n_not_exercised; i++)
-				json_array_append_new(ne, json_string(h.not_exercised[i]));
-			json_object_set_new(json_object_get(ctx.report, "replay"), "not_exercised", ne);
+			if (!rs->why_unchecked[i])
+				json_array_append_new(checked, json_string(h->items[i].version));
+			else if (strstr(rs->why_unchecked[i], "applied unchecked"))
+				json_array_append_new(applied, json_string(h->items[i].version));
 		}
-		{
-			/* every migration of the history, checked or why not */
-			json_t	   *all = json_array();
-
-			for (size_t i = 0; i < h.n; i++)
-				json_array_append_new(all, json_pack("{s:s, s:s, s:b, s:s?}", "version", h.items[i].version,
-													 "title", h.items[i].title, "checked", why_unchecked[i] == NULL,
-													 "why_not", why_unchecked[i]));
-			json_object_set_new(json_object_get(ctx.report, "replay"), "history", all);
-			json_object_set_new(json_object_get(ctx.report, "replay"), "pairs", json_integer(n_checked));
-		}
-		if (ro.since)
-		{
-			/* what the pull request touched: checked, and what was only applied */
-			json_t	   *files = json_array();
-			json_t	   *checked = json_array();
-			json_t	   *applied = json_array();
-			const char *name;
-			json_t	   *v;
-
-			json_object_foreach(since_files, name, v)
-				json_array_append_new(files, json_string(name));
-			for (size_t i = 0; i < h.n; i++)
-			{
-				if (!why_unchecked[i])
-					json_array_append_new(checked, json_string(h.items[i].version));
-				else if (strstr(why_unchecked[i], "applied unchecked"))
-					json_array_append_new(applied, json_string(h.items[i].version));
-			}
-			json_object_set_new(json_object_get(ctx.report, "replay"), "since",
-								json_pack("{s:s, s:o, s:o, s:o}", "ref", ro.since, "changed_files", files,
-										  "checked", checked, "applied_only", applied));
-		}
-		free(summary);
+		json_object_set_new(rp, "since",
+							json_pack("{s:s, s:o, s:o, s:o}", "ref", rs->ro.since, "changed_files", files,
+									  "checked", checked, "applied_only", applied));
 	}
+}
+
+/* The exit code and status of a replay that ran, then run_finish(). */
+static int
+finish_replay(replay_state *rs, int rc)
+{
+	run_ctx    *ctx = &rs->ctx;
+
 	if (dd_got_signal)
-		rc = run_finish(&ctx, 128 + dd_got_signal, "interrupted", "interrupted by a signal");
-	else if (rc == EXIT_SQL)
-		rc = run_finish(&ctx, rc, "sql_error", "a migration failed with an SQL error");
-	else if (rc != 0)
-		rc = run_finish(&ctx, rc, "failed", "the replay failed");
-	else if (n_failed > 0)
-		rc = run_finish(&ctx, EXIT_SQL, "sql_error", "a migration failed with an SQL error (--keep-going)");
+		return run_finish(ctx, 128 + dd_got_signal, "interrupted", "interrupted by a signal");
+	if (rc == EXIT_SQL)
+		return run_finish(ctx, rc, "sql_error", "a migration failed with an SQL error");
+	if (rc != 0)
+		return run_finish(ctx, rc, "failed", "the replay failed");
+	if (rs->n_failed > 0)
+		return run_finish(ctx, EXIT_SQL, "sql_error", "a migration failed with an SQL error (--keep-going)");
+	rc = ctx->n_fail > 0 ? EXIT_FINDINGS : EXIT_PASS;
+	return run_finish(ctx, rc, rc == 0 ? "pass" : "findings",
+					  rc == 0 ? "every pair is an exact inverse" : "findings");
+}
+
+static void
+replay_state_free(replay_state *rs)
+{
+	for (size_t i = 0; rs->ups && i < rs->h.n; i++)
+	{
+		preflight_result_free(&rs->ups[i].pf);
+		preflight_result_free(&rs->downs[i].pf);
+		preflight_result_free(&rs->verifies[i].pf);
+		free(rs->ups[i].sandbox_copy);
+		free(rs->downs[i].sandbox_copy);
+		free(rs->verifies[i].sandbox_copy);
+	}
+	for (size_t i = 0; rs->inline_sup && i < rs->h.n; i++)
+		json_decref(rs->inline_sup[i]);
+	free(rs->inline_sup);
+	free(rs->why_unchecked);
+	free(rs->changed);
+	json_decref(rs->since_files);
+	free(rs->ups);
+	free(rs->downs);
+	free(rs->verifies);
+	history_free(&rs->h);
+}
+
+int
+cmd_replay(int argc, char **argv)
+{
+	replay_state rs;
+	char		err[1024];
+	bool		done;
+	int			rc;
+
+	memset(&rs, 0, sizeof(rs));
+	if ((rc = parse_replay_options(&argc, &argv, &rs, &done)) != 0 || done)
+		return rc;
+	if ((rc = load_replay_history(&rs)) != 0)
+	{
+		history_free(&rs.h);
+		free(rs.changed);
+		json_decref(rs.since_files);
+		free(rs.opt.prod_sysids);
+		return rc;
+	}
+	begin_replay_report(&rs);
+	if (!rs.opt.out_defaulted && !report_prepare_dir(rs.opt.out_dir, err, sizeof(err)))
+	{
+		dd_error("%s", err);
+		replay_state_free(&rs);
+		return run_exit(&rs.ctx, EXIT_USAGE);
+	}
+
+	/* every file, before any cluster exists */
+	rs.why_unchecked = xcalloc(rs.h.n + 1, sizeof(char *));
+	rs.inline_sup = xcalloc(rs.h.n + 1, sizeof(json_t *));
+	for (size_t i = 0; i < rs.h.n; i++)
+		rs.why_unchecked[i] = "not reached: the replay stopped before it";
+	rs.ups = xcalloc(rs.h.n + 1, sizeof(artifact));
+	rs.downs = xcalloc(rs.h.n + 1, sizeof(artifact));
+	rs.verifies = xcalloc(rs.h.n + 1, sizeof(artifact));
+	if ((rc = preflight_history(&rs)) != 0)
+		rc = run_finish(&rs.ctx, rc, rc == EXIT_USAGE ? "refused" : "internal_error",
+						"refused before any cluster existed: nothing was executed");
 	else
 	{
-		rc = ctx.n_fail > 0 ? EXIT_FINDINGS : EXIT_PASS;
-		rc = run_finish(&ctx, rc, rc == 0 ? "pass" : "findings",
-						rc == 0 ? "every pair is an exact inverse" : "findings");
+		run_command(&rs.ctx, "preflight", "lex and check every migration file (no cluster exists yet)", "ok", 0);
+		for (size_t i = 0; i < rs.h.n; i++)
+			if (!before_from(&rs.h, i, rs.ro.from) && !after_to(&rs.h, i, rs.ro.to) && (!rs.changed || rs.changed[i]))
+				rs.n_to_check++;
+		dd_progress("preflight: %zu migrations (%s) checked", rs.h.n, rs.h.layout);
+
+		if ((rc = run_start_sandbox(&rs.ctx)) != 0)
+			rc = run_finish(&rs.ctx, rc, "isolation_failed", "the sandbox failed or isolation could not be proven: nothing was applied");
+		else if ((rc = run_prepare_database(&rs.ctx)) != 0 ||
+		/* the LS rules judge what the base has, not what earlier pairs created */
+				 (rc = exec_sql(&rs.ctx, "SELECT drydock.capture_base_save()")) != 0)
+			rc = run_finish(&rs.ctx, rc, rc == EXIT_USAGE ? "bad_input" : "sandbox_failed", "the state database could not be prepared");
+		else if (rs.h.bookkeeping && (rc = create_bookkeeping(&rs.ctx, &rs.h)) != 0)
+			rc = run_finish(&rs.ctx, rc, "sandbox_failed", "the migration tool's bookkeeping could not be created");
+		else
+		{
+			rc = replay_history(&rs);
+			record_replay_summary(&rs);
+			rc = finish_replay(&rs, rc);
+		}
 	}
-out:
-	for (size_t i = 0; i < h.n; i++)
-	{
-		preflight_result_free(&ups[i].pf);
-		preflight_result_free(&downs[i].pf);
-		preflight_result_free(&verifies[i].pf);
-		free(ups[i].sandbox_copy);
-		free(downs[i].sandbox_copy);
-		free(verifies[i].sandbox_copy);
-	}
-	for (size_t i = 0; i < h.n; i++)
-		json_decref(inline_sup[i]);
-	free(inline_sup);
-	free(why_unchecked);
-	free(changed);
-	json_decref(since_files);
-	free(ups);
-	free(downs);
-	free(verifies);
-	history_free(&h);
-	return run_exit(&ctx, rc);
+	replay_state_free(&rs);
+	return run_exit(&rs.ctx, rc);
 }
