@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "history.h"
 #include "sha256.h"
+#include "prod_stats.h"
 #include "psql_apply.h"
 #include "report.h"
 #include "run.h"
@@ -76,6 +77,7 @@ replay_usage(FILE *out)
 			"      --prod-sysid N        a production system identifier (repeatable)\n"
 			"      --prod-version MAJOR  production server major (fidelity note N-1; selects it if\n"
 			"                            installed and --pg is not given)\n"
+			"      --synthetic-rows N, --prod-stats FILE  as drydock run\n"
 			"      --timeout SECONDS     per phase (default 600)\n"
 			"      --allow-meta, --run-as USER, --pg MAJOR, --pg-config PATH, --fresh, --apply-role NAME,\n"
 			"      --apply-as-superuser, --allow-weak-containment  as drydock run\n"
@@ -618,6 +620,8 @@ cmd_replay(int argc, char **argv)
 	downs = xcalloc(h.n, sizeof(artifact));
 	verifies = xcalloc(h.n, sizeof(artifact));
 	rc = run_load_policy(&ctx);
+	if (rc == 0)
+		rc = prod_stats_load(&ctx);
 	if (rc == 0)
 	{
 		/*

@@ -20,6 +20,7 @@
 
 #include "base_roles.h"
 #include "isolation.h"
+#include "prod_stats.h"
 #include "psql_apply.h"
 #include "redact.h"
 #include "report.h"
@@ -303,7 +304,7 @@ run_preflight(run_ctx *ctx)
 	int			rc;
 	double		t = now_ms();
 
-	if ((rc = run_load_policy(ctx)) != 0)
+	if ((rc = run_load_policy(ctx)) != 0 || (rc = prod_stats_load(ctx)) != 0)
 		return rc;
 	if (!ctx->schema)
 	{
@@ -1120,6 +1121,10 @@ run_prepare_database(run_ctx *ctx)
 		json_object_set_new(env, "target_schema_existed", json_boolean(exists));
 	}
 	free(role_ident);
+
+	/* --synthetic-rows: the tables hold data before the baseline, as in production */
+	if ((rc = run_synthesize(ctx)) != 0)
+		return rc;
 
 	{
 		const char *params[1] = {BASELINE_LABEL};
