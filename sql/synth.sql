@@ -87,4 +87,19 @@ CREATE TABLE syn.types (i2 int2, i4 int4, i8 int8, nu numeric, f4 float4, f8 flo
     ia integer[], ta text[]);
 SELECT table_name, rows_inserted, status, detail FROM drydock.synthesize(5) WHERE table_name = 'syn.types';
 SELECT count(*) FROM syn.types;
+\set VERBOSITY terse
 DROP SCHEMA syn CASCADE;
+\set VERBOSITY default
+
+-- calibration: every kind of work timed at each row count, the copy gone
+CREATE SCHEMA cal;
+CREATE TABLE cal.t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, n integer);
+SELECT n_rows, table_bytes > 0 AS sized, indexes_bytes > 0 AS indexed,
+       rewrite_ms >= 0 AND scan_ms >= 0 AND index_ms >= 0 AS timed, detail
+  FROM drydock.calibrate('cal.t', '{100,1000}');
+SELECT count(*) AS scratch_left FROM pg_namespace WHERE nspname = 'drydock_calibration';
+SELECT count(*) AS rows_in_original FROM cal.t;
+-- a shape that cannot be generated says why
+CREATE TABLE cal.poly (p polygon NOT NULL);
+SELECT n_rows, table_bytes, detail FROM drydock.calibrate('cal.poly', '{100,1000}');
+DROP SCHEMA cal CASCADE;

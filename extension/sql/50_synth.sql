@@ -110,7 +110,7 @@ AS $$
            END
 $$;
 
-CREATE FUNCTION drydock.synthesize(n_rows integer, stats jsonb DEFAULT NULL)
+CREATE FUNCTION drydock.synthesize(n_rows integer, stats jsonb DEFAULT NULL, only_tables regclass[] DEFAULT NULL)
     RETURNS TABLE(table_name text, rows_inserted bigint, status text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -158,6 +158,9 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM pg_depend dp
                         WHERE dp.classid = 'pg_class'::regclass AND dp.objid = c.oid AND dp.deptype = 'e');
     todo := coalesce(todo, '{}');
+    IF only_tables IS NOT NULL THEN
+        todo := ARRAY(SELECT t FROM unnest(todo) AS t WHERE t = ANY (only_tables::oid[]));
+    END IF;
 
     -- dependency order: a table after every other table its foreign keys reference
     WHILE cardinality(todo) > 0 LOOP
@@ -308,6 +311,74 @@ BEGIN
     END LOOP;
 END;
 $$;
-COMMENT ON FUNCTION drydock.synthesize(integer, jsonb) IS
-    'fill each empty table of the database with n rows (foreign keys in dependency order, null_frac and n_distinct from drydock stats-query output when given); one row per table: filled, kept (had rows) or not generated (left empty, with why)';
-REVOKE ALL ON FUNCTION drydock.synthesize(integer, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION drydock.synthesize(integer, jsonb, regclass[]) IS
+    'fill each empty table of the database with n rows (foreign keys in dependency order, null_frac and n_distinct from drydock stats-query output when given); only_tables: just those; one row per table: filled, kept (had rows) or not generated (left empty, with why)';
+REVOKE ALL ON FUNCTION drydock.synthesize(integer, jsonb, regclass[]) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Calibration for the production-impact estimates (driver/src/estimate.c).
+--
+-- A lock is held as long as the statement's work takes: rewriting the heap
+-- and its indexes, building an index, or scanning every row to validate.
+-- calibrate() times each kind of work on a synthetic copy of a table's shape
+-- (CREATE TABLE ... (LIKE t INCLUDING ALL), filled by synthesize()) at each
+-- of the given row counts, so that the driver can extrapolate by size to
+-- production's.  The copy lives in a scratch schema dropped before the
+-- function returns.  Timings include the sandbox's settings (fsync off):
+-- the driver states that with its range.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION drydock.calibrate(rel regclass, row_counts integer[])
+    RETURNS TABLE(n_rows integer, table_bytes bigint, indexes_bytes bigint,
+                  rewrite_ms float8, scan_ms float8, index_ms float8, detail text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+    r record;
+    t0 timestamptz;
+    firstcol name;
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'drydock_calibration') THEN
+        RAISE EXCEPTION 'schema drydock_calibration already exists'
+            USING ERRCODE = 'duplicate_schema';
+    END IF;
+    SELECT a.attname INTO firstcol FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum LIMIT 1;
+    FOREACH n IN ARRAY row_counts LOOP
+        n_rows := n; table_bytes := NULL; indexes_bytes := NULL;
+        rewrite_ms := NULL; scan_ms := NULL; index_ms := NULL; detail := NULL;
+        CREATE SCHEMA drydock_calibration;
+        EXECUTE format('CREATE TABLE drydock_calibration.copy (LIKE %s INCLUDING ALL)', rel);
+        SELECT * INTO r FROM drydock.synthesize(n, NULL, ARRAY['drydock_calibration.copy'::regclass]);
+        IF r.status = 'filled' THEN
+            table_bytes := pg_table_size('drydock_calibration.copy');
+            indexes_bytes := pg_indexes_size('drydock_calibration.copy');
+            -- a validating scan: every row read and deformed
+            t0 := clock_timestamp();
+            EXECUTE 'SELECT count(*) FROM drydock_calibration.copy AS c WHERE c IS NULL';
+            scan_ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
+            IF firstcol IS NOT NULL THEN
+                t0 := clock_timestamp();
+                EXECUTE format('CREATE INDEX drydock_calibration_idx ON drydock_calibration.copy (%I)', firstcol);
+                index_ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
+                DROP INDEX drydock_calibration.drydock_calibration_idx;
+            END IF;
+            -- a rewrite: a volatile default makes ALTER TABLE rewrite the heap
+            -- and rebuild every index, as a rewriting type change does
+            t0 := clock_timestamp();
+            ALTER TABLE drydock_calibration.copy ADD COLUMN drydock_rewrite integer DEFAULT (random() * 0)::integer;
+            rewrite_ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
+        ELSE
+            detail := r.detail;
+        END IF;
+        DROP TABLE drydock_calibration.copy;
+        DROP SCHEMA drydock_calibration;
+        RETURN NEXT;
+        EXIT WHEN detail IS NOT NULL;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION drydock.calibrate(regclass, integer[]) IS
+    'time a rewrite, a validating scan and an index build on a synthetic copy of the table''s shape at each row count (milliseconds, with the copy''s sizes)';
+REVOKE ALL ON FUNCTION drydock.calibrate(regclass, integer[]) FROM PUBLIC;
