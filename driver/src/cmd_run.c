@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "estimate.h"
 #include "report.h"
 #include "run.h"
 #include "run_options.h"
@@ -192,6 +193,11 @@ cmd_run(int argc, char **argv)
 			return run_exit(&ctx, run_finish(&ctx, rc, rc == EXIT_SQL ? "sql_error" : "failed",
 											 rc == EXIT_SQL ? "an artifact failed with an SQL error" : "the run failed"));
 	}
+	INTERRUPTED_CHECK();
+	/* --prod-stats: how long production would hold each lock (may add findings) */
+	rc = run_estimate(&ctx);
+	if (rc != 0)
+		return run_exit(&ctx, run_finish(&ctx, rc, "failed", "the production-impact calibration failed"));
 	INTERRUPTED_CHECK();
 	rc = ctx.n_fail > 0 ? EXIT_FINDINGS : EXIT_PASS;
 	return run_exit(&ctx, run_finish(&ctx, rc, rc == 0 ? "pass" : "findings",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "estimate.h"
 #include "prod_stats.h"
 #include "render.h"
 #include "report.h"
@@ -520,6 +521,7 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 														  "warning_checks", ctx->n_warn, "message", message ? message : status));
 	json_object_set_new(json_object_get(ctx->report, "summary"), "suppressed_checks", json_integer(ctx->n_suppressed));
 	json_object_set_new(ctx->report, "locks", lock_table(ctx->report));
+	estimate_attach(ctx->report);
 	round_summaries(ctx->report);
 	fidelity_notes(ctx);
 	statements(ctx, status);
