@@ -77,7 +77,7 @@ replay_usage(FILE *out)
 			"      --prod-sysid N        a production system identifier (repeatable)\n"
 			"      --prod-version MAJOR  production server major (fidelity note N-1; selects it if\n"
 			"                            installed and --pg is not given)\n"
-			"      --synthetic-rows N, --prod-stats FILE  as drydock run\n"
+			"      --synthetic-rows N, --prod-stats FILE  as drydock run (no lock-time estimates)\n"
 			"      --timeout SECONDS     per phase (default 600)\n"
 			"      --allow-meta, --run-as USER, --pg MAJOR, --pg-config PATH, --fresh, --apply-role NAME,\n"
 			"      --apply-as-superuser, --allow-weak-containment  as drydock run\n"
