@@ -121,4 +121,23 @@ for my $m (['add_not_null_safe', 'add_not_null'], ['set_not_null_safe', 'set_not
     is(DD::run_cmd([DD::drydock(), 'stats-query', 'x'])->{rc}, 2, 'stats-query: an argument is a usage error');
 }
 
+# replay takes the same options: the unsafe migration of a history fails at its line
+{
+    my $tmp = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddrXXXXXX');
+    chmod 0755, "$tmp";
+    mkdir "$tmp/mig" or die;
+    for my $f (['add_not_null.up.sql', '1_status.up.sql'], ['add_not_null.down.sql', '1_status.down.sql']) {
+        open(my $in, '<', S($f->[0])) or die; local $/; my $t = <$in>; close $in;
+        open(my $out, '>', "$tmp/mig/$f->[1]") or die; print $out $t; close $out;
+    }
+    my @args = (DD::drydock(), 'replay', '-q', "$tmp/mig", @base);
+    my $empty = DD::run_cmd([@args, '--out', "$tmp/out1"], env => { TMPDIR => "$tmp" });
+    is($empty->{rc}, 0, 'replay: passes on empty tables') or diag($empty->{err});
+    my $r = DD::run_cmd([@args, '--synthetic-rows', '20', '--out', "$tmp/out2"], env => { TMPDIR => "$tmp" });
+    is($r->{rc}, 3, 'replay: exit 3 with --synthetic-rows');
+    like((split /\n/, $r->{err})[0] // '', qr{^drydock: \Q$tmp\E/mig/1_status\.up\.sql:2: column "status" of relation "orders" contains null values}, 'replay: at the migration\'s line');
+    my $rep = eval { JSON::PP->new->decode(DD::slurp("$tmp/out2/report.json")) };
+    is($rep && $rep->{synthetic_rows}{filled}, 2, 'replay: the report records the filled tables');
+}
+
 done_testing();
