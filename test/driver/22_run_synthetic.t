@@ -11,6 +11,7 @@ use DD;
 use DDRun;
 use File::Temp ();
 use JSON::PP;
+use JSON::Validator;
 use Test::More;
 
 sub S { return F("synthetic/$_[0]"); }
@@ -74,6 +75,8 @@ for my $m (['add_not_null_safe', 'add_not_null'], ['set_not_null_safe', 'set_not
     is($t && $t->{status}, 'not generated', 'exotic: polygon table not generated');
     is($r->{report}{synthetic_rows}{not_generated}, 1, 'exotic: counted');
     like(note_of($r, 'N-3')->{text}, qr/NOT generated, left empty \(1\): app\.shapes \(column area has type polygon/, 'exotic: N-3 lists it with why');
+    my @errors = JSON::Validator->new->schema("$FindBin::Bin/../../docs/report.schema.json")->validate($r->{report});
+    ok(!@errors, 'exotic: report.json validates against docs/report.schema.json') or diag(join("\n", @errors));
 }
 
 # bad statistics: exit 2 with FILE:LINE, before any cluster exists

@@ -12,6 +12,7 @@ use DD;
 use DDRun;
 use File::Temp ();
 use JSON::PP;
+use JSON::Validator;
 use List::Util qw(sum);
 use Test::More;
 
@@ -79,6 +80,8 @@ my $real = sum(@measured) / @measured;
     is(scalar(@over), 3, 'limit: ADD CHECK, DROP CONSTRAINT and DROP INDEX (AccessExclusiveLock on the table) over the bound');
     is($r->{report}{summary}{failing_checks}, 3, 'limit: each one a failing check') or diag(explain($r->{report}{summary}));
     like(DD::slurp("$r->{dir}/verification-result.md") // '', qr/over max_lock_seconds/, 'limit: the table says so');
+    my @errors = JSON::Validator->new->schema("$FindBin::Bin/../../docs/report.schema.json")->validate($r->{report});
+    ok(!@errors, 'limit: report.json validates against docs/report.schema.json') or diag(join("\n", @errors));
 }
 
 # without --prod-stats: no estimate, no column
