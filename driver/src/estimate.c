@@ -14,7 +14,6 @@
  *		reported as a range with the method stated, never a bare number.
  *		Policy key max_lock_seconds bounds the high end of the range.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,5 +411,57 @@ estimate_attach(json_t *report)
 		if (sb.len)
 			json_object_set_new(row, "production_impact", json_string(sb.data));
 		sb_free(&sb);
+	}
+
+	/*
+	 * The lock findings themselves (AO005 rewrite, AO006 lock level) say it
+	 * too, where a reviewer reads them: the widest range of the apply's
+	 * estimates on the relation they name.
+	 */
+	json_array_foreach(json_object_get(json_array_get(json_object_get(report, "rounds"), 0), "verification"), i, row)
+	{
+		const char *code = json_string_value(json_object_get(row, "code"));
+		const char *msg = json_string_value(json_object_get(row, "message"));
+		double		lo = -1,
+					hi = -1,
+					bytes = 0,
+					rows = 0;
+		const char *rel = NULL;
+
+		if (!code || !msg || (strcmp(code, "AO005") != 0 && strcmp(code, "AO006") != 0))
+			continue;
+		json_array_foreach(pi, j, e)
+		{
+			const char *r = json_string_value(json_object_get(e, "relation"));
+			char	   *needle = xasprintf("pre-existing %s", r);
+			char	   *needle2 = xasprintf("pre-existing table %s", r);
+			const char *at = strstr(msg, needle) ? strstr(msg, needle) + strlen(needle) :
+				strstr(msg, needle2) ? strstr(msg, needle2) + strlen(needle2) : NULL;
+
+			free(needle);
+			free(needle2);
+			/* the whole name: app.t is not app.t2 */
+			if (!at || (*at != '\0' && *at != ' ' && *at != ',' && *at != ')') ||
+				strcmp(json_string_value(json_object_get(e, "phase")), "apply") != 0)
+				continue;
+			rel = r;
+			if (lo < 0 || num(e, "estimate_low_s") < lo)
+				lo = num(e, "estimate_low_s");
+			if (num(e, "estimate_high_s") > hi)
+				hi = num(e, "estimate_high_s");
+			bytes = num(e, "production_bytes");
+			rows = num(e, "production_rows");
+		}
+		if (rel)
+		{
+			char		pb[32];
+			char	   *m;
+
+			human_bytes(pb, sizeof(pb), bytes);
+			m = xasprintf("%s; production impact: %s is %s, %.0f rows there, lock held an estimated %.1f..%.1f s",
+						  msg, rel, pb, rows, lo, hi);
+			json_object_set_new(row, "message", json_string(m));
+			free(m);
+		}
 	}
 }

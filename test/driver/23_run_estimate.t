@@ -84,6 +84,17 @@ my $real = sum(@measured) / @measured;
     ok(!@errors, 'limit: report.json validates against docs/report.schema.json') or diag(join("\n", @errors));
 }
 
+# the lock findings themselves carry the estimate (AO005 rewrite, AO006 lock level)
+{
+    my $r = dd_run('findings', ['--schema', 'app', '--base', $base, '--policy', E('policy_ao.json'),
+                                '--prod-stats', "$tmp/stats.json", E('up.sql'), E('down.sql')]);
+    is($r->{rc}, 1, 'findings: exit 1 (AO findings)');
+    for my $code (qw(AO005 AO006)) {
+        my ($f) = grep { $_->{status} eq 'fail' } rows_with($r, 'verification', $code);
+        like($f && $f->{message} // '', qr/; production impact: app\.events is [0-9.]+ MB, $ROWS rows there, lock held an estimated [0-9.]+\.\.[0-9.]+ s$/, "findings: $code says the production impact");
+    }
+}
+
 # without --prod-stats: no estimate, no column
 {
     my $r = dd_run('no-stats', ['--schema', 'app', '--base', $base, '--policy', E('policy.json'), E('up.sql'), E('down.sql')]);
