@@ -117,7 +117,6 @@ CREATE FUNCTION drydock.synthesize(n_rows integer, stats jsonb DEFAULT NULL, onl
 AS $$
 DECLARE
     todo oid[];
-    done oid[] := '{}';
     empty oid[] := '{}';
     pick oid[];
     rel oid;
@@ -125,7 +124,7 @@ DECLARE
     fk record;
     cols text[];
     vals text[];
-    ctes text[];
+    ctes text[];           -- the foreign keys' joins
     why text;
     k text;
     v text;
@@ -134,11 +133,9 @@ DECLARE
     nullf float8;
     ndist float8;
     d bigint;
-    cst record;
     q text;
     cnt bigint;
     st jsonb;
-    fkcol integer;
 BEGIN
     IF n_rows IS NULL OR n_rows < 1 THEN
         RAISE EXCEPTION 'synthetic row count must be at least 1, not %', n_rows
