@@ -30,3 +30,10 @@ SELECT code, status, message FROM drydock.verify('public', '{"rules": {"KC001": 
 -- every rule gives at least one row, in code order
 SELECT family, count(*) FROM drydock.verify('public') GROUP BY family ORDER BY min(code);
 SELECT family, count(*) FROM drydock.verify_rollback('public') GROUP BY family;
+-- max_lock_seconds (for the driver's production-impact estimates): a number
+-- or lock modes to numbers
+SELECT count(*) > 0 AS ok FROM drydock.verify('public', '{"max_lock_seconds": 5}');
+SELECT count(*) > 0 AS ok FROM drydock.verify('public', '{"max_lock_seconds": {"AccessExclusiveLock": 2, "ShareLock": 60.5}}');
+SELECT count(*) > 0 AS ok FROM drydock.verify('public', '{"max_lock_seconds": {"BigLock": 2}}');
+SELECT count(*) > 0 AS ok FROM drydock.verify('public', '{"max_lock_seconds": -1}');
+SELECT count(*) > 0 AS ok FROM drydock.verify('public', '{"max_lock_seconds": "5"}');

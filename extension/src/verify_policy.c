@@ -65,7 +65,7 @@ const char *const drydock_lock_modes[DRYDOCK_NLOCKMODES] = {
 #define POLICY_KEYS_HINT \
 	"Valid keys: schema, expected_tables, allowed_types, name_pattern, " \
 	"allow_cross_schema_fk, forbid_schema_creation, max_lock_on_existing, " \
-	"audit_existing, notices, rules, suppress, allow_suppress; " \
+	"audit_existing, notices, rules, suppress, allow_suppress, max_lock_seconds; " \
 	"see drydock.default_policy()."
 
 static const char *const families[] = {"TV", "KC", "CV", "NH", "AO", "RB", "LS"};
@@ -297,6 +297,60 @@ lock_rank(const char *key, const char *mode)
 			 errmsg("policy key \"%s\" has unknown lock mode \"%s\"", key, mode),
 			 errhint("Use a pg_locks mode name, from AccessShareLock to AccessExclusiveLock, e.g. \"ShareRowExclusiveLock\".")));
 	pg_unreachable();
+}
+
+/*
+ * max_lock_seconds bounds the production lock time the driver estimates from
+ * --prod-stats (driver/src/estimate.c); verify() does not use it, but checks
+ * it with every other key so that a typo is caught before the run: a number
+ * of seconds for every lock mode, or an object mapping lock modes to seconds.
+ */
+static void
+check_seconds(const char *key, JsonbValue *v)
+{
+	char	   *s;
+	char	   *end;
+	double		d;
+
+	if (v->type != jbvNumeric)
+		wrong_type(key, "a number of seconds", v);
+	s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	d = strtod(s, &end);
+	if (*end != '\0' || d < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("policy key \"%s\" must be a non-negative number of seconds, not %s", key, s),
+				 errhint("See docs/policy.md.")));
+}
+
+static void
+check_max_lock_seconds(const char *key, JsonbValue *v)
+{
+	JsonbIterator *it;
+	JsonbValue	k;
+	JsonbValue	val;
+	JsonbIteratorToken tok;
+
+	if (v->type == jbvNumeric)
+	{
+		check_seconds(key, v);
+		return;
+	}
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		wrong_type(key, "a number of seconds or an object mapping lock modes to seconds", v);
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *mode;
+
+		if (tok != WJB_KEY)
+			continue;
+		mode = jbv_cstring(&k);
+		tok = JsonbIteratorNext(&it, &val, true);
+		Assert(tok == WJB_VALUE);
+		(void) lock_rank(key, mode);
+		check_seconds(psprintf("%s.%s", key, mode), &val);
+	}
 }
 
 /* ---------- suppressions ---------- */
@@ -578,6 +632,8 @@ drydock_parse_policy(Jsonb *policy)
 			p->notices = get_string_array(key, &v);
 		else if (strcmp(key, "rules") == 0)
 			parse_rules(p, &v);
+		else if (strcmp(key, "max_lock_seconds") == 0)
+			check_max_lock_seconds(key, &v);
 		else if (strcmp(key, "suppress") == 0)
 			p->suppress = parse_suppress(&v);
 		else if (strcmp(key, "allow_suppress") == 0)

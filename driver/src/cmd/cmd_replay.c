@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "history.h"
 #include "sha256.h"
+#include "prod_stats.h"
 #include "psql_apply.h"
 #include "report.h"
 #include "run.h"
@@ -76,6 +77,7 @@ replay_usage(FILE *out)
 			"      --prod-sysid N        a production system identifier (repeatable)\n"
 			"      --prod-version MAJOR  production server major (fidelity note N-1; selects it if\n"
 			"                            installed and --pg is not given)\n"
+			"      --synthetic-rows N, --prod-stats FILE  as drydock run (no lock-time estimates)\n"
 			"      --timeout SECONDS     per phase (default 600)\n"
 			"      --allow-meta, --run-as USER, --pg MAJOR, --pg-config PATH, --fresh, --apply-role NAME,\n"
 			"      --apply-as-superuser, --allow-weak-containment  as drydock run\n"
@@ -680,7 +682,7 @@ preflight_history(replay_state *rs)
 	history    *h = &rs->h;
 	int			rc;
 
-	if ((rc = run_load_policy(ctx)) != 0)
+	if ((rc = run_load_policy(ctx)) != 0 || (rc = prod_stats_load(ctx)) != 0)
 		return rc;
 	{
 		/*

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "estimate.h"
 #include "report.h"
 #include "run.h"
 #include "run_options.h"
@@ -34,6 +35,12 @@ run_usage(FILE *out)
 			"                            (repeatable)\n"
 			"      --prod-version MAJOR  production server major, for fidelity note N-1; without --pg,\n"
 			"                            the sandbox runs that major when it is installed here\n"
+			"      --synthetic-rows N    fill each pre-existing table with N generated rows before the\n"
+			"                            baseline (what cannot be generated is left empty, N-3)\n"
+			"      --prod-stats FILE     production statistics (drydock stats-query's output): NULL\n"
+			"                            shares and distinct counts for --synthetic-rows, and a\n"
+			"                            lock-time estimate for each lock on a pre-existing table\n"
+			"                            (policy key max_lock_seconds bounds it)\n"
 			"Run:\n"
 			"  -d, --database NAME       throwaway database name (default: drydock_dryrun)\n"
 			"      --rounds N            apply, verify, rollback, re-check N times (default 1)\n"
@@ -188,6 +195,11 @@ cmd_run(int argc, char **argv)
 			return run_exit(&ctx, run_finish(&ctx, rc, rc == EXIT_SQL ? "sql_error" : "failed",
 											 rc == EXIT_SQL ? "an artifact failed with an SQL error" : "the run failed"));
 	}
+	INTERRUPTED_CHECK();
+	/* --prod-stats: how long production would hold each lock (may add findings) */
+	rc = run_estimate(&ctx);
+	if (rc != 0)
+		return run_exit(&ctx, run_finish(&ctx, rc, "failed", "the production-impact calibration failed"));
 	INTERRUPTED_CHECK();
 	rc = ctx.n_fail > 0 ? EXIT_FINDINGS : EXIT_PASS;
 	return run_exit(&ctx, run_finish(&ctx, rc, rc == 0 ? "pass" : "findings",

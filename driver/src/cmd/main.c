@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "prod_stats.h"
 #include "signals.h"
 #include "util.h"
 
@@ -27,6 +28,8 @@ usage(FILE *out)
 			"  drydock replay DIR [OPTION]...                  check every up/down pair of a history\n"
 			"  drydock exec [OPTION]... -- CMD [ARG]...        run CMD against a throwaway cluster\n"
 			"  drydock gc [OPTION]... [RUNDIR]...              remove what killed runs left behind\n"
+			"  drydock stats-query                             print the read-only query whose output\n"
+			"                                                  (run on production) is --prod-stats\n"
 			"\n"
 			"Options:\n"
 			"  -h, --help       show this help, then exit (also: drydock COMMAND --help)\n"
@@ -93,6 +96,8 @@ main(int argc, char **argv)
 		return cmd_exec(argc - 1, argv + 1);
 	if (strcmp(cmd, "gc") == 0)
 		return cmd_gc(argc - 1, argv + 1);
+	if (strcmp(cmd, "stats-query") == 0)
+		return cmd_stats_query(argc - 1, argv + 1);
 	dd_error("unknown command \"%s\"; try \"drydock --help\"", cmd);
 	return EXIT_USAGE;
 }

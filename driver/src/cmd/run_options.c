@@ -168,6 +168,16 @@ run_common_option(int c, const char *arg, run_options *opt)
 		case 'q':
 			opt->quiet = true;
 			return 1;
+		case OPT_SYNTH_ROWS:
+			if (!parse_int_in(arg, 1, 100000000, &opt->synthetic_rows))
+			{
+				dd_error("--synthetic-rows must be an integer from 1 to 100000000: \"%s\"", arg);
+				return -1;
+			}
+			return 1;
+		case OPT_PROD_STATS:
+			opt->prod_stats_path = arg;
+			return 1;
 		case OPT_CONFIG:
 		case OPT_NO_CONFIG:
 			return 1;			/* run_options_config() read them */

@@ -14,7 +14,7 @@ enum
 {
 	OPT_SCAFFOLD = 256, OPT_PROD_SYSID, OPT_PROD_VERSION, OPT_TIMEOUT, OPT_ALLOW_META,
 	OPT_RUN_AS, OPT_PG_CONFIG, OPT_PG, OPT_FRESH, OPT_APPLY_ROLE, OPT_APPLY_SUPER, OPT_FORMAT,
-	OPT_ALLOW_WEAK, OPT_FAIL_ON, OPT_CONFIG, OPT_NO_CONFIG,
+	OPT_ALLOW_WEAK, OPT_FAIL_ON, OPT_CONFIG, OPT_NO_CONFIG, OPT_SYNTH_ROWS, OPT_PROD_STATS,
 	OPT_COMMON_END				/* a command's own options start here */
 };
 
@@ -40,6 +40,8 @@ enum
 	{"fail-on", required_argument, NULL, OPT_FAIL_ON}, \
 	{"config", required_argument, NULL, OPT_CONFIG}, \
 	{"no-config", no_argument, NULL, OPT_NO_CONFIG}, \
+	{"synthetic-rows", required_argument, NULL, OPT_SYNTH_ROWS}, \
+	{"prod-stats", required_argument, NULL, OPT_PROD_STATS}, \
 	{"quiet", no_argument, NULL, 'q'}, \
 	{"help", no_argument, NULL, 'h'}, \
 	{NULL, 0, NULL, 0}

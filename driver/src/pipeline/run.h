@@ -53,6 +53,8 @@ typedef struct run_options
 	const char *config_path;	/* drydock.json used, or NULL */
 	const char *config_sha256;
 	json_t	   *policy_inline;	/* its "policy" object, or NULL */
+	int			synthetic_rows; /* --synthetic-rows N; 0: tables left empty */
+	const char *prod_stats_path;	/* --prod-stats FILE, or NULL */
 } run_options;
 
 typedef struct artifact
@@ -98,6 +100,7 @@ typedef struct run_ctx
 	char	   *apply_role;		/* chosen in run_prepare_database (the
 								 * base's owner, --apply-role or the
 								 * default); NULL before */
+	json_t	   *prod_stats;		/* the --prod-stats document, or NULL */
 } run_ctx;
 
 /*

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "estimate.h"
+#include "prod_stats.h"
 #include "render.h"
 #include "report.h"
 #include "run.h"
@@ -349,10 +351,15 @@ fidelity_notes(run_ctx *ctx)
 					  "without --base these could not be exercised and are NOT covered: name collisions with existing production objects; "
 					  "side effects on existing objects (locks, rewrites, cascades, dependent views); ownership and grants of existing objects; "
 					  "data-dependent failures (NOT NULL, UNIQUE, CHECK or FK validation on existing rows: the dry-run has no data)");
+		else if (json_object_get(ctx->report, "synthetic_rows"))
+			sb_append(&text,
+					  "collisions and side effects were exercised against the base schema; data-dependent failures were exercised on generated rows, "
+					  "not on production's data (values that only production holds, e.g. one that a type change's cast rejects, were NOT)");
 		else
 			sb_append(&text,
 					  "collisions and side effects were exercised against the base schema; data-dependent failures (constraint validation on existing rows, "
 					  "long rewrites) were NOT, since a schema-only dump has no data");
+		prod_stats_residuals(ctx, &text);
 		if (ctx->sb_made && ctx->sb.contain.n_attempts > 0 && ctx->sb.contain.level != CONTAIN_FULL)
 			sb_printf(&text,
 					  ". Containment was weak: the server ran with %s (%s: %s), without a filesystem view of its own, so %s "
@@ -636,6 +643,7 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 														  "warning_checks", ctx->n_warn, "message", message ? message : status));
 	json_object_set_new(json_object_get(ctx->report, "summary"), "suppressed_checks", json_integer(ctx->n_suppressed));
 	json_object_set_new(ctx->report, "locks", lock_table(ctx->report));
+	estimate_attach(ctx->report);
 	round_summaries(ctx->report);
 	fidelity_notes(ctx);
 	statements(ctx, status);
@@ -699,6 +707,7 @@ run_exit(run_ctx *ctx, int code)
 		free(ctx->secrets[i]);
 	free(ctx->secrets);
 	json_decref(ctx->policy);
+	json_decref(ctx->prod_stats);
 	json_decref(ctx->suppress_inline);
 	json_decref(ctx->report);
 	if (ctx->pgtap_spool)
@@ -754,6 +763,12 @@ run_ctx_init(run_ctx *ctx, const run_options *opt)
 			json_array_append_new(ids, json_string(opt->prod_sysids[i]));
 		json_object_set_new(json_object_get(ctx->report, "options"), "prod_sysids", ids);
 	}
+	if (opt->synthetic_rows > 0)
+		json_object_set_new(json_object_get(ctx->report, "options"), "synthetic_rows",
+							json_integer(opt->synthetic_rows));
+	if (opt->prod_stats_path)
+		json_object_set_new(json_object_get(ctx->report, "options"), "prod_stats",
+							json_string(opt->prod_stats_path));
 	{
 		/* the formats report_write_all() renders, read back from the report */
 		json_t	   *fmts = json_array();

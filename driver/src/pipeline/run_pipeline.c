@@ -20,6 +20,7 @@
 
 #include "base_roles.h"
 #include "isolation.h"
+#include "prod_stats.h"
 #include "psql_apply.h"
 #include "redact.h"
 #include "report.h"
@@ -267,7 +268,7 @@ run_preflight(run_ctx *ctx)
 	int			rc;
 	double		t = now_ms();
 
-	if ((rc = run_load_policy(ctx)) != 0)
+	if ((rc = run_load_policy(ctx)) != 0 || (rc = prod_stats_load(ctx)) != 0)
 		return rc;
 	if (!ctx->schema)
 	{
@@ -1115,6 +1116,9 @@ run_prepare_database(run_ctx *ctx)
 		json_object_set_new(env, "apply_as_superuser", json_boolean(ctx->opt->apply_as_superuser));
 		rc = prep_target_schema(ctx, &ps);
 	}
+	/* --synthetic-rows: the tables hold data before the baseline, as in production */
+	if (rc == 0)
+		rc = run_synthesize(ctx);
 	if (rc == 0)
 		rc = save_baseline(ctx);
 

@@ -800,15 +800,27 @@ report_render_verification(json_t *doc)
 		sb_append(&sb, "No statement took a lock on a relation that existed before the migration.\n");
 	else
 	{
+		json_t	   *pi = json_object_get(doc, "production_impact");
+
 		sb_append(&sb, "Each captured statement that locked a relation existing before the migration, with the lock modes its transaction held, and whether it rewrote the table.\n\n");
-		sb_append(&sb, "| # | phase | statement | object | lock modes | rewrite |\n|---|---|---|---|---|---|\n");
+		if (pi)
+			sb_append(&sb, "Production impact (--prod-stats): the work the lock covers, production's size and the estimated time the lock is held there, as a range; the method of each estimate is in report.json (production_impact).\n\n");
+		sb_append(&sb, pi ? "| # | phase | statement | object | lock modes | rewrite | production impact |\n|---|---|---|---|---|---|---|\n"
+				  : "| # | phase | statement | object | lock modes | rewrite |\n|---|---|---|---|---|---|\n");
 		json_array_foreach(json_object_get(doc, "locks"), i, v)
 		{
 			sb_printf(&sb, "| %zu | %s | %s | ", i + 1, report_str(v, "phase"), report_str(v, "command_tag"));
 			report_md_cell(&sb, report_str(v, "identity"));
 			sb_append(&sb, " | ");
 			report_md_cell(&sb, report_str(v, "locks"));
-			sb_printf(&sb, " | %s |\n", json_is_true(json_object_get(v, "rewrite")) ? "**yes**" : "no");
+			sb_printf(&sb, " | %s |", json_is_true(json_object_get(v, "rewrite")) ? "**yes**" : "no");
+			if (pi)
+			{
+				sb_append(&sb, " ");
+				report_md_cell(&sb, report_str(v, "production_impact"));
+				sb_append(&sb, " |");
+			}
+			sb_append(&sb, "\n");
 		}
 	}
 	return sb.data;
