@@ -130,6 +130,14 @@ int			run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json);
 /* locate.c: report.json "location" of verification rows (seq -> FILE:LINE) */
 void		locate_rows(json_t *rows, const char *phase, const artifact *a);
 
+/*
+ * One query on the superuser connection (run_sql.c), recorded as a command
+ * ("what", or the query itself); NULL with the primary message in err and
+ * the SQLSTATE in ctx->last_sqlstate.
+ */
+PGresult   *run_sql(run_ctx *ctx, const char *what, const char *query, int nparams,
+					const char *const *params, char *err, size_t errlen);
+
 json_t	   *run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams,
 						   const char *const *params, int *rc);
 

@@ -30,76 +30,6 @@
 
 #define BASELINE_LABEL "pre-apply"
 
-/* ---------- SQL helpers on the superuser connection ---------- */
-
-static PGresult *
-sql(run_ctx *ctx, const char *what, const char *query, int nparams, const char *const *params,
-	char *err, size_t errlen)
-{
-	double		t = now_ms();
-	PGresult   *res = PQexecParams(ctx->conn, query, nparams, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
-	bool		ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-	char	   *shown = xstrdup(query);
-
-	run_command(ctx, "sql", what ? what : shown, ok ? "ok" : PQresultErrorMessage(res), now_ms() - t);
-	free(shown);
-	if (!ok)
-	{
-		/* one line for the error; the command log above has the whole message */
-		const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		size_t		n;
-
-		snprintf(ctx->last_sqlstate, sizeof(ctx->last_sqlstate), "%s", state ? state : "");
-
-		if (!m)
-			m = PQresultErrorMessage(res);
-		n = strcspn(m, "\n");
-		snprintf(err, errlen, "%.*s", (int) n, m);
-		PQclear(res);
-		return NULL;
-	}
-	return res;
-}
-
-/*
- * The extension's functions raise invalid_parameter_value (22023), an invalid
- * regular expression (2201B) or invalid JSON (22P02) only for what the caller
- * passed them -- the policy, suppressions, the schema name: the user's input,
- * hence a usage error.  Anything else from our own queries is internal.
- */
-static bool
-sqlstate_is_bad_argument(const char *sqlstate)
-{
-	return strcmp(sqlstate, "22023") == 0 || strcmp(sqlstate, "2201B") == 0 ||
-		strcmp(sqlstate, "22P02") == 0;
-}
-
-/* Rows of a result as an array of objects keyed by column name. */
-static json_t *
-rows_json(PGresult *res)
-{
-	json_t	   *arr = json_array();
-
-	for (int r = 0; r < PQntuples(res); r++)
-	{
-		json_t	   *o = json_object();
-
-		for (int c = 0; c < PQnfields(res); c++)
-		{
-			if (PQgetisnull(res, r, c))
-				json_object_set_new(o, PQfname(res, c), json_null());
-			else if (PQftype(res, c) == 16)	/* bool */
-				json_object_set_new(o, PQfname(res, c), json_boolean(PQgetvalue(res, r, c)[0] == 't'));
-			else
-				json_object_set_new(o, PQfname(res, c), json_string(PQgetvalue(res, r, c)));
-		}
-		json_array_append_new(arr, o);
-	}
-	return arr;
-}
-
 static char *
 quote_ident(run_ctx *ctx, const char *name)
 {
@@ -549,7 +479,7 @@ give_unowned_base_objects(run_ctx *ctx, const char *role)
 		"    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_type'::regclass AND ext.objid = t.oid)";
 	const char *params[1] = {role};
 	char		err[1024];
-	PGresult   *res = sql(ctx, "list the base objects owned by the restoring superuser", query, 1, params,
+	PGresult   *res = run_sql(ctx, "list the base objects owned by the restoring superuser", query, 1, params,
 						  err, sizeof(err));
 	int			n;
 
@@ -561,7 +491,7 @@ give_unowned_base_objects(run_ctx *ctx, const char *role)
 	n = PQntuples(res);
 	for (int i = 0; i < n; i++)
 	{
-		PGresult   *r = sql(ctx, NULL, PQgetvalue(res, i, 0), 0, NULL, err, sizeof(err));
+		PGresult   *r = run_sql(ctx, NULL, PQgetvalue(res, i, 0), 0, NULL, err, sizeof(err));
 
 		if (!r)
 		{
@@ -648,7 +578,7 @@ base_owner_role(run_ctx *ctx, bool schema_from_base, char *why, size_t whylen)
 
 	if (schema_from_base)
 	{
-		res = sql(ctx, "find the owner of the target schema the base creates", schema_owner, 1, params,
+		res = run_sql(ctx, "find the owner of the target schema the base creates", schema_owner, 1, params,
 				  err, sizeof(err));
 		if (res && PQntuples(res) == 1)
 		{
@@ -660,7 +590,7 @@ base_owner_role(run_ctx *ctx, bool schema_from_base, char *why, size_t whylen)
 		if (chosen)
 			return chosen;
 	}
-	res = sql(ctx, "count the owners of the base's objects in the target schema", most_objects, 1, params,
+	res = run_sql(ctx, "count the owners of the base's objects in the target schema", most_objects, 1, params,
 			  err, sizeof(err));
 	if (!res)
 		snprintf(why, whylen, "the default: the owners of the base's objects could not be read (%.200s)", err);
@@ -693,12 +623,12 @@ ensure_apply_role(run_ctx *ctx, const char *role, const char *role_ident, bool f
 	PGresult   *res;
 	char	   *q;
 
-	res = sql(ctx, NULL, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, err, sizeof(err));
+	res = run_sql(ctx, NULL, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, err, sizeof(err));
 	if (res && PQntuples(res) == 0)
 	{
 		PQclear(res);
 		q = xasprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE", role_ident);
-		res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+		res = run_sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
 		free(q);
 		if (res)
 			json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" created (LOGIN, not superuser): the artifacts run as it, as a production migration role would", role));
@@ -708,7 +638,7 @@ ensure_apply_role(run_ctx *ctx, const char *role, const char *role_ident, bool f
 		/* a role the base names: it must be able to log in here */
 		PQclear(res);
 		q = xasprintf("ALTER ROLE %s LOGIN NOSUPERUSER", role_ident);
-		res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+		res = run_sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
 		free(q);
 		if (res && !from_base)
 			json_array_append_new(scaffolds, json_sprintf("apply role \"%s\" given LOGIN in the sandbox", role));
@@ -743,7 +673,7 @@ refresh_matviews(run_ctx *ctx, strbuf *failed)
 
 	for (int pass = 0; pass < 5; pass++)
 	{
-		PGresult   *res = sql(ctx, "list the materialized views the base left unpopulated", query, 0, NULL,
+		PGresult   *res = run_sql(ctx, "list the materialized views the base left unpopulated", query, 0, NULL,
 							  err, sizeof(err));
 		int			before = done;
 		int			n;
@@ -756,7 +686,7 @@ refresh_matviews(run_ctx *ctx, strbuf *failed)
 		n = PQntuples(res);
 		for (int i = 0; i < n; i++)
 		{
-			PGresult   *r = sql(ctx, NULL, PQgetvalue(res, i, 0), 0, NULL, err, sizeof(err));
+			PGresult   *r = run_sql(ctx, NULL, PQgetvalue(res, i, 0), 0, NULL, err, sizeof(err));
 
 			if (r)
 			{
@@ -802,7 +732,7 @@ static int
 prep_exec(run_ctx *ctx, const char *q)
 {
 	char		err[1024];
-	PGresult   *res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+	PGresult   *res = run_sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
 
 	if (!res)
 	{
@@ -828,7 +758,7 @@ prep_roles(run_ctx *ctx, prep_state *ps)
 		const char *params[1] = {ps->roles.names[i]};
 		bool		missing;
 
-		res = sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, err, sizeof(err));
+		res = run_sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params, err, sizeof(err));
 		if (!res)
 		{
 			run_record_error(ctx, NULL, 0, err);
@@ -882,7 +812,7 @@ prep_database(run_ctx *ctx, prep_state *ps)
 		return EXIT_SANDBOX;
 	}
 	signals_cancel_on_signal(PQgetCancel(ctx->conn));
-	res = sql(ctx, NULL, "CREATE EXTENSION drydock", 0, NULL, err, sizeof(err));
+	res = run_sql(ctx, NULL, "CREATE EXTENSION drydock", 0, NULL, err, sizeof(err));
 	if (!res)
 	{
 		char		msg[1200];
@@ -902,7 +832,7 @@ target_schema_exists(run_ctx *ctx, bool *exists)
 {
 	char		err[1024];
 	const char *params[1] = {ctx->schema};
-	PGresult   *res = sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params,
+	PGresult   *res = run_sql(ctx, NULL, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params,
 						  err, sizeof(err));
 
 	if (!res)
@@ -1002,7 +932,7 @@ prep_base(run_ctx *ctx, prep_state *ps)
 			continue;
 		ident = quote_ident(ctx, ps->roles.names[i]);
 		q = xasprintf("GRANT %s TO %s", ident, ps->role_ident);
-		res = sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
+		res = run_sql(ctx, NULL, q, 0, NULL, err, sizeof(err));
 		free(q);
 		free(ident);
 		if (!res)
@@ -1072,7 +1002,7 @@ save_baseline(run_ctx *ctx)
 {
 	char		err[1024];
 	const char *params[1] = {BASELINE_LABEL};
-	PGresult   *res = sql(ctx, "SELECT drydock.baseline_save('" BASELINE_LABEL "')",
+	PGresult   *res = run_sql(ctx, "SELECT drydock.baseline_save('" BASELINE_LABEL "')",
 						  "SELECT drydock.baseline_save($1)", 1, params, err, sizeof(err));
 
 	if (!res)
@@ -1133,33 +1063,6 @@ run_prepare_database(run_ctx *ctx)
 
 /* ---------- rounds ---------- */
 
-json_t *
-run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, const char *const *params,
-		   int *rc)
-{
-	char		err[1024];
-	PGresult   *res = sql(ctx, what, query, nparams, params, err, sizeof(err));
-	json_t	   *rows;
-
-	if (!res)
-	{
-		if (dd_got_signal)
-			*rc = 128 + dd_got_signal;
-		else
-		{
-			run_record_error(ctx, NULL, 0, err);
-			if (ctx->last_sqlstate[0])
-				json_object_set_new(json_object_get(ctx->report, "error"), "sqlstate",
-									json_string(ctx->last_sqlstate));
-			*rc = sqlstate_is_bad_argument(ctx->last_sqlstate) ? EXIT_USAGE : EXIT_INTERNAL;
-		}
-		return NULL;
-	}
-	rows = rows_json(res);
-	PQclear(res);
-	*rc = 0;
-	return rows;
-}
 
 static int
 capture(run_ctx *ctx, const char *phase)
