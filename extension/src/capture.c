@@ -88,6 +88,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "drydock.h"
 #include "capture.h"
 
 PG_FUNCTION_INFO_V1(drydock_capture_ddl_command_start);
@@ -801,18 +802,6 @@ rewritten_facts(List **facts)
 	}
 }
 
-static Datum
-list_to_text_array_datum(List *l)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * (list_length(l) + 1));
-	int			n = 0;
-	ListCell   *lc;
-
-	foreach(lc, l)
-		elems[n++] = CStringGetTextDatum((char *) lfirst(lc));
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
 /* The statement's text, at most 8 kB (cut on a character boundary). */
 #define QUERY_KEEP 8192
 static Datum
@@ -883,7 +872,7 @@ drydock_capture_ddl_command_end(PG_FUNCTION_ARGS)
 		statement_facts(&facts, trigdata->parsetree);
 		rewritten_facts(&facts);
 		si.query = statement_text(&si.query_null);
-		si.facts = list_to_text_array_datum(facts);
+		si.facts = drydock_text_array(facts);
 		si.lock_timeout = LockTimeout;
 
 		if (strncmp(tag, "DROP ", 5) == 0 && !rewrites)

@@ -5,6 +5,8 @@
 #ifndef DRYDOCK_H
 #define DRYDOCK_H
 
+#include "nodes/pg_list.h"
+
 /* The one version source is drydock.control; the Makefile passes it in. */
 #ifndef DRYDOCK_VERSION
 #error "DRYDOCK_VERSION must come from the Makefile (default_version of drydock.control)"
@@ -18,6 +20,9 @@
  * so these rows are left out wherever constraints are listed: the same DDL
  * then gets the same description, diff and findings on 13 to 18.
  */
+/* A List of C strings as a text[] Datum (drydock.c), for SRF rows and SPI arguments. */
+extern Datum drydock_text_array(List *l);
+
 #ifndef CONSTRAINT_NOTNULL
 #define CONSTRAINT_NOTNULL 'n'
 #endif

@@ -93,6 +93,7 @@
 #include "utils/tuplestore.h"
 
 #include "srf.h"
+#include "drydock.h"
 #include "verify.h"
 
 PG_FUNCTION_INFO_V1(drydock_verify);
@@ -633,18 +634,6 @@ emit(VerifyCtx *ctx, const DrydockRule *rule, const char *object,
 	tuplestore_putvalues(ctx->tupstore, ctx->tupdesc, values, nulls);
 }
 
-static Datum
-list_to_text_array(List *l)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * (list_length(l) + 1));
-	int			n = 0;
-	ListCell   *lc;
-
-	foreach(lc, l)
-		elems[n++] = CStringGetTextDatum((char *) lfirst(lc));
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
 /*
  * The statement a finding on object f.obj comes from when its query gives
  * none: the first statement of the apply whose captured row names the
@@ -693,7 +682,7 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		memset(nulls, ' ', sizeof(nulls));
 		values[0] = CStringGetTextDatum(ctx->schema);
 		if (p->expected_is_list)
-			values[1] = list_to_text_array(p->expected_tables);
+			values[1] = drydock_text_array(p->expected_tables);
 		else
 		{
 			values[1] = (Datum) 0;
@@ -701,7 +690,7 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		}
 		values[2] = Int32GetDatum(p->expected_count);
 		if (p->allowed_types_given)
-			values[3] = list_to_text_array(p->allowed_types);
+			values[3] = drydock_text_array(p->allowed_types);
 		else
 		{
 			values[3] = (Datum) 0;
@@ -715,7 +704,7 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 			values[5] = (Datum) 0;
 			nulls[5] = 'n';
 		}
-		values[6] = list_to_text_array(p->notices);
+		values[6] = drydock_text_array(p->notices);
 		values[7] = Int32GetDatum(p->max_lock_rank);
 		values[8] = CStringGetTextDatum(drydock_lock_modes[p->max_lock_rank - 1]);
 		values[9] = ctx->scope;
@@ -864,7 +853,7 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 		Oid			argtypes[1] = {TEXTARRAYOID};
 		Datum		values[1];
 
-		values[0] = list_to_text_array(ctx.policy->allowed_types);
+		values[0] = drydock_text_array(ctx.policy->allowed_types);
 		ret = SPI_execute_with_args("SELECT x FROM pg_catalog.unnest($1) x"
 									" WHERE pg_catalog.to_regtype(x) IS NULL LIMIT 1",
 									1, argtypes, values, NULL, true, 1);

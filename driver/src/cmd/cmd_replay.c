@@ -209,15 +209,8 @@ advance_state(run_ctx *ctx, artifact *up, json_t *pair)
 		return rc;
 	if (!ar.ok)
 	{
-		int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_SQL;
+		int			code = run_record_apply_failure(ctx, up, &ar);
 
-		if (!ar.interrupted)
-		{
-			char	   *msg = run_apply_error_message(ctx, up, &ar);
-
-			run_record_error(ctx, up->path, ar.error_line, msg);
-			free(msg);
-		}
 		if (pair)
 			json_object_set_new(pair, "verdict", json_string("failed"));
 		psql_apply_result_free(&ar);

@@ -123,8 +123,12 @@ int			run_round(run_ctx *ctx, int round);
 int			run_apply_file(run_ctx *ctx, artifact *a, const char *role, bool restrict_meta,
 						   const char *what, struct psql_apply_result *res);
 const char *run_apply_role(run_ctx *ctx);
-char	   *run_apply_error_message(run_ctx *ctx, const artifact *a,
-									const struct psql_apply_result *ar);
+/*
+ * After an artifact failed in psql: its error recorded at FILE:LINE (unless
+ * a signal interrupted it); returns the exit code (EXIT_SQL or 128+N).
+ */
+int			run_record_apply_failure(run_ctx *ctx, const artifact *a,
+									 const struct psql_apply_result *ar);
 int			run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json);
 int			run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json);
 /* locate.c: report.json "location" of verification rows (seq -> FILE:LINE) */

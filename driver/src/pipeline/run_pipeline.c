@@ -511,7 +511,7 @@ give_unowned_base_objects(run_ctx *ctx, const char *role)
  * non-superuser apply role lacks: say which statement needs it, and that
  * --apply-as-superuser exists (production's migration role may be one).
  */
-char *
+static char *
 run_apply_error_message(run_ctx *ctx, const artifact *a, const psql_apply_result *ar)
 {
 	char	   *msg = apply_error_message(ar, NULL);
@@ -531,6 +531,19 @@ run_apply_error_message(run_ctx *ctx, const artifact *a, const psql_apply_result
 	sb_printf(&sb, " needs a privilege the apply role \"%s\" (not a superuser) lacks; if production runs it as a superuser, --apply-as-superuser runs the artifacts as the sandbox superuser (recorded in the report)",
 			  run_apply_role(ctx));
 	return sb.data;
+}
+
+int
+run_record_apply_failure(run_ctx *ctx, const artifact *a, const psql_apply_result *ar)
+{
+	char	   *msg;
+
+	if (ar->interrupted)
+		return 128 + dd_got_signal;
+	msg = run_apply_error_message(ctx, a, ar);
+	run_record_error(ctx, a->path, ar->error_line, msg);
+	free(msg);
+	return EXIT_SQL;
 }
 
 const char *
@@ -1392,15 +1405,8 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	}
 	if (!ar.ok)
 	{
-		int			code = ar.interrupted ? 128 + dd_got_signal : EXIT_SQL;
+		int			code = run_record_apply_failure(ctx, a, &ar);
 
-		if (!ar.interrupted)
-		{
-			char	   *msg = run_apply_error_message(ctx, a, &ar);
-
-			run_record_error(ctx, a->path, ar.error_line, msg);
-			free(msg);
-		}
 		psql_apply_result_free(&ar);
 		return code;
 	}
