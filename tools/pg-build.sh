@@ -110,8 +110,10 @@ APTDIR=$CACHE/.apt
 [ -n "$FROM_BINARIES" ] && APTDIR=$CACHE/.apt-$MAJOR
 
 # Debian packages when this release has them (bookworm: 15).
-if [ -z "${DRYDOCK_PG_FORCE_BUILD:-}" ] &&
-	apt-cache policy "postgresql-$MAJOR" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+# (captured first: under pipefail, grep -q closing the pipe early can make
+# apt-cache die of SIGPIPE and the test fail although the package exists)
+policy=$(apt-cache policy "postgresql-$MAJOR" 2>/dev/null || true)
+if [ -z "${DRYDOCK_PG_FORCE_BUILD:-}" ] && [[ $policy == *"Candidate: "[0-9]* ]]; then
 	pkgs="postgresql-$MAJOR postgresql-server-dev-$MAJOR postgresql-$MAJOR-pgtap"
 	missing=""
 	for p in $pkgs; do
