@@ -85,7 +85,7 @@ sub check_sarif {
     my $r = run_ci_line($repo, $sh);
     is($r->{rc}, 1, 'github: exit 1 on the unsafe migration') or diag($r->{err});
     like($r->{out}, qr/^::error file=\Q$NEW\E,line=4,title=NH004::/m, "github: an ::error annotation at $NEW line 4");
-    like($r->{out}, qr/^::error file=\Q$NEW\E,line=1,title=KC001::/m, 'github: KC001 on the new file');
+    like($r->{out}, qr/^::error file=\Q$NEW\E,line=3,title=KC001::/m, 'github: KC001 on the new file, at the CREATE TABLE (line 3)');
     unlike($r->{out}, qr/^::error file=db\/migrations\/[12]_/m, 'github: nothing on the migrations the pull request did not touch');
     my ($up) = grep { ($_->{uses} // '') =~ m{codeql-action/upload-sarif} } @steps;
     ok($up && $up->{if} eq 'always()', 'github: the SARIF is uploaded even when drydock fails the step');
