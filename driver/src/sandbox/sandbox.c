@@ -31,11 +31,14 @@
 
 #include "contain.h"
 #include "netcheck.h"
+#include "sha256.h"
 #include "signals.h"
 #include "template.h"
 #include "util.h"
 
 #define MAX_REGISTERED 8
+#define BASE_CACHE_EXTRA "prepared.json"
+#define BASE_CACHE_MAX_DEFAULT 4
 
 static sandbox *registered[MAX_REGISTERED];
 static bool atexit_installed = false;
@@ -382,7 +385,33 @@ sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errle
 	cs.pg = sb->pg;
 	cs.user = &sb->user;
 	cs.locale = sb->locale;
-	if (!opts->fresh)
+	if (opts->base_cache_material && !opts->fresh)
+	{
+		char	   *m = cache_key_material(&cs);
+		char	   *material = xasprintf("%s%s", m, opts->base_cache_material);
+		char		hex[65];
+		cache_hit	hit;
+
+		sha256_hex(material, strlen(material), hex);
+		hex[16] = '\0';
+		sb->base_cache_key = xasprintf("base-%d-%s", sb->pg->major, hex);
+		free(m);
+		free(material);
+		if ((rc = cache_entry_clone(sb->base_cache_key, sb->pg->major, BASE_CACHE_EXTRA, sb->data_dir,
+									&hit, err, errlen)) != 0)
+			return rc;
+		if (hit.hit)
+		{
+			sb->origin = "base cache clone";
+			sb->base_cloned = true;
+			sb->base_extra = hit.extra;
+			sb->template_path = NULL;
+			snprintf(sb->base_created_at, sizeof(sb->base_created_at), "%s", hit.created_at);
+			sb->ms_clone = hit.ms_clone;
+			free(hit.path);
+		}
+	}
+	if (!opts->fresh && !sb->base_cloned)
 	{
 		template_clone_result tr;
 
@@ -446,6 +475,50 @@ sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errle
 		return EXIT_SANDBOX;
 	}
 	return rc;
+}
+
+int
+sandbox_base_cache_store(sandbox *sb, const char *extra, bool *stored, double *ms_store,
+						 double *ms_stop, char *err, size_t errlen)
+{
+	double		t = now_ms();
+	int			status;
+	int			rc;
+	const char *max_env = getenv("DRYDOCK_BASE_CACHE_MAX");
+	int			max = max_env && atoi(max_env) > 0 ? atoi(max_env) : BASE_CACHE_MAX_DEFAULT;
+	char	   *pidfile = xasprintf("%s/postmaster.pid", sb->data_dir);
+
+	*stored = false;
+	*ms_store = 0;
+	/* fast shutdown: a checkpoint, then pg_control says "shut down" */
+	if (sb->postmaster_pid <= 0 || kill(sb->postmaster_pid, SIGINT) != 0)
+	{
+		snprintf(err, errlen, "cannot stop the sandbox to cache it: %s", strerror(errno));
+		free(pidfile);
+		return EXIT_SANDBOX;
+	}
+	while (waitpid(sb->postmaster_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sb->postmaster_pid = 0;
+	*ms_stop = now_ms() - t;
+	if (access(pidfile, F_OK) == 0)
+	{
+		snprintf(err, errlen, "the sandbox did not shut down cleanly (postmaster.pid remains)");
+		free(pidfile);
+		return EXIT_SANDBOX;
+	}
+	free(pidfile);
+	rc = cache_entry_store(sb->base_cache_key, sb->pg->major, sb->data_dir, BASE_CACHE_EXTRA, extra,
+						   "base-", max, stored, ms_store, err, errlen);
+	if (rc > 0)
+		return rc;
+	if (rc < 0)
+	{
+		/* not fatal: the run goes on uncached; say so on stderr */
+		fprintf(stderr, "drydock: base cache not stored: %s\n", err);
+		err[0] = '\0';
+	}
+	return start_postmaster(sb, 60000, err, errlen);
 }
 
 PGconn *
@@ -757,5 +830,7 @@ sandbox_free(sandbox *sb)
 	free(sb->locale);
 	free(sb->server_version);
 	free(sb->template_path);
+	free(sb->base_cache_key);
+	free(sb->base_extra);
 	memset(sb, 0, sizeof(*sb));
 }
