@@ -477,6 +477,94 @@ sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errle
 	return rc;
 }
 
+/*
+ * In a cleanly stopped cluster, remove the WAL segments its restart does not
+ * need: all but those from the checkpoint's redo point to the checkpoint
+ * record (one segment after a shutdown checkpoint).  The rest are old or
+ * recycled (preallocated) segments, most of a restored base's pg_wal: the
+ * cache entry and every copy of it are that much smaller.
+ */
+static void
+trim_wal(const char *data_dir)
+{
+	/* ControlFileData: checkPoint at 32, checkPointCopy.redo at 40, its ThisTimeLineID at 48 */
+	char	   *path = xasprintf("%s/global/pg_control", data_dir);
+	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned char buf[52];
+	uint64_t	ckpt,
+				redo;
+	uint32_t	tli;
+	char	   *waldir;
+	DIR		   *d;
+	struct dirent *de;
+	off_t		segsize = 0;
+	bool		ok;
+
+	free(path);
+	if (fd < 0)
+		return;
+	ok = read(fd, buf, sizeof(buf)) == (ssize_t) sizeof(buf);
+	close(fd);
+	if (!ok)
+		return;
+	memcpy(&ckpt, buf + 32, 8);
+	memcpy(&redo, buf + 40, 8);
+	memcpy(&tli, buf + 48, 4);
+	waldir = xasprintf("%s/pg_wal", data_dir);
+	if (!(d = opendir(waldir)))
+	{
+		free(waldir);
+		return;
+	}
+	/* the segment size: that of the segment holding the checkpoint */
+	while ((de = readdir(d)))
+	{
+		struct stat st;
+		char	   *f;
+
+		if (strlen(de->d_name) != 24 || strspn(de->d_name, "0123456789ABCDEF") != 24)
+			continue;
+		f = xasprintf("%s/%s", waldir, de->d_name);
+		if (stat(f, &st) == 0 && st.st_size > 0 && (segsize == 0 || st.st_size == segsize))
+			segsize = st.st_size;
+		else
+			segsize = -1;		/* sizes differ: touch nothing */
+		free(f);
+		if (segsize < 0)
+			break;
+	}
+	if (segsize > 0 && (segsize & (segsize - 1)) == 0 && redo <= ckpt)
+	{
+		uint64_t	per_id = UINT64_C(0x100000000) / (uint64_t) segsize;
+		uint64_t	first = redo / (uint64_t) segsize,
+					last = ckpt / (uint64_t) segsize;
+
+		rewinddir(d);
+		while ((de = readdir(d)))
+		{
+			unsigned int t,
+						hi,
+						lo;
+			uint64_t	segno;
+
+			if (strlen(de->d_name) != 24 || strspn(de->d_name, "0123456789ABCDEF") != 24 ||
+				sscanf(de->d_name, "%8X%8X%8X", &t, &hi, &lo) != 3)
+				continue;
+			segno = (uint64_t) hi * per_id + lo;
+			if (t == tli && segno >= first && segno <= last)
+				continue;
+			{
+				char	   *f = xasprintf("%s/%s", waldir, de->d_name);
+
+				unlink(f);
+				free(f);
+			}
+		}
+	}
+	closedir(d);
+	free(waldir);
+}
+
 int
 sandbox_base_cache_store(sandbox *sb, const char *extra, bool *stored, double *ms_store,
 						 double *ms_stop, char *err, size_t errlen)
@@ -508,6 +596,7 @@ sandbox_base_cache_store(sandbox *sb, const char *extra, bool *stored, double *m
 		return EXIT_SANDBOX;
 	}
 	free(pidfile);
+	trim_wal(sb->data_dir);
 	rc = cache_entry_store(sb->base_cache_key, sb->pg->major, sb->data_dir, BASE_CACHE_EXTRA, extra,
 						   "base-", max, stored, ms_store, err, errlen);
 	if (rc > 0)
