@@ -11,6 +11,7 @@ use lib "$FindBin::Bin/lib";
 use DD;
 use DDRun;
 use File::Temp qw(tempdir);
+use JSON::PP ();
 use Test::More;
 
 my $cache = tempdir(CLEANUP => 1);
@@ -139,6 +140,39 @@ is(scalar(entries()), 1, 'still one entry');
     is(scalar(() = glob("$cache/drydock/.build-*")), 0, 'concurrent first runs: no half-built entry left');
     my $r = dd_run('after-concurrent', \@args, env => \%env);
     is(bc($r)->{origin}, 'cache', 'after the concurrent runs: a hit');
+}
+
+# replay --base: the same cache, the same verdicts
+{
+    my $tmp = tempdir(CLEANUP => 1);
+    mkdir "$tmp/h";
+    for (['1_alter', 'base_alter']) {
+        my ($v, $fx) = @$_;
+        for my $d (qw(up down)) {
+            open(my $fh, '>', "$tmp/h/$v.$d.sql") or die;
+            print $fh DD::slurp(F("$fx/$d.sql"));
+            close $fh;
+        }
+    }
+    chmod 0755, $tmp, "$tmp/h";
+    chmod 0644, glob("$tmp/h/*");
+    my $replay = sub {
+        my ($out) = @_;
+        my $r = DD::run_cmd([DD::drydock(), 'replay', '-q', "$tmp/h", '--schema', 'app', '--base', BASE(), '--out', "$tmp/$out"],
+                            env => { %env, TMPDIR => $tmp });
+        $r->{report} = JSON::PP->new->decode(DD::slurp("$tmp/$out/report.json") // '{}');
+        is(scalar(() = glob("$tmp/drydock-??????")), 0, "replay $out: no run directory left");
+        return $r;
+    };
+    my $a = $replay->('r1');
+    my $b = $replay->('r2');
+    ok(bc($a)->{origin} && bc($b)->{origin} eq 'cache', 'replay --base: the second replay clones the base')
+        or diag(explain([bc($a), bc($b)]));
+    is($b->{rc}, $a->{rc}, 'replay --base: the same exit code');
+    is(scalar(@{ $b->{report}{rounds} || [] }), 1, 'replay --base: the pair was replayed');
+    is_deeply([map { $_->{verdict} } @{ $b->{report}{rounds} || [] }], [map { $_->{verdict} } @{ $a->{report}{rounds} || [] }],
+              'replay --base: the same verdicts');
+    is($b->{report}{environment}{apply_role}, $a->{report}{environment}{apply_role}, 'replay --base: the same apply role');
 }
 
 done_testing();
