@@ -68,10 +68,11 @@ is(scalar(entries()), 1, 'still one entry');
 }
 
 # a changed base misses
+my $changed_base;
 {
     my $tmp = tempdir(CLEANUP => 1);
     chmod 0755, $tmp;
-    my $b = "$tmp/base.sql";
+    my $b = $changed_base = "$tmp/base.sql";
     open(my $fh, '>', $b) or die;
     print $fh DD::slurp(BASE()), "\nCREATE TABLE app.extra_for_cache_test (id int PRIMARY KEY);\n";
     close $fh;
@@ -96,20 +97,27 @@ is(scalar(entries()), 1, 'still one entry');
     is_deeply(verdicts($again), verdicts($first), 'after the rebuild: the same verdicts');
 }
 
-# the cache is bounded: DRYDOCK_BASE_CACHE_MAX=1 leaves one entry, the newest
+# the cache is bounded, least recently used out: with DRYDOCK_BASE_CACHE_MAX=2,
+# after a hit on the changed base's entry, a third base pushes out the
+# first base's entry (made later, but used less recently)
 {
-    my $r = dd_run('bounded', \@args, env => { %env, DRYDOCK_BASE_CACHE_MAX => 1 });
-    is(bc($r)->{origin}, 'cache', 'bounded: a hit stores nothing');
+    my @before = entries();
+    my ($changed_entry) = grep { $_ ne $e[0] } @before;
+    sleep 1;	# mtimes have a one-second grain in some filesystems
+    my $r = dd_run('lru-hit', ['--schema', 'app', '--base', $changed_base, @mig], env => \%env);
+    is(bc($r)->{origin}, 'cache', 'bounded: a hit on the changed base');
     my $tmp = tempdir(CLEANUP => 1);
     chmod 0755, $tmp;
     open(my $fh, '>', "$tmp/base.sql") or die;
     print $fh DD::slurp(BASE()), "\nCREATE TABLE app.other_for_cache_test (id int PRIMARY KEY);\n";
     close $fh;
     $r = dd_run('bounded-miss', ['--schema', 'app', '--base', "$tmp/base.sql", @mig],
-                env => { %env, DRYDOCK_BASE_CACHE_MAX => 1 });
+                env => { %env, DRYDOCK_BASE_CACHE_MAX => 2 });
+    ok(bc($r)->{stored_by_this_run}, 'bounded: a third base stored');
     my @now = entries();
-    is(scalar(@now), 1, 'bounded: one entry remains');
-    isnt($now[0], $e[0], 'bounded: the oldest went out');
+    is(scalar(@now), 2, 'bounded: two entries remain');
+    ok(!(grep { $_ eq $e[0] } @now), 'bounded: the least recently used entry went out');
+    ok((grep { $_ eq $changed_entry } @now), 'bounded: the recently used one stayed');
 }
 
 # gc --cache empties it

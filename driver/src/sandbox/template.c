@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -436,6 +437,8 @@ cache_entry_clone(const char *key, int major, const char *extra_name, const char
 	}
 	hit->hit = true;
 	hit->path = xstrdup(entry);
+	/* its mtime is its last use: the bound removes the least recently used */
+	(void) utimes(entry, NULL);
 out:
 	if (!hit->hit && rc == 0)
 		err[0] = '\0';
@@ -448,7 +451,7 @@ out:
 	return rc;
 }
 
-/* Entries named prefix*, oldest first out until at most max remain (busy ones are skipped). */
+/* Entries named prefix*, least recently used (mtime) out until at most max remain (busy ones are skipped). */
 static void
 cache_prune(const char *cache, const char *prefix, int max)
 {

@@ -68,7 +68,7 @@ int			cache_entry_clone(const char *key, int major, const char *extra_name, cons
  * with the extra file, under an exclusive lock: built in a temporary
  * directory, renamed into place; left alone if another run stored a valid
  * one meanwhile.  Then at most max_entries entries named prefix* remain,
- * oldest out.  0 (*stored says whether this call made it), -1 with err, or
+ * the least recently used out.  0 (*stored says whether this call made it), -1 with err, or
  * an exit code (interrupted).
  */
 int			cache_entry_store(const char *key, int major, const char *src_data, const char *extra_name,
