@@ -62,6 +62,7 @@ sub normalize {
     $text =~ s/\Q$env->{server_version}\E/<SERVER_VERSION>/g if $env->{server_version};
     $text =~ s/\b\d{16,20}\b/<SYSID>/g;
     $text =~ s/ by this run\b//g;
+    $text =~ s/\bbase-\d+-[0-9a-f]{16}\b/base-<KEY>/g;
     $text =~ s/^(- last step: #)\d+/$1<n>/mg;
     # the commands table: the driver's own catalog queries (kind sql) change
     # with its implementation and are left out, the numbers with them; the
@@ -195,9 +196,16 @@ like($template_sysid // '', qr/^\d+$/, 'warm-up: the sandbox system identifier i
     ok((grep { /^not ok \d+ - RB003 / } @tap), 'findings: the RB003 failure is "not ok"');
 }
 
-# (2b) findings against a base schema: the lock table has rows
+# (2b) findings against a base schema: the lock table has rows.  A private
+# cache warmed by a first run: the golden shows the base cloned from it.
 {
-    my $r = dd_run('locks', ['--schema', 'app', '--base', BASE(), F('base_alter/up.sql'), F('base_alter/down.sql')]);
+    my $cache = File::Temp->newdir();
+    chmod 0755, "$cache";
+    my @locks = ('--schema', 'app', '--base', BASE(), F('base_alter/up.sql'), F('base_alter/down.sql'));
+    my $warm = dd_run('locks-warm', \@locks, env => { XDG_CACHE_HOME => "$cache" });
+    is($warm->{report}{environment}{base_cache}{origin}, 'restored', 'locks-warm: the base restored and cached');
+    check_report_dir('locks-warm', $warm);
+    my $r = dd_run('locks', \@locks, env => { XDG_CACHE_HOME => "$cache" });
     is($r->{rc}, 1, 'locks: exit 1') or diag($r->{err});
     check_report_dir('locks', $r);
     golden_compare('locks', $r, $_) for qw(execution-log.md verification-result.md);

@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "sandbox.h"
+#include "template.h"
 #include "util.h"
 
 static void
@@ -35,6 +36,8 @@ gc_usage(FILE *out)
 			"$TMPDIR, /tmp and /dev/shm; a sandbox left by --keep is removed only when named.\n"
 			"\n"
 			"Options:\n"
+			"      --cache     instead: empty the cache of templates and prepared bases\n"
+			"                  ($XDG_CACHE_HOME/drydock, ~/.cache/drydock, /var/cache/drydock as root)\n"
 			"  -n, --dry-run   say what would be removed, remove nothing\n"
 			"  -q, --quiet     print nothing but errors\n"
 			"  -h, --help      show this help, then exit\n");
@@ -169,8 +172,10 @@ cmd_gc(int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
+		{"cache", no_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0}
 	};
+	bool		cache = false;
 	bool		dry_run = false;
 	bool		quiet = false;
 	int			c;
@@ -191,10 +196,25 @@ cmd_gc(int argc, char **argv)
 			case 'h':
 				gc_usage(stdout);
 				return EXIT_PASS;
+			case 'C':
+				cache = true;
+				break;
 			default:
 				gc_usage(stderr);
 				return EXIT_USAGE;
 		}
+	}
+	if (cache)
+	{
+		if (optind < argc)
+		{
+			fprintf(stderr, "drydock: gc --cache takes no RUNDIR\n");
+			return EXIT_USAGE;
+		}
+		failures = cache_empty(dry_run, quiet, &removed);
+		if (!quiet && removed == 0 && failures == 0)
+			printf("cache is empty\n");
+		return failures ? EXIT_SANDBOX : EXIT_PASS;
 	}
 	if (optind < argc)
 	{

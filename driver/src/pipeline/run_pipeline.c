@@ -24,6 +24,7 @@
 #include "psql_apply.h"
 #include "redact.h"
 #include "report.h"
+#include "sha256.h"
 #include "signals.h"
 #include "run_suppress.h"
 #include "util.h"
@@ -223,6 +224,79 @@ run_preflight(run_ctx *ctx)
 
 /* ---------- sandbox and isolation ---------- */
 
+/*
+ * The run's part of the base cache key (sandbox.c adds the server binary and
+ * version, the locale and the cluster user): everything else that changes
+ * what preparing the base produces: the base's bytes, the extension's
+ * version and install script (unreleased versions change under one name),
+ * the psql that restores it, the database name and the apply-role options.
+ * --synthetic-rows is keyed too, though the rows come after the cached
+ * point.  NULL: no base, or --fresh (which bypasses every cache).
+ */
+static char *
+base_cache_material(run_ctx *ctx)
+{
+	const char *argv[] = {ctx->pg.pg_config, "--sharedir", NULL};
+	char	  **env;
+	proc_result res;
+	char		err[256];
+	char	   *control = NULL;
+	char	   *script_sha = NULL;
+	char	   *material;
+
+	if (!ctx->opt->base_path || ctx->opt->fresh || !ctx->base.pf.sha256[0])
+		return NULL;
+	env = child_env_new(NULL);
+	if (proc_run(&(proc_spec)
+				 {
+				 .argv = argv,.envp = env,.timeout_ms = 30000
+				 }, &res, err, sizeof(err)))
+	{
+		if (res.exit_code == 0 && res.out)
+		{
+			char	   *dir = xstrdup(res.out);
+			char	   *path;
+			char	   *ver;
+
+			dir[strcspn(dir, "\n")] = '\0';
+			path = xasprintf("%s/extension/drydock.control", dir);
+			control = read_small_file(path, NULL);
+			free(path);
+			ver = control ? strstr(control, "default_version") : NULL;
+			if (ver && (ver = strchr(ver, '\'')))
+			{
+				char		hex[65];
+				size_t		n = strcspn(ver + 1, "'");
+				char	   *v = xstrndup_n(ver + 1, n);
+
+				path = xasprintf("%s/extension/drydock--%s.sql", dir, v);
+				if (sha256_file_hex(path, hex, err, sizeof(err)) == 0)
+					script_sha = xstrdup(hex);
+				free(path);
+				free(v);
+			}
+			free(dir);
+		}
+		proc_result_free(&res);
+	}
+	child_env_free(env);
+	if (!control || !script_sha)
+	{
+		/* the extension cannot be identified: no cache rather than a wrong one */
+		free(control);
+		free(script_sha);
+		return NULL;
+	}
+	material = xasprintf("drydock-basecache-1\nbase=%s\ncontrol=%s\nscript=%s\npsql=%s\ndb=%s\n"
+						 "apply_role=%s\nsuperuser=%d\nsynthetic_rows=%d\n",
+						 ctx->base.pf.sha256, control, script_sha, ctx->pg.psql, ctx->dbname,
+						 ctx->opt->apply_role ? ctx->opt->apply_role : "", (int) ctx->opt->apply_as_superuser,
+						 ctx->opt->synthetic_rows);
+	free(control);
+	free(script_sha);
+	return material;
+}
+
 int
 run_start_sandbox(run_ctx *ctx)
 {
@@ -235,6 +309,7 @@ run_start_sandbox(run_ctx *ctx)
 	bool		proven;
 	char		sysid[32];
 	double		t = now_ms();
+	char	   *base_material;
 
 	if (!pg_install_select(ctx->opt->pg_config, ctx->opt->pg_major, ctx->opt->prod_version,
 						   &ctx->pg, err, sizeof(err)))
@@ -249,11 +324,14 @@ run_start_sandbox(run_ctx *ctx)
 	json_object_set_new(env, "psql_restricted_mode", json_boolean(ctx->restrict_meta));
 
 	ctx->sb_made = true;
+	base_material = base_cache_material(ctx);
 	rc = sandbox_create(&ctx->sb, &(sandbox_options)
 						{
 						.pg = &ctx->pg,.run_as = ctx->opt->run_as,.keep = ctx->opt->keep,.fresh = ctx->opt->fresh,
+						.base_cache_material = base_material,
 						.require_containment = ctx->opt->apply_as_superuser && !ctx->opt->allow_weak_containment
 						}, err, sizeof(err));
+	free(base_material);
 	json_object_set_new(env, "kind", json_string("isolated ephemeral local cluster (socket-only, throwaway)"));
 	json_object_set_new(env, "cluster_origin", json_string(ctx->sb.origin ? ctx->sb.origin : "none"));
 	if (ctx->sb.template_path)
@@ -273,6 +351,14 @@ run_start_sandbox(run_ctx *ctx)
 	{
 		char	   *c = xasprintf("cp -a --reflink=auto TEMPLATE/data RUN/data (template made %s%s)",
 								  ctx->sb.template_created_at, ctx->sb.template_built_now ? " by this run" : "");
+
+		run_command(ctx, "clone", c, "ok", ctx->sb.ms_clone);
+		free(c);
+	}
+	if (ctx->sb.base_cloned)
+	{
+		char	   *c = xasprintf("cp -a --reflink=auto BASECACHE/data RUN/data (instead of restoring the base: roles, restore, materialized views, extension, apply role and grants as cached at %s)",
+								  ctx->sb.base_created_at);
 
 		run_command(ctx, "clone", c, "ok", ctx->sb.ms_clone);
 		free(c);
@@ -1028,6 +1114,119 @@ save_baseline(run_ctx *ctx)
 	return 0;
 }
 
+/* Reconnect the superuser connection to the throwaway database. */
+static int
+prep_connect_db(run_ctx *ctx)
+{
+	char		err[1024];
+
+	signals_cancel_on_signal(NULL);
+	if (ctx->conn)
+		PQfinish(ctx->conn);
+	ctx->conn = sandbox_connect(&ctx->sb, ctx->dbname, err, sizeof(err));
+	if (!ctx->conn)
+	{
+		run_record_error(ctx, NULL, 0, err);
+		return EXIT_SANDBOX;
+	}
+	signals_cancel_on_signal(PQgetCancel(ctx->conn));
+	return 0;
+}
+
+/* environment.base_cache: where the prepared base came from, honestly. */
+static void
+base_cache_report(run_ctx *ctx, const char *origin, const char *created_at, bool stored,
+				  double ms)
+{
+	json_t	   *bc = json_pack("{s:s, s:s, s:b, s:f}", "origin", origin, "key", ctx->sb.base_cache_key,
+							   "stored_by_this_run", stored, "ms", ms);
+
+	if (created_at && created_at[0])
+		json_object_set_new(bc, "created_at", json_string(created_at));
+	json_object_set_new(json_object_get(ctx->report, "environment"), "base_cache", bc);
+}
+
+/*
+ * A miss: the prepared base (roles, restore, materialized views, extension,
+ * apply role, grants) becomes the cache entry, with what preparing it
+ * recorded (the apply role and why, the scaffold notes from n_scaffolds on,
+ * the restore's record) so that a hit reports the same.
+ */
+static int
+base_cache_save(run_ctx *ctx, prep_state *ps, size_t n_scaffolds)
+{
+	json_t	   *scaffolds = json_object_get(ctx->report, "scaffolds");
+	json_t	   *restore = json_object_get(json_object_get(json_object_get(ctx->report, "artifacts"), "base"), "restore");
+	json_t	   *rec = json_pack("{s:o, s:s, s:o, s:O}",
+								"apply_role", ctx->apply_role ? json_string(ctx->apply_role) : json_null(),
+								"apply_role_reason", ps->why, "scaffolds", json_array(),
+								"restore", restore ? restore : json_null());
+	char	   *text;
+	char		err[1024] = "";
+	bool		stored;
+	double		ms_store = 0,
+				ms_stop = 0,
+				t = now_ms();
+	int			rc;
+
+	for (size_t i = n_scaffolds; i < json_array_size(scaffolds); i++)
+		json_array_append(json_object_get(rec, "scaffolds"), json_array_get(scaffolds, i));
+	text = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	signals_cancel_on_signal(NULL);
+	PQfinish(ctx->conn);
+	ctx->conn = NULL;
+	rc = sandbox_base_cache_store(&ctx->sb, text, &stored, &ms_store, &ms_stop, err, sizeof(err));
+	free(text);
+	if (rc != 0)
+	{
+		run_record_error(ctx, NULL, 0, err);
+		return rc;
+	}
+	run_command(ctx, "cache", stored ? "fast shutdown; cp -a --reflink=auto RUN/data BASECACHE/data (the prepared base, for the next run); postgres -D DATA"
+				: "fast shutdown; base cache entry already made by a concurrent run, not stored; postgres -D DATA",
+				"ok", now_ms() - t);
+	lifecycle_event(ctx, "restarted after caching the base");
+	base_cache_report(ctx, "restored", NULL, stored, ms_store);
+	dd_progress("base: cached in %.0f ms (stop %.0f ms, copy %.0f ms)", now_ms() - t, ms_stop, ms_store);
+	return prep_connect_db(ctx);
+}
+
+/* A hit: the cloned cluster holds the prepared base; report what preparing it recorded. */
+static int
+prep_from_cache(run_ctx *ctx, prep_state *ps)
+{
+	json_error_t jerr;
+	json_t	   *rec = json_loads(ctx->sb.base_extra, 0, &jerr);
+	json_t	   *role = json_object_get(rec, "apply_role");
+	json_t	   *why = json_object_get(rec, "apply_role_reason");
+	json_t	   *restore = json_object_get(rec, "restore");
+	size_t		i;
+	json_t	   *v;
+
+	if (!rec || !json_is_string(why) || !json_is_array(json_object_get(rec, "scaffolds")))
+	{
+		json_decref(rec);
+		run_record_error(ctx, NULL, 0, "the base cache entry's record is unreadable; run with --fresh or drydock gc --cache");
+		return EXIT_SANDBOX;
+	}
+	if (json_is_string(role))
+	{
+		free(ctx->apply_role);
+		ctx->apply_role = xstrdup(json_string_value(role));
+	}
+	prep_set_role(ctx, ps, run_apply_role(ctx));
+	snprintf(ps->why, sizeof(ps->why), "%s", json_string_value(why));
+	json_array_foreach(json_object_get(rec, "scaffolds"), i, v)
+		json_array_append(json_object_get(ctx->report, "scaffolds"), v);
+	if (restore && !json_is_null(restore))
+		json_object_set(json_object_get(json_object_get(ctx->report, "artifacts"), "base"), "restore", restore);
+	json_decref(rec);
+	json_object_set_new(json_object_get(ctx->report, "environment"), "database", json_string(ctx->dbname));
+	base_cache_report(ctx, "cache", ctx->sb.base_created_at, false, ctx->sb.ms_clone);
+	return prep_connect_db(ctx);
+}
+
 int
 run_prepare_database(run_ctx *ctx)
 {
@@ -1047,11 +1246,20 @@ run_prepare_database(run_ctx *ctx)
 	snprintf(ps.why, sizeof(ps.why), "%s", ctx->opt->apply_as_superuser ? "--apply-as-superuser" :
 			 ctx->opt->apply_role ? "--apply-role" : "the default: no --base");
 
-	rc = prep_roles(ctx, &ps);
-	if (rc == 0)
-		rc = prep_database(ctx, &ps);
-	if (rc == 0 && ctx->opt->base_path)
-		rc = prep_base(ctx, &ps);
+	if (ctx->sb.base_cloned)
+		rc = prep_from_cache(ctx, &ps);
+	else
+	{
+		size_t		n_scaffolds = json_array_size(json_object_get(ctx->report, "scaffolds"));
+
+		rc = prep_roles(ctx, &ps);
+		if (rc == 0)
+			rc = prep_database(ctx, &ps);
+		if (rc == 0 && ctx->opt->base_path)
+			rc = prep_base(ctx, &ps);
+		if (rc == 0 && ctx->sb.base_cache_key)
+			rc = base_cache_save(ctx, &ps, n_scaffolds);
+	}
 	if (rc == 0)
 	{
 		json_object_set_new(env, "apply_role", json_string(run_apply_role(ctx)));
@@ -1070,7 +1278,9 @@ run_prepare_database(run_ctx *ctx)
 	free(ps.db_ident);
 	role_list_free(&ps.roles);
 	if (rc == 0)
-		dd_progress("database: prepared in %.0f ms%s", now_ms() - t, ctx->opt->base_path ? " (base restored)" : "");
+		dd_progress("database: prepared in %.0f ms%s%s%s", now_ms() - t,
+					!ctx->opt->base_path ? "" : ctx->sb.base_cloned ? " (base restored from cache, made at " : " (base restored)",
+					ctx->sb.base_cloned ? ctx->sb.base_created_at : "", ctx->sb.base_cloned ? ")" : "");
 	return rc;
 }
 

@@ -231,6 +231,27 @@ environment_section(strbuf *sb, json_t *doc)
 		sb_printf(&tmp, " (initdb in %.0f ms)", json_real_value(json_object_get(env, "initdb_ms")));
 	row(sb, "cluster origin", tmp.data);
 	sb_free(&tmp);
+	{
+		json_t	   *bc = json_object_get(env, "base_cache");
+
+		if (bc && strcmp(report_str(bc, "origin"), "cache") == 0)
+		{
+			sb_init(&tmp);
+			sb_printf(&tmp, "base restored from cache (made at %s, cloned in %.0f ms; entry %s)",
+					  report_str(bc, "created_at"), json_real_value(json_object_get(bc, "ms")), report_str(bc, "key"));
+			row(sb, "base", tmp.data);
+			sb_free(&tmp);
+		}
+		else if (bc)
+		{
+			sb_init(&tmp);
+			sb_printf(&tmp, "base restored by this run; %s (entry %s)",
+					  json_is_true(json_object_get(bc, "stored_by_this_run")) ? "cached for the next run" : "a concurrent run had cached it",
+					  report_str(bc, "key"));
+			row(sb, "base", tmp.data);
+			sb_free(&tmp);
+		}
+	}
 	row(sb, "OS user running the cluster", report_str(env, "run_as_user"));
 	row(sb, "socket directory", report_str(env, "socket_directory"));
 	if (json_object_get(env, "port"))

@@ -31,11 +31,14 @@
 
 #include "contain.h"
 #include "netcheck.h"
+#include "sha256.h"
 #include "signals.h"
 #include "template.h"
 #include "util.h"
 
 #define MAX_REGISTERED 8
+#define BASE_CACHE_EXTRA "prepared.json"
+#define BASE_CACHE_MAX_DEFAULT 4
 
 static sandbox *registered[MAX_REGISTERED];
 static bool atexit_installed = false;
@@ -382,7 +385,33 @@ sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errle
 	cs.pg = sb->pg;
 	cs.user = &sb->user;
 	cs.locale = sb->locale;
-	if (!opts->fresh)
+	if (opts->base_cache_material && !opts->fresh)
+	{
+		char	   *m = cache_key_material(&cs);
+		char	   *material = xasprintf("%s%s", m, opts->base_cache_material);
+		char		hex[65];
+		cache_hit	hit;
+
+		sha256_hex(material, strlen(material), hex);
+		hex[16] = '\0';
+		sb->base_cache_key = xasprintf("base-%d-%s", sb->pg->major, hex);
+		free(m);
+		free(material);
+		if ((rc = cache_entry_clone(sb->base_cache_key, sb->pg->major, BASE_CACHE_EXTRA, sb->data_dir,
+									&hit, err, errlen)) != 0)
+			return rc;
+		if (hit.hit)
+		{
+			sb->origin = "base cache clone";
+			sb->base_cloned = true;
+			sb->base_extra = hit.extra;
+			sb->template_path = NULL;
+			snprintf(sb->base_created_at, sizeof(sb->base_created_at), "%s", hit.created_at);
+			sb->ms_clone = hit.ms_clone;
+			free(hit.path);
+		}
+	}
+	if (!opts->fresh && !sb->base_cloned)
 	{
 		template_clone_result tr;
 
@@ -446,6 +475,139 @@ sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errle
 		return EXIT_SANDBOX;
 	}
 	return rc;
+}
+
+/*
+ * In a cleanly stopped cluster, remove the WAL segments its restart does not
+ * need: all but those from the checkpoint's redo point to the checkpoint
+ * record (one segment after a shutdown checkpoint).  The rest are old or
+ * recycled (preallocated) segments, most of a restored base's pg_wal: the
+ * cache entry and every copy of it are that much smaller.
+ */
+static void
+trim_wal(const char *data_dir)
+{
+	/* ControlFileData: checkPoint at 32, checkPointCopy.redo at 40, its ThisTimeLineID at 48 */
+	char	   *path = xasprintf("%s/global/pg_control", data_dir);
+	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned char buf[52];
+	uint64_t	ckpt,
+				redo;
+	uint32_t	tli;
+	char	   *waldir;
+	DIR		   *d;
+	struct dirent *de;
+	off_t		segsize = 0;
+	bool		ok;
+
+	free(path);
+	if (fd < 0)
+		return;
+	ok = read(fd, buf, sizeof(buf)) == (ssize_t) sizeof(buf);
+	close(fd);
+	if (!ok)
+		return;
+	memcpy(&ckpt, buf + 32, 8);
+	memcpy(&redo, buf + 40, 8);
+	memcpy(&tli, buf + 48, 4);
+	waldir = xasprintf("%s/pg_wal", data_dir);
+	if (!(d = opendir(waldir)))
+	{
+		free(waldir);
+		return;
+	}
+	/* the segment size: that of the segment holding the checkpoint */
+	while ((de = readdir(d)))
+	{
+		struct stat st;
+		char	   *f;
+
+		if (strlen(de->d_name) != 24 || strspn(de->d_name, "0123456789ABCDEF") != 24)
+			continue;
+		f = xasprintf("%s/%s", waldir, de->d_name);
+		if (stat(f, &st) == 0 && st.st_size > 0 && (segsize == 0 || st.st_size == segsize))
+			segsize = st.st_size;
+		else
+			segsize = -1;		/* sizes differ: touch nothing */
+		free(f);
+		if (segsize < 0)
+			break;
+	}
+	if (segsize > 0 && (segsize & (segsize - 1)) == 0 && redo <= ckpt)
+	{
+		uint64_t	per_id = UINT64_C(0x100000000) / (uint64_t) segsize;
+		uint64_t	first = redo / (uint64_t) segsize,
+					last = ckpt / (uint64_t) segsize;
+
+		rewinddir(d);
+		while ((de = readdir(d)))
+		{
+			unsigned int t,
+						hi,
+						lo;
+			uint64_t	segno;
+
+			if (strlen(de->d_name) != 24 || strspn(de->d_name, "0123456789ABCDEF") != 24 ||
+				sscanf(de->d_name, "%8X%8X%8X", &t, &hi, &lo) != 3)
+				continue;
+			segno = (uint64_t) hi * per_id + lo;
+			if (t == tli && segno >= first && segno <= last)
+				continue;
+			{
+				char	   *f = xasprintf("%s/%s", waldir, de->d_name);
+
+				unlink(f);
+				free(f);
+			}
+		}
+	}
+	closedir(d);
+	free(waldir);
+}
+
+int
+sandbox_base_cache_store(sandbox *sb, const char *extra, bool *stored, double *ms_store,
+						 double *ms_stop, char *err, size_t errlen)
+{
+	double		t = now_ms();
+	int			status;
+	int			rc;
+	const char *max_env = getenv("DRYDOCK_BASE_CACHE_MAX");
+	int			max = max_env && atoi(max_env) > 0 ? atoi(max_env) : BASE_CACHE_MAX_DEFAULT;
+	char	   *pidfile = xasprintf("%s/postmaster.pid", sb->data_dir);
+
+	*stored = false;
+	*ms_store = 0;
+	/* fast shutdown: a checkpoint, then pg_control says "shut down" */
+	if (sb->postmaster_pid <= 0 || kill(sb->postmaster_pid, SIGINT) != 0)
+	{
+		snprintf(err, errlen, "cannot stop the sandbox to cache it: %s", strerror(errno));
+		free(pidfile);
+		return EXIT_SANDBOX;
+	}
+	while (waitpid(sb->postmaster_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sb->postmaster_pid = 0;
+	*ms_stop = now_ms() - t;
+	if (access(pidfile, F_OK) == 0)
+	{
+		snprintf(err, errlen, "the sandbox did not shut down cleanly (postmaster.pid remains)");
+		free(pidfile);
+		return EXIT_SANDBOX;
+	}
+	free(pidfile);
+	trim_wal(sb->data_dir);
+	rc = cache_entry_store(sb->base_cache_key, sb->pg->major, sb->data_dir, BASE_CACHE_EXTRA, extra,
+						   "base-", max, stored, ms_store, err, errlen);
+	if (rc > 0)
+		return rc;
+	if (rc < 0)
+	{
+		/* not fatal: the run goes on uncached; say so on stderr */
+		fprintf(stderr, "drydock: base cache not stored: %s\n", err);
+		err[0] = '\0';
+	}
+	return start_postmaster(sb, 60000, err, errlen);
 }
 
 PGconn *
@@ -757,5 +919,7 @@ sandbox_free(sandbox *sb)
 	free(sb->locale);
 	free(sb->server_version);
 	free(sb->template_path);
+	free(sb->base_cache_key);
+	free(sb->base_extra);
 	memset(sb, 0, sizeof(*sb));
 }

@@ -29,6 +29,13 @@ typedef struct sandbox_options
 	const char *locale;			/* NULL: C.UTF-8 */
 	bool		keep;			/* leave it running when the driver exits */
 	bool		fresh;			/* initdb even when a template is cached */
+
+	/*
+	 * What, besides the server and the cluster user, makes a prepared base
+	 * (the caller's part of the base cache key), or NULL: no base cache.
+	 * When its entry is valid, the data directory is a copy of it.
+	 */
+	const char *base_cache_material;
 	int			start_timeout_ms;	/* 0: 60 s */
 
 	/*
@@ -61,6 +68,10 @@ typedef struct sandbox
 	char		template_created_at[32];
 	bool		template_built_now; /* this run made the template */
 	double		ms_clone;
+	char	   *base_cache_key; /* the base cache entry for this run, or NULL */
+	bool		base_cloned;	/* the data directory is a copy of it */
+	char		base_created_at[32];
+	char	   *base_extra;		/* the entry's prepare record (JSON text) */
 	bool		registered;		/* torn down by the atexit handler */
 	bool		torn_down;
 
@@ -96,6 +107,16 @@ bool		sandbox_alive(sandbox *sb);
  * and verify both.  Idempotent.  Returns true when verified clean.
  */
 bool		sandbox_teardown(sandbox *sb);
+
+/*
+ * Store the sandbox's cluster as its base cache entry: a fast (clean)
+ * shutdown, a copy of the data directory into the cache, a new start.
+ * The caller has closed its connections.  0 (*stored: this run made the
+ * entry; *ms_store: the copy), or an exit code with err (the sandbox may be
+ * down).
+ */
+int			sandbox_base_cache_store(sandbox *sb, const char *extra, bool *stored, double *ms_store,
+									 double *ms_stop, char *err, size_t errlen);
 
 /* Stop whatever postmaster runs on data_dir and kill its strays (gc too). */
 bool		cluster_stop_dir(const char *data_dir, pid_t known_child, int timeout_ms, char *note, size_t notelen);

@@ -13,16 +13,25 @@
  * other, or that has a postmaster.pid (someone started it), is rebuilt.
  *
  * A clone shares the template's system identifier; the report says so.
+ *
+ * The same mechanism (key file, flock, build in a temporary directory then
+ * rename, validity checks, cp -a --reflink=auto) also keeps other cached
+ * clusters: cache_entry_clone() and cache_entry_store() below, used for the
+ * base cache (a cluster with a restored --base, stopped cleanly; see
+ * sandbox_base_cache_store()).  Such an entry must have been shut down
+ * cleanly: pg_control must say so, or the entry is rebuilt.
  */
 #include "template.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -111,6 +120,28 @@ info_value(const char *info, const char *key)
 	return NULL;
 }
 
+/* pg_control's DBState is DB_SHUTDOWNED (1): the cluster was stopped cleanly. */
+static bool
+control_says_shut_down(const char *data_dir)
+{
+	/* uint64 system_identifier, uint32 pg_control_version, uint32 catalog_version_no, DBState */
+	char	   *path = xasprintf("%s/global/pg_control", data_dir);
+	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned char buf[20];
+	int32_t		state;
+	bool		ok;
+
+	free(path);
+	if (fd < 0)
+		return false;
+	ok = read(fd, buf, sizeof(buf)) == (ssize_t) sizeof(buf);
+	close(fd);
+	if (!ok)
+		return false;
+	memcpy(&state, buf + 16, sizeof(state));
+	return state == 1;
+}
+
 static bool
 template_valid(const char *tpl, const char *key, int major, char created_at[32])
 {
@@ -139,7 +170,7 @@ template_valid(const char *tpl, const char *key, int major, char created_at[32])
 	if (!cluster_read_system_identifier(data, &real_sysid))
 		goto out;
 	snprintf(real, sizeof(real), "%llu", (unsigned long long) real_sysid);
-	if (strcmp(real, sysid) != 0 || access(pidfile, F_OK) == 0)
+	if (strcmp(real, sysid) != 0 || access(pidfile, F_OK) == 0 || !control_says_shut_down(data))
 		goto out;
 	snprintf(created_at, 32, "%s", created);
 	ok = true;
@@ -321,4 +352,324 @@ out:
 	free(lockpath);
 	free(src);
 	return rc;
+}
+
+/* ---------- other cached clusters (the base cache) ---------- */
+
+/* Take flock op on fd, retrying on EINTR; 0, -1 (cannot) or an exit code (signal). */
+static int
+lock_wait(int fd, int op, char *err, size_t errlen)
+{
+	while (flock(fd, op) != 0)
+	{
+		int			rc;
+
+		if (errno != EINTR)
+			return -1;
+		if ((rc = signals_pending_code(err, errlen)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+char *
+cache_key_material(const cluster_spec *cs)
+{
+	char	   *k = template_key(cs);
+	char	   *m = xasprintf("%s\n", k);
+
+	free(k);
+	return m;
+}
+
+/* Read "extra" of an entry (NULL if absent). */
+static char *
+entry_extra(const char *entry, const char *extra_name)
+{
+	char	   *path;
+	char	   *text;
+
+	if (!extra_name)
+		return NULL;
+	path = xasprintf("%s/%s", entry, extra_name);
+	text = read_small_file(path, NULL);
+	free(path);
+	return text;
+}
+
+int
+cache_entry_clone(const char *key, int major, const char *extra_name, const char *data_dir,
+				  cache_hit *hit, char *err, size_t errlen)
+{
+	char	   *cache = template_cache_dir();
+	char	   *entry = NULL;
+	char	   *lockpath = NULL;
+	char	   *src = NULL;
+	int			lockfd = -1;
+	int			rc = 0;
+
+	memset(hit, 0, sizeof(*hit));
+	if (!cache || !mkdir_p(cache, geteuid() == 0 ? 0755 : 0700))
+		goto out;
+	entry = xasprintf("%s/%s", cache, key);
+	lockpath = xasprintf("%s/%s.lock", cache, key);
+	if ((lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		goto out;
+	/* shared: a rebuild or gc (exclusive) never removes it under the copy */
+	if ((rc = lock_wait(lockfd, LOCK_SH, err, errlen)) != 0)
+	{
+		rc = rc < 0 ? 0 : rc;
+		goto out;
+	}
+	if (!template_valid(entry, key, major, hit->created_at))
+		goto out;				/* missing, stale or corrupt: the caller rebuilds */
+	hit->extra = entry_extra(entry, extra_name);
+	if (extra_name && !hit->extra)
+		goto out;
+	src = xasprintf("%s/data", entry);
+	if ((rc = copy_tree(src, data_dir, &hit->ms_clone, err, errlen)) != 0)
+	{
+		remove_tree(data_dir);
+		free(hit->extra);
+		hit->extra = NULL;
+		rc = rc > 0 ? rc : 0;	/* >0: interrupted */
+		goto out;
+	}
+	hit->hit = true;
+	hit->path = xstrdup(entry);
+	/* its mtime is its last use: the bound removes the least recently used */
+	(void) utimes(entry, NULL);
+out:
+	if (!hit->hit && rc == 0)
+		err[0] = '\0';
+	if (lockfd >= 0)
+		close(lockfd);
+	free(cache);
+	free(entry);
+	free(lockpath);
+	free(src);
+	return rc;
+}
+
+/* Entries named prefix*, least recently used (mtime) out until at most max remain (busy ones are skipped). */
+static void
+cache_prune(const char *cache, const char *prefix, int max)
+{
+	DIR		   *d = opendir(cache);
+	struct dirent *de;
+	char	  **names = NULL;
+	time_t	   *mtimes = NULL;
+	int			n = 0;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+	{
+		char	   *path;
+		struct stat st;
+		size_t		len = strlen(de->d_name);
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || (len > 5 && strcmp(de->d_name + len - 5, ".lock") == 0))
+			continue;
+		path = xasprintf("%s/%s", cache, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		{
+			names = xrealloc(names, sizeof(char *) * (n + 1));
+			mtimes = xrealloc(mtimes, sizeof(time_t) * (n + 1));
+			names[n] = xstrdup(de->d_name);
+			mtimes[n] = st.st_mtime;
+			n++;
+		}
+		free(path);
+	}
+	closedir(d);
+	while (n > max)
+	{
+		int			oldest = 0;
+		char	   *lockpath;
+		int			fd;
+
+		for (int i = 1; i < n; i++)
+			if (mtimes[i] < mtimes[oldest])
+				oldest = i;
+		lockpath = xasprintf("%s/%s.lock", cache, names[oldest]);
+		fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+		{
+			char	   *path = xasprintf("%s/%s", cache, names[oldest]);
+
+			remove_tree(path);
+			free(path);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(lockpath);
+		free(names[oldest]);
+		names[oldest] = names[n - 1];
+		mtimes[oldest] = mtimes[n - 1];
+		n--;
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(mtimes);
+}
+
+int
+cache_entry_store(const char *key, int major, const char *src_data, const char *extra_name,
+				  const char *extra, const char *prefix, int max_entries, bool *stored,
+				  double *ms, char *err, size_t errlen)
+{
+	char	   *cache = template_cache_dir();
+	char	   *entry = NULL;
+	char	   *lockpath = NULL;
+	char	   *build = NULL;
+	char	   *data = NULL;
+	int			lockfd = -1;
+	int			rc = -1;
+	char		created[32];
+	uint64_t	sysid;
+
+	*stored = false;
+	*ms = 0;
+	if (!cache || !mkdir_p(cache, geteuid() == 0 ? 0755 : 0700))
+	{
+		snprintf(err, errlen, "no cache directory");
+		goto out;
+	}
+	entry = xasprintf("%s/%s", cache, key);
+	lockpath = xasprintf("%s/%s.lock", cache, key);
+	if ((lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+	{
+		snprintf(err, errlen, "cannot open %s: %s", lockpath, strerror(errno));
+		goto out;
+	}
+	/* exclusive: a concurrent run building the same entry waits, then finds it made */
+	if ((rc = lock_wait(lockfd, LOCK_EX, err, errlen)) != 0)
+	{
+		if (rc < 0)
+			snprintf(err, errlen, "cannot lock %s: %s", lockpath, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	if (template_valid(entry, key, major, created))
+		goto out;				/* another run stored it meanwhile */
+	{
+		struct stat st;
+
+		if (lstat(entry, &st) == 0)
+			remove_tree(entry); /* stale or corrupt */
+	}
+	build = xasprintf("%s/.build-XXXXXX", cache);
+	if (!mkdtemp(build))
+	{
+		snprintf(err, errlen, "cannot create %s: %s", build, strerror(errno));
+		free(build);
+		build = NULL;
+		rc = -1;
+		goto out;
+	}
+	data = xasprintf("%s/data", build);
+	if ((rc = copy_tree(src_data, data, ms, err, errlen)) != 0 ||
+		!cluster_read_system_identifier(data, &sysid))
+	{
+		remove_tree(build);
+		rc = rc ? rc : -1;
+		goto out;
+	}
+	{
+		char	   *info_path = xasprintf("%s/template.info", build);
+		char	   *info;
+		char	   *extra_path = extra_name ? xasprintf("%s/%s", build, extra_name) : NULL;
+		bool		ok;
+
+		utc_now_iso(created, sizeof(created));
+		info = xasprintf("key=%s\ncreated_at=%s\nsystem_identifier=%llu\n",
+						 key, created, (unsigned long long) sysid);
+		ok = write_small_file(info_path, info, strlen(info)) &&
+			(!extra_path || write_small_file(extra_path, extra, strlen(extra))) &&
+			rename(build, entry) == 0;
+		if (!ok)
+		{
+			snprintf(err, errlen, "cannot install the cache entry %s: %s", entry, strerror(errno));
+			remove_tree(build);
+			rc = -1;
+		}
+		else
+			*stored = true;
+		free(info_path);
+		free(info);
+		free(extra_path);
+	}
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	if (*stored && prefix && max_entries > 0)
+		cache_prune(cache, prefix, max_entries);
+	free(cache);
+	free(entry);
+	free(lockpath);
+	free(build);
+	free(data);
+	return rc;
+}
+
+int
+cache_empty(bool dry_run, bool quiet, int *removed)
+{
+	char	   *cache = template_cache_dir();
+	DIR		   *d;
+	struct dirent *de;
+	int			failures = 0;
+
+	*removed = 0;
+	if (!cache || !(d = opendir(cache)))
+	{
+		free(cache);
+		return 0;
+	}
+	while ((de = readdir(d)))
+	{
+		char	   *path;
+		size_t		len = strlen(de->d_name);
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+			(len > 5 && strcmp(de->d_name + len - 5, ".lock") == 0))
+			continue;
+		/* only what drydock makes there: templates, base entries, builds */
+		if (strncmp(de->d_name, "tpl-", 4) != 0 && strncmp(de->d_name, "base-", 5) != 0 &&
+			strncmp(de->d_name, ".build-", 7) != 0)
+			continue;
+		path = xasprintf("%s/%s", cache, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		{
+			char	   *lockpath = xasprintf("%s.lock", path);
+			int			fd = de->d_name[0] == '.' ? -1 : open(lockpath, O_RDWR | O_CLOEXEC);
+
+			/* a run cloning or building it holds the lock: wait for it */
+			if (fd >= 0)
+				flock(fd, LOCK_EX);
+			if (!quiet)
+				printf("%s %s\n", dry_run ? "would remove" : "removed", path);
+			if (!dry_run)
+			{
+				if (remove_tree(path))
+					(*removed)++;
+				else
+					failures++;
+				if (fd >= 0)
+					unlink(lockpath);
+			}
+			else
+				(*removed)++;
+			if (fd >= 0)
+				close(fd);
+			free(lockpath);
+		}
+		free(path);
+	}
+	closedir(d);
+	free(cache);
+	return failures;
 }

@@ -1,0 +1,186 @@
+#!/usr/bin/perl
+# The base cache (issue 17): the first run with a --base restores it and
+# caches the prepared cluster; the next run with the same base clones it and
+# reports the same verdicts, saying the base came from the cache; a changed
+# base misses; a corrupt entry is rebuilt; gc --cache empties the cache; two
+# concurrent first runs both succeed and leave one entry.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use DD;
+use DDRun;
+use File::Temp qw(tempdir);
+use JSON::PP ();
+use Test::More;
+
+my $cache = tempdir(CLEANUP => 1);
+chmod 0755, $cache;
+my %env = (XDG_CACHE_HOME => $cache);
+my @mig = (F('base_alter/up.sql'), F('base_alter/down.sql'));
+my @args = ('--schema', 'app', '--base', BASE(), @mig);
+
+sub entries { my @e = sort grep { -d } glob("$cache/drydock/base-*"); return @e; }
+sub bc { return $_[0]{report}{environment}{base_cache} || {}; }
+sub verdicts {
+    my ($r) = @_;
+    return [map { my $rd = $_; map { "$_->{code}:$_->{status}" } @{ $rd->{verification} || [] }, @{ $rd->{rollback_verification} || [] } }
+            @{ $r->{report}{rounds} || [] }];
+}
+sub commands_of_kind {
+    my ($r, $kind) = @_;
+    return grep { $_->{kind} eq $kind } @{ $r->{report}{commands} || [] };
+}
+
+# first run: restored and cached
+my $first = dd_run('first', \@args, env => \%env);
+ok($first->{rc} == 0 || $first->{rc} == 1, 'first run: a verdict (exit 0/1)') or diag($first->{err});
+is(bc($first)->{origin}, 'restored', 'first run: the base was restored');
+ok(bc($first)->{stored_by_this_run}, 'first run: it stored the cache entry');
+my @e = entries();
+is(scalar(@e), 1, 'one base cache entry');
+ok(!-e "$e[0]/data/postmaster.pid", 'the entry has no postmaster.pid');
+like(DD::slurp("$e[0]/prepared.json") // '', qr/"apply_role_reason"/, 'the entry records how the base was prepared');
+like(DD::slurp("$first->{dir}/execution-log.md"), qr/base restored by this run; cached for the next run/, 'first run: the execution log says restored');
+
+# second run: cloned, same verdicts
+my $second = dd_run('second', \@args, env => \%env);
+is($second->{rc}, $first->{rc}, 'second run: the same exit code');
+is(bc($second)->{origin}, 'cache', 'second run: the base came from the cache');
+is($second->{report}{environment}{cluster_origin}, 'base cache clone', 'second run: cluster origin says base cache clone');
+like(bc($second)->{created_at} // '', qr/^\d{4}-\d\d-\d\dT/, 'second run: says when the entry was made');
+like(DD::slurp("$second->{dir}/execution-log.md"), qr/base restored from cache \(made at \d{4}-/, 'second run: the execution log says restored from cache');
+is_deeply(verdicts($second), verdicts($first), 'second run: the same verdicts');
+is_deeply($second->{report}{scaffolds}, $first->{report}{scaffolds}, 'second run: the same scaffold notes');
+is($second->{report}{environment}{apply_role}, $first->{report}{environment}{apply_role}, 'second run: the same apply role');
+is($second->{report}{environment}{apply_role_reason}, $first->{report}{environment}{apply_role_reason}, 'second run: the same reason for it');
+is($second->{report}{baseline_fingerprint}, $first->{report}{baseline_fingerprint}, 'second run: the same baseline fingerprint');
+is(scalar(commands_of_kind($first, 'base')), 1, 'first run: the command list shows the restore');
+is(scalar(commands_of_kind($second, 'base')), 0, 'second run: no restore in the command list');
+ok((grep { $_->{command} =~ /BASECACHE\/data RUN\/data/ } commands_of_kind($second, 'clone')), 'second run: the command list shows the clone');
+is(scalar(entries()), 1, 'still one entry');
+
+# --fresh bypasses it
+{
+    my $r = dd_run('fresh', ['--fresh', @args], env => \%env);
+    ok(!$r->{report}{environment}{base_cache}, '--fresh: no base cache');
+    is_deeply(verdicts($r), verdicts($first), '--fresh: the same verdicts');
+}
+
+# a changed base misses
+my $changed_base;
+{
+    my $tmp = tempdir(CLEANUP => 1);
+    chmod 0755, $tmp;
+    my $b = $changed_base = "$tmp/base.sql";
+    open(my $fh, '>', $b) or die;
+    print $fh DD::slurp(BASE()), "\nCREATE TABLE app.extra_for_cache_test (id int PRIMARY KEY);\n";
+    close $fh;
+    my $r = dd_run('changed', ['--schema', 'app', '--base', $b, @mig], env => \%env);
+    is(bc($r)->{origin}, 'restored', 'changed base: restored, not cloned');
+    is(scalar(entries()), 2, 'changed base: a second entry');
+}
+
+# a corrupt entry (pg_control no longer says "shut down") is rebuilt
+{
+    my $ctl = "$e[0]/data/global/pg_control";
+    open(my $fh, '+<', $ctl) or die "$ctl: $!";
+    binmode $fh;
+    seek($fh, 16, 0);
+    print $fh pack('l', 6);		# DB_IN_PRODUCTION: a copy of a running cluster
+    close $fh;
+    my $r = dd_run('corrupt', \@args, env => \%env);
+    is(bc($r)->{origin}, 'restored', 'corrupt entry: not used, the base restored');
+    ok(bc($r)->{stored_by_this_run}, 'corrupt entry: rebuilt by this run');
+    my $again = dd_run('after-rebuild', \@args, env => \%env);
+    is(bc($again)->{origin}, 'cache', 'after the rebuild: cloned again');
+    is_deeply(verdicts($again), verdicts($first), 'after the rebuild: the same verdicts');
+}
+
+# the cache is bounded, least recently used out: with DRYDOCK_BASE_CACHE_MAX=2,
+# after a hit on the changed base's entry, a third base pushes out the
+# first base's entry (made later, but used less recently)
+{
+    my @before = entries();
+    my ($changed_entry) = grep { $_ ne $e[0] } @before;
+    sleep 1;	# mtimes have a one-second grain in some filesystems
+    my $r = dd_run('lru-hit', ['--schema', 'app', '--base', $changed_base, @mig], env => \%env);
+    is(bc($r)->{origin}, 'cache', 'bounded: a hit on the changed base');
+    my $tmp = tempdir(CLEANUP => 1);
+    chmod 0755, $tmp;
+    open(my $fh, '>', "$tmp/base.sql") or die;
+    print $fh DD::slurp(BASE()), "\nCREATE TABLE app.other_for_cache_test (id int PRIMARY KEY);\n";
+    close $fh;
+    $r = dd_run('bounded-miss', ['--schema', 'app', '--base', "$tmp/base.sql", @mig],
+                env => { %env, DRYDOCK_BASE_CACHE_MAX => 2 });
+    ok(bc($r)->{stored_by_this_run}, 'bounded: a third base stored');
+    my @now = entries();
+    is(scalar(@now), 2, 'bounded: two entries remain');
+    ok(!(grep { $_ eq $e[0] } @now), 'bounded: the least recently used entry went out');
+    ok((grep { $_ eq $changed_entry } @now), 'bounded: the recently used one stayed');
+}
+
+# gc --cache empties it
+{
+    my $r = DD::run_cmd([DD::drydock(), 'gc', '--cache'], env => \%env);
+    is($r->{rc}, 0, 'gc --cache: exit 0') or diag($r->{err});
+    like($r->{out}, qr/removed .*base-/, 'gc --cache: says what it removed');
+    is(scalar(entries()) + scalar(grep { -d } glob("$cache/drydock/tpl-*")), 0, 'gc --cache: the cache is empty');
+    $r = DD::run_cmd([DD::drydock(), 'gc', '--cache'], env => \%env);
+    like($r->{out}, qr/cache is empty/, 'gc --cache again: nothing to remove');
+}
+
+# two concurrent first runs both succeed and leave one entry
+{
+    my @pids;
+    for my $i (1 .. 2) {
+        my $pid = fork();
+        if ($pid == 0) {
+            my $r = DD::run_cmd([DD::drydock(), 'run', '-q', @args, '--out', "$cache/conc$i"], env => \%env);
+            exit($r->{rc});
+        }
+        push @pids, $pid;
+    }
+    my @rcs;
+    for (@pids) { waitpid($_, 0); push @rcs, $? >> 8; }
+    is_deeply(\@rcs, [$first->{rc}, $first->{rc}], 'concurrent first runs: both give the verdict');
+    is(scalar(entries()), 1, 'concurrent first runs: one entry');
+    is(scalar(() = glob("$cache/drydock/.build-*")), 0, 'concurrent first runs: no half-built entry left');
+    my $r = dd_run('after-concurrent', \@args, env => \%env);
+    is(bc($r)->{origin}, 'cache', 'after the concurrent runs: a hit');
+}
+
+# replay --base: the same cache, the same verdicts
+{
+    my $tmp = tempdir(CLEANUP => 1);
+    mkdir "$tmp/h";
+    for (['1_alter', 'base_alter']) {
+        my ($v, $fx) = @$_;
+        for my $d (qw(up down)) {
+            open(my $fh, '>', "$tmp/h/$v.$d.sql") or die;
+            print $fh DD::slurp(F("$fx/$d.sql"));
+            close $fh;
+        }
+    }
+    chmod 0755, $tmp, "$tmp/h";
+    chmod 0644, glob("$tmp/h/*");
+    my $replay = sub {
+        my ($out) = @_;
+        my $r = DD::run_cmd([DD::drydock(), 'replay', '-q', "$tmp/h", '--schema', 'app', '--base', BASE(), '--out', "$tmp/$out"],
+                            env => { %env, TMPDIR => $tmp });
+        $r->{report} = JSON::PP->new->decode(DD::slurp("$tmp/$out/report.json") // '{}');
+        is(scalar(() = glob("$tmp/drydock-??????")), 0, "replay $out: no run directory left");
+        return $r;
+    };
+    my $a = $replay->('r1');
+    my $b = $replay->('r2');
+    ok(bc($a)->{origin} && bc($b)->{origin} eq 'cache', 'replay --base: the second replay clones the base')
+        or diag(explain([bc($a), bc($b)]));
+    is($b->{rc}, $a->{rc}, 'replay --base: the same exit code');
+    is(scalar(@{ $b->{report}{rounds} || [] }), 1, 'replay --base: the pair was replayed');
+    is_deeply([map { $_->{verdict} } @{ $b->{report}{rounds} || [] }], [map { $_->{verdict} } @{ $a->{report}{rounds} || [] }],
+              'replay --base: the same verdicts');
+    is($b->{report}{environment}{apply_role}, $a->{report}{environment}{apply_role}, 'replay --base: the same apply role');
+}
+
+done_testing();
