@@ -91,6 +91,9 @@ sub same_as_jobs1 {
     is_deeply(normalise($two->{report}), normalise($one->{report}), "$name: report.json the same but for timings");
     is(log_without_times($two->{log}), log_without_times($one->{log}), "$name: replay-log.md the same but for timings");
     is(tap_without_times($two->{out}), tap_without_times($one->{out}), "$name: TAP the same");
+    (my $e1 = tap_without_times($one->{err})) =~ s{drydock-\w{6}}{RUNDIR}g;
+    (my $e2 = tap_without_times($two->{err})) =~ s{drydock-\w{6}}{RUNDIR}g;
+    is($e2, $e1, "$name: the same lines on stderr, in the same order");
     return ($one, $two);
 }
 

@@ -961,9 +961,16 @@ pair_worker(replay_state *rs, pair_job *j)
 	json_t	   *res;
 	int			ok;
 
+	char	   *errpath = xasprintf("%s.err", j->result_path);
+
 	signals_forward_to(0, false);	/* the main line stops the postmaster */
 	ctx->conn = NULL;
 	cli_set_quiet(true);		/* the main line prints the pair's line */
+	/* what the check says on stderr, shown when it is merged: in order */
+	if (!freopen(errpath, "w", stderr))
+		_exit(1);
+	setvbuf(stderr, NULL, _IONBF, 0);
+	free(errpath);
 	res = run_check(rs, j->i, j->round);
 	if (ctx->conn)
 		PQfinish(ctx->conn);	/* before the main line may drop the copy */
@@ -984,6 +991,7 @@ pair_worker(replay_state *rs, pair_job *j)
 		free(path);
 	}
 	ok = json_dump_file(res, j->result_path, JSON_COMPACT);
+	fflush(stderr);
 	_exit(ok == 0 ? 0 : 1);
 }
 
@@ -1076,6 +1084,22 @@ merge_pair(replay_state *rs, pair_job *j)
 	snprintf(prefix, sizeof(prefix), "[%d/%d] %s %s", rs->n_checked, rs->n_to_check, m->version, m->title);
 	term_set_prefix(prefix, ctx->t0);
 	json_array_append(json_object_get(ctx->report, "rounds"), pair);
+	if (j->result_path)
+	{
+		/* the worker's error lines, where --jobs 1 would have said them */
+		char	   *errpath = xasprintf("%s.err", j->result_path);
+		FILE	   *f = fopen(errpath, "r");
+		char		buf[4096];
+		size_t		n;
+
+		while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+			if (fwrite(buf, 1, n, stderr) != n)
+				break;
+		if (f)
+			fclose(f);
+		unlink(errpath);
+		free(errpath);
+	}
 	append_commands(ctx, j->pre);
 	if ((json_object_get(res, keys[0]) || json_object_get(res, keys[1])) &&
 		(json_object_get(ctx->report, keys[0]) || json_object_get(ctx->report, keys[1])))
@@ -1156,7 +1180,13 @@ static void
 pair_job_free(pair_job *j)
 {
 	if (j->result_path)
+	{
+		char	   *errpath = xasprintf("%s.err", j->result_path);
+
+		unlink(errpath);
+		free(errpath);
 		unlink(j->result_path);
+	}
 	free(j->result_path);
 	json_decref(j->result);
 	json_decref(j->pre);
