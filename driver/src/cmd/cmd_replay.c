@@ -1249,10 +1249,13 @@ drain_pairs(replay_state *rs)
 
 /*
  * Start checking migration i's pair: make its copy; with --jobs 1 check it
- * here, else advance the state by its up (when the up is one transaction:
- * a failing one leaves the state as it was, as --jobs 1 never applies it)
- * and hand the copy to a worker.  An up outside a transaction is checked
- * first, as --jobs 1 does.  0, or an exit code that stops the replay.
+ * here, else advance the state by its up and hand the copy to a worker.
+ * The state must stay what --jobs 1 makes of it: when the up fails, the
+ * replay stops (the state no longer matters), or, with --keep-going, goes
+ * on from the state without it -- which a failing up in one transaction
+ * leaves as it was, but one outside a transaction may have half changed:
+ * with --keep-going such an up is checked first, as --jobs 1 does.  0, or
+ * an exit code that stops the replay.
  */
 static int
 start_pair(replay_state *rs, size_t i)
@@ -1262,7 +1265,7 @@ start_pair(replay_state *rs, size_t i)
 	pair_job   *j;
 	json_t	   *saved = ctx->commands;
 	int			rc;
-	bool		in_tx = m->up_noop || rs->ups[i].single_tx > 0;
+	bool		advance_now = m->up_noop || rs->ups[i].single_tx > 0 || !rs->ro.keep_going;
 
 	while (rs->ro.jobs > 1 && rs->n_running >= rs->ro.jobs)
 	{
@@ -1281,7 +1284,7 @@ start_pair(replay_state *rs, size_t i)
 	j->pre = ctx->commands = json_array();
 	rc = create_pair_copy(ctx, j->round);
 	ctx->commands = saved;
-	if (rc == 0 && rs->ro.jobs > 1 && in_tx)
+	if (rc == 0 && rs->ro.jobs > 1 && advance_now)
 	{
 		/* the main line goes on: the state advances by the up now */
 		j->advanced = true;
@@ -1326,7 +1329,7 @@ start_pair(replay_state *rs, size_t i)
 		pair_worker(rs, j);
 	else
 		rs->n_running++;
-	if (!in_tx)
+	if (!advance_now)
 		return drain_pairs(rs); /* merge_pair advances the state after it */
 	return merge_ready(rs);
 }
