@@ -6,8 +6,11 @@
 #
 # Running `drydock run` for all 150 pairs every round would take minutes, so
 # each round times SAMPLE pairs (default 10, spread over the history) and
-# extrapolates their mean to 150; the output says so.  Rounds alternate the
-# order of the two sides.  Targets: replay <= 60 s, and <= 1/4 of per-pair runs.
+# extrapolates their mean to 150; the output says so.  The replay is timed
+# with --jobs 2 (parallel checks, issue 17) and --jobs 1 (one pair after
+# another) in the same rounds.  Rounds alternate the order of the sides.
+# Targets: replay <= 60 s, and <= 1/4 of per-pair runs; the --jobs 2 vs
+# --jobs 1 speed-up is reported.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${1:-3}
@@ -38,7 +41,7 @@ chmod -R a+rX "$work"
 
 replay_once() {
 	local t0; t0=$(now_ms)
-	$DRYDOCK replay -q $DD_PGC "$work/history" --schema app --out "$work/out-replay" >/dev/null || true
+	$DRYDOCK replay -q $DD_PGC "$work/history" --schema app --jobs "$1" --out "$work/out-replay$1" >/dev/null || true
 	elapsed_ms "$t0"
 }
 per_pair_once() {
@@ -54,23 +57,29 @@ per_pair_once() {
 	awk -v t="$total" -v k="${#sample[@]}" -v n=$PAIRS 'BEGIN { printf "%.1f", t / k * n }'
 }
 
-: > "$work/replay.ms"; : > "$work/perpair.ms"
+: > "$work/replay.ms"; : > "$work/replay1.ms"; : > "$work/perpair.ms"
 for r in $(seq 1 "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
-		replay_once >> "$work/replay.ms"; echo >> "$work/replay.ms"
+		replay_once 2 >> "$work/replay.ms"; echo >> "$work/replay.ms"
+		replay_once 1 >> "$work/replay1.ms"; echo >> "$work/replay1.ms"
 		per_pair_once >> "$work/perpair.ms"; echo >> "$work/perpair.ms"
 	else
 		per_pair_once >> "$work/perpair.ms"; echo >> "$work/perpair.ms"
-		replay_once >> "$work/replay.ms"; echo >> "$work/replay.ms"
+		replay_once 1 >> "$work/replay1.ms"; echo >> "$work/replay1.ms"
+		replay_once 2 >> "$work/replay.ms"; echo >> "$work/replay.ms"
 	fi
 done
 read -r rm rmin rmax rn < <(grep . "$work/replay.ms" | stats)
+read -r r1m r1min r1max r1n < <(grep . "$work/replay1.ms" | stats)
 read -r pm pmin pmax pn < <(grep . "$work/perpair.ms" | stats)
-summary=$(python3 -c "import json;print(json.load(open('$work/out-replay/report.json'))['replay']['summary'])" 2>/dev/null || echo "?")
+summary=$(python3 -c "import json;print(json.load(open('$work/out-replay2/report.json'))['replay']['summary'])" 2>/dev/null || echo "?")
+same=$(python3 -c "import json;a,b=(json.load(open('$work/out-replay%d/report.json'%j)) for j in (1,2));print('yes' if [(r['version'],r['verdict']) for r in a['rounds']]==[(r['version'],r['verdict']) for r in b['rounds']] else 'NO')" 2>/dev/null || echo "?")
 echo "replay benchmark: $PAIRS pairs on a $TABLES-table schema, $ROUNDS rounds (median [min-max])"
-printf '  %-52s %10s ms [%s-%s]\n' "drydock replay (whole history)" "$rm" "$rmin" "$rmax"
+printf '  %-52s %10s ms [%s-%s]\n' "drydock replay --jobs 2 (whole history)" "$rm" "$rmin" "$rmax"
+printf '  %-52s %10s ms [%s-%s]\n' "drydock replay --jobs 1 (whole history)" "$r1m" "$r1min" "$r1max"
 printf '  %-52s %10s ms [%s-%s]\n' "drydock run per pair with --base (${#sample[@]} timed, x$PAIRS/${#sample[@]})" "$pm" "$pmin" "$pmax"
-echo "  replay result: $summary"
+echo "  replay result: $summary (--jobs 1 and 2 give the same verdicts: $same)"
+echo "  speed-up --jobs 2 vs --jobs 1: $(awk -v a="$r1m" -v b="$rm" 'BEGIN { printf "%.2fx", a / b }')"
 echo "  ratio replay / per-pair runs: $(ratio "$rm" "$pm")  (target <= 0.25)"
 echo "  replay <= 60 s: $(awk -v m="$rm" 'BEGIN { print (m <= 60000) ? "yes" : "no" }')"
-echo "RESULT r $rm $pm"
+echo "RESULT r $rm $pm $r1m"

@@ -11,10 +11,15 @@
  * is recorded as one of the report's rounds, with its version, title and
  * verdict, so the execution log, lock table and fidelity notes come for free.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "history.h"
@@ -31,7 +36,8 @@
 #include "util.h"
 
 #define STATE_DB "drydock_replay_state"
-#define PAIR_DB "drydock_replay_pair"
+/* the copy a pair is checked on, named by its round: the same with any --jobs */
+#define PAIR_DB "drydock_replay_pair_%d"
 
 typedef struct replay_options
 {
@@ -43,6 +49,7 @@ typedef struct replay_options
 	bool		strict;			/* refuse what the tool's docs do not allow */
 	const char *missing_down;	/* error, warn, off */
 	const char *since;			/* --since GIT_REF, or NULL */
+	int			jobs;			/* --jobs N: pairs checked at once */
 } replay_options;
 
 static void
@@ -69,6 +76,9 @@ replay_usage(FILE *out)
 			"      --since GIT_REF       check only the migrations added or changed since GIT_REF\n"
 			"                            (git diff); earlier ones are applied unchecked\n"
 			"      --keep-going          after a failing migration, report it and go on\n"
+			"  -j, --jobs N              check up to N pairs at once, each on its own copy of the\n"
+			"                            state, in worker processes (default: the number of\n"
+			"                            cores; 1: one after another); the reports are the same\n"
 			"      --missing-down SEV    a migration without a down: error (default), warn or off\n"
 			"  -s, --schema NAME         target schema (required unless the policy names it)\n"
 			"      --scaffold-schema     create the target schema first if missing\n"
@@ -274,32 +284,59 @@ state_differs(json_t *rows)
  * Check one pair on a copy of the state.  Returns 0 (the verdict is in
  * pair), or an exit code when the replay must stop.
  */
+/*
+ * The copy pair `round` is checked on, made from the state as it is now.
+ * Nobody else may be connected to the state (CREATE DATABASE ... TEMPLATE
+ * refuses then): this connection moves to "postgres" first, and workers
+ * only ever connect to their own copy.
+ */
 static int
-check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact *up, artifact *down,
-		   artifact *verify, json_t *pair)
+create_pair_copy(run_ctx *ctx, int round)
 {
 	int			rc;
 	char	   *q;
+	char		db[64];
+	char	   *owner;
+
+	snprintf(db, sizeof(db), PAIR_DB, round);
+	if ((rc = reconnect(ctx, "postgres")) != 0)
+		return rc;
+	owner = PQescapeIdentifier(ctx->conn, run_apply_role(ctx), strlen(run_apply_role(ctx)));
+	q = xasprintf("CREATE DATABASE %s TEMPLATE " STATE_DB " OWNER %s%s", db, owner,
+				  ctx->pg.major >= 15 ? " STRATEGY FILE_COPY" : "");
+	PQfreemem(owner);
+	rc = exec_sql(ctx, q);
+	free(q);
+	return rc;
+}
+
+/* Drop pair round's copy (after a failure: it may be gone already). */
+static int
+drop_pair_copy(run_ctx *ctx, int round, bool if_exists)
+{
+	char		q[128];
+	int			rc;
+
+	snprintf(q, sizeof(q), "DROP DATABASE %s" PAIR_DB, if_exists ? "IF EXISTS " : "", round);
+	if ((rc = reconnect(ctx, "postgres")) != 0)
+		return rc;
+	return exec_sql(ctx, q);
+}
+
+static int
+check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact *up, artifact *down,
+		   artifact *verify, json_t *pair, int round, bool *up_failed)
+{
+	int			rc;
 	json_t	   *rp = json_array();
 	const char *verdict;
 	char		object[256];
+	char		db[64];
 
 	snprintf(object, sizeof(object), "%s %s", m->version, m->title);
+	snprintf(db, sizeof(db), PAIR_DB, round);
 	json_object_set_new(pair, "replay_findings", rp);
-	if ((rc = reconnect(ctx, "postgres")) != 0)
-		return rc;
-	{
-		char	   *owner = PQescapeIdentifier(ctx->conn, run_apply_role(ctx), strlen(run_apply_role(ctx)));
-
-		q = xasprintf("CREATE DATABASE " PAIR_DB " TEMPLATE " STATE_DB " OWNER %s%s", owner,
-					  ctx->pg.major >= 15 ? " STRATEGY FILE_COPY" : "");
-		PQfreemem(owner);
-	}
-	rc = exec_sql(ctx, q);
-	free(q);
-	if (rc != 0)
-		return rc;
-	if ((rc = reconnect(ctx, PAIR_DB)) != 0 ||
+	if ((rc = reconnect(ctx, db)) != 0 ||
 		(rc = exec_sql(ctx, "SELECT drydock.capture_reset()")) != 0 ||
 		(rc = exec_sql(ctx, "SELECT drydock.baseline_drop(label) FROM drydock.baseline")) != 0 ||
 		(rc = exec_sql(ctx, "SELECT drydock.baseline_save('pre-apply')")) != 0)
@@ -308,6 +345,7 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 	rc = m->up_noop ? 0 : run_apply_phase(ctx, up, "apply", pair);
 	if (rc == EXIT_SQL)
 	{
+		*up_failed = true;
 		json_object_set_new(pair, "verdict", json_string("failed"));
 		json_object_set_new(pair, "failure", json_incref(json_object_get(ctx->report, "error")));
 		return ro->keep_going ? 0 : rc;
@@ -390,9 +428,7 @@ check_pair(run_ctx *ctx, const replay_options *ro, const migration *m, artifact 
 	if (strcmp(verdict, "exact") == 0 && rows_fail(rp))
 		verdict = "failing_verify";
 	json_object_set_new(pair, "verdict", json_string(verdict));
-	if ((rc = reconnect(ctx, "postgres")) != 0)
-		return rc;
-	return exec_sql(ctx, "DROP DATABASE " PAIR_DB);
+	return drop_pair_copy(ctx, round, false);
 }
 
 /* The irregularities of one migration, for its pair's "notes". */
@@ -470,6 +506,10 @@ typedef struct replay_state
 	json_t	   *since_files;
 	char		default_out[64];
 	int			n_to_check;		/* pairs inside --from/--to (and --since) */
+	struct pair_job *q;			/* pairs started, merged in order from q_head */
+	size_t		q_head,
+				q_tail;
+	int			n_running;		/* workers not yet reaped */
 	int			n_checked,
 				n_exact,
 				n_accepted,
@@ -482,7 +522,7 @@ typedef struct replay_state
 enum
 {
 	OPT_LAYOUT = OPT_COMMON_END, OPT_FROM, OPT_TO, OPT_KEEP_GOING, OPT_MISSING_DOWN, OPT_STRICT,
-	OPT_SINCE
+	OPT_SINCE, OPT_JOBS
 };
 
 static const struct option replay_long_options[] = {
@@ -493,6 +533,7 @@ static const struct option replay_long_options[] = {
 	{"missing-down", required_argument, NULL, OPT_MISSING_DOWN},
 	{"strict", no_argument, NULL, OPT_STRICT},
 	{"since", required_argument, NULL, OPT_SINCE},
+	{"jobs", required_argument, NULL, OPT_JOBS},
 	RUN_COMMON_LONG_OPTIONS
 };
 
@@ -510,10 +551,15 @@ parse_replay_options(int *argc, char ***argv, replay_state *rs, bool *done)
 	run_options_defaults(&rs->opt);
 	rs->opt.database = STATE_DB;
 	rs->ro.missing_down = "error";
-	if (run_options_config(argc, argv, replay_long_options, RUN_COMMON_SHORT_OPTIONS, run_only, &rs->opt) != 0)
+	{
+		long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		rs->ro.jobs = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (int) ncpu;
+	}
+	if (run_options_config(argc, argv, replay_long_options, RUN_COMMON_SHORT_OPTIONS "j:", run_only, &rs->opt) != 0)
 		return EXIT_USAGE;
 	optind = 0;					/* glibc: reinitialise after the config's pass */
-	while ((c = getopt_long(*argc, *argv, RUN_COMMON_SHORT_OPTIONS, replay_long_options, NULL)) != -1)
+	while ((c = getopt_long(*argc, *argv, RUN_COMMON_SHORT_OPTIONS "j:", replay_long_options, NULL)) != -1)
 	{
 		int			common = run_common_option(c, optarg, &rs->opt);
 
@@ -540,6 +586,20 @@ parse_replay_options(int *argc, char ***argv, replay_state *rs, bool *done)
 				break;
 			case OPT_SINCE:
 				rs->ro.since = optarg;
+				break;
+			case 'j':
+			case OPT_JOBS:
+				{
+					char	   *end;
+					long		n = strtol(optarg, &end, 10);
+
+					if (*optarg == '\0' || *end != '\0' || n < 1 || n > 64)
+					{
+						dd_error("--jobs must be a number from 1 to 64: \"%s\"", optarg);
+						return EXIT_USAGE;
+					}
+					rs->ro.jobs = (int) n;
+				}
 				break;
 			case OPT_MISSING_DOWN:
 				if (strcmp(optarg, "error") && strcmp(optarg, "warn") && strcmp(optarg, "off"))
@@ -650,6 +710,7 @@ begin_replay_report(replay_state *rs)
 								  "layout", h->layout, "migrations", (json_int_t) h->n,
 								  "from", rs->ro.from, "to", rs->ro.to, "keep_going", rs->ro.keep_going,
 								  "missing_down", rs->ro.missing_down, "strict", rs->ro.strict));
+	json_object_set_new(json_object_get(ctx->report, "replay"), "jobs", json_integer(rs->ro.jobs));
 	for (size_t i = 0; i < h->n_irregular; i++)
 	{
 		history_irregularity *r = &h->irregular[i];
@@ -765,85 +826,519 @@ count_verdict(replay_state *rs, const char *v)
 }
 
 /*
- * Check migration i's pair on a copy of the state (or record it as a no-op
- * step).  0 to go on to advancing the state, REPLAY_SKIP_ADVANCE when the
- * state must not advance past it (--keep-going after a failed up), or an
- * exit code that stops the replay.
+ * Parallel checks (--jobs).  A pair's check runs on its own copy of the
+ * state before it, so once the copy exists the check is independent of the
+ * main line, which goes on advancing the state.  Each check is a pair_job:
+ * with --jobs 1 it runs here, in order; with more, in a forked worker (its
+ * own connection to its own copy; psql is a child of the worker), which
+ * writes what it produced (run_check) to a file in the run directory.  The
+ * main line merges the results strictly in history order (merge_pair), so
+ * rounds, the command log, counters, progress lines and the first error
+ * are what --jobs 1 records.
  */
-#define REPLAY_SKIP_ADVANCE (-1)
-
-static int
-replay_pair(replay_state *rs, size_t i, json_t **pair_out)
+typedef struct pair_job
 {
-	run_ctx    *ctx = &rs->ctx;
+	size_t		i;				/* the migration */
+	int			round;
+	pid_t		pid;			/* the worker while it runs, else 0 */
+	char	   *result_path;	/* the worker's result file */
+	json_t	   *result;			/* run_check's, once known */
+	json_t	   *pre;			/* commands: the copy's CREATE DATABASE */
+	json_t	   *post;			/* commands: the state advanced by the up */
+	bool		advanced;		/* the main line applied the up already */
+	bool		advance_failed; /* ... and psql failed: ar says why */
+	psql_apply_result ar;
+} pair_job;
+
+/* Pair round of migration i, as the report shows it before its check. */
+static json_t *
+new_pair(replay_state *rs, size_t i, int round)
+{
 	migration  *m = &rs->h.items[i];
 	json_t	   *pair;
 	json_t	   *notes;
-	double		t_pair;
-	const char *v;
-	int			rc;
-	char		prefix[512];
 
-	rs->why_unchecked[i] = NULL;
-	snprintf(prefix, sizeof(prefix), "[%d/%d] %s %s", rs->n_checked + 1, rs->n_to_check, m->version, m->title);
-	term_set_prefix(prefix, ctx->t0);
-	t_pair = now_ms();
-	pair = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b}", "round", ++rs->n_checked, "version", m->version,
+	pair = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b}", "round", round, "version", m->version,
 					 "title", m->title, "up_sha256", rs->ups[i].pf.sha256,
 					 "down_sha256", m->down.text ? rs->downs[i].pf.sha256 : NULL,
 					 "up_path", m->up.path, "down_path", m->down.text ? m->down.path : NULL,
 					 "in_transaction", m->in_transaction);
-	json_array_append_new(json_object_get(ctx->report, "rounds"), pair);
-	*pair_out = pair;
 	notes = pair_notes(&rs->h, m);
 	if (json_array_size(notes) > 0)
 		json_object_set_new(pair, "notes", notes);
 	else
 		json_decref(notes);
-	if (m->up_noop && (!m->down.text || m->down_noop))
+	return pair;
+}
+
+/* Append commands to the log, numbered on from it. */
+static void
+append_commands(run_ctx *ctx, json_t *cmds)
+{
+	size_t		k;
+	json_t	   *c;
+
+	json_array_foreach(cmds, k, c)
 	{
-		/* a placeholder step: the tool runs nothing and records it */
-		json_object_set_new(pair, "verdict", json_string("exact"));
-		json_object_set_new(pair, "noop", json_true());
-		dd_progress("%s %s: exact (a no-op step)", m->version, m->title);
-		rs->n_exact++;
-		return REPLAY_SKIP_ADVANCE;
+		json_object_set_new(c, "n", json_integer((json_int_t) json_array_size(ctx->commands) + 1));
+		json_array_append(ctx->commands, c);
 	}
+}
+
+/*
+ * Check migration i's pair on its copy (made already).  Everything the
+ * check added to ctx is taken back out into the result -- the pair, its
+ * commands, the counts, the error, the first pgTAP script -- for
+ * merge_pair to put back in order; ctx is left as before.
+ */
+static json_t *
+run_check(replay_state *rs, size_t i, int round)
+{
+	run_ctx    *ctx = &rs->ctx;
+	migration  *m = &rs->h.items[i];
+	json_t	   *saved = ctx->commands;
+	json_t	   *err0 = json_incref(json_object_get(ctx->report, "error"));
+	json_t	   *err;
+	int			f = ctx->n_fail,
+				w = ctx->n_warn,
+				s = ctx->n_suppressed;
+	bool		had_pgtap = json_object_get(ctx->report, "pgtap_script") ||
+		json_object_get(ctx->report, "pgtap_script_bytes");
+	bool		up_failed = false;
+	json_t	   *pair = new_pair(rs, i, round);
+	json_t	   *res;
+	int			rc;
+	double		t = now_ms();
+
+	ctx->commands = json_array();
 	json_decref(ctx->suppress_inline);
 	ctx->suppress_inline = json_incref(rs->inline_sup[i]);
 	if (json_array_size(rs->inline_sup[i]) > 0)
 		json_object_set(pair, "inline_suppressions", rs->inline_sup[i]);
+	ctx->last_sqlstate[0] = '\0';
 	rc = check_pair(ctx, &rs->ro, m, &rs->ups[i], m->down.text ? &rs->downs[i] : NULL,
-					m->verify.text ? &rs->verifies[i] : NULL, pair);
+					m->verify.text ? &rs->verifies[i] : NULL, pair, round, &up_failed);
+	res = json_pack("{s:o, s:i, s:b, s:o, s:i, s:i, s:i, s:s}", "pair", pair, "rc", rc,
+					"up_failed", up_failed, "commands", ctx->commands,
+					"n_fail", ctx->n_fail - f, "n_warn", ctx->n_warn - w,
+					"n_suppressed", ctx->n_suppressed - s, "sqlstate", ctx->last_sqlstate);
+	json_object_set_new(res, "ms", json_real(now_ms() - t));
+	ctx->commands = saved;
+	ctx->n_fail = f;
+	ctx->n_warn = w;
+	ctx->n_suppressed = s;
+	err = json_object_get(ctx->report, "error");
+	if (err && err != err0)
+		json_object_set(res, "error", err);
+	if (err0)
+		json_object_set_new(ctx->report, "error", err0);
+	else
+		json_object_del(ctx->report, "error");
+	if (!had_pgtap)
+	{
+		const char *keys[] = {"pgtap_script", "pgtap_script_bytes"};
+
+		for (int k = 0; k < 2; k++)
+			if (json_object_get(ctx->report, keys[k]))
+			{
+				json_object_set(res, keys[k], json_object_get(ctx->report, keys[k]));
+				json_object_del(ctx->report, keys[k]);
+			}
+	}
+	return res;
+}
+
+/*
+ * The worker: check the pair, write the result, leave.  Never tears down
+ * (_exit: the main line's atexit teardown is not ours) and never uses the
+ * main line's connection (PQfinish would end its session: it is dropped).
+ */
+static void
+pair_worker(replay_state *rs, pair_job *j)
+{
+	run_ctx    *ctx = &rs->ctx;
+	FILE	   *spool = ctx->pgtap_spool;
+	json_t	   *res;
+	int			ok;
+
+	char	   *errpath = xasprintf("%s.err", j->result_path);
+
+	signals_forward_to(0, false);	/* the main line stops the postmaster */
+	ctx->conn = NULL;
+	cli_set_quiet(true);		/* the main line prints the pair's line */
+	/* what the check says on stderr, shown when it is merged: in order */
+	if (!freopen(errpath, "w", stderr))
+		_exit(1);
+	setvbuf(stderr, NULL, _IONBF, 0);
+	free(errpath);
+	res = run_check(rs, j->i, j->round);
+	if (ctx->conn)
+		PQfinish(ctx->conn);	/* before the main line may drop the copy */
+	if (ctx->pgtap_spool && ctx->pgtap_spool != spool)
+	{
+		/* a script too large to inline: its bytes beside the result */
+		char	   *path = xasprintf("%s.pgtap", j->result_path);
+		FILE	   *out = fopen(path, "w");
+		char		buf[65536];
+		size_t		n;
+
+		rewind(ctx->pgtap_spool);
+		while (out && (n = fread(buf, 1, sizeof(buf), ctx->pgtap_spool)) > 0)
+			if (fwrite(buf, 1, n, out) != n)
+				break;
+		if (out && fclose(out) == 0)
+			json_object_set_new(res, "pgtap_spool", json_string(path));
+		free(path);
+	}
+	ok = json_dump_file(res, j->result_path, JSON_COMPACT);
+	fflush(stderr);
+	_exit(ok == 0 ? 0 : 1);
+}
+
+/* A worker ended: its result, or why there is none. */
+static void
+collect_worker(replay_state *rs, pair_job *j, int status)
+{
+	json_error_t jerr;
+
+	j->pid = 0;
+	rs->n_running--;
+	j->result = json_load_file(j->result_path, 0, &jerr);
+	unlink(j->result_path);
+	if (!j->result)
+	{
+		char	   *msg = WIFSIGNALED(status) ?
+			xasprintf("the worker checking pair %d was killed by signal %d", j->round, WTERMSIG(status)) :
+			xasprintf("the worker checking pair %d left no result (exit %d)", j->round,
+					  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+		j->result = json_pack("{s:o, s:i, s:b, s:[], s:i, s:i, s:i, s:s, s:{s:s}}",
+							  "pair", new_pair(rs, j->i, j->round), "rc", EXIT_INTERNAL, "up_failed", false,
+							  "commands", "n_fail", 0, "n_warn", 0, "n_suppressed", 0, "sqlstate", "",
+							  "error", "message", msg);
+		free(msg);
+	}
+}
+
+/*
+ * Reap workers: every one that ended (block: until at least one did, or all
+ * when all).  A signal stops every worker first.
+ */
+static void
+reap_workers(replay_state *rs, bool all)
+{
+	bool		stopped = false;
+
+	while (rs->n_running > 0)
+	{
+		int			reaped = 0;
+
+		if (dd_got_signal && !stopped)
+		{
+			for (size_t k = rs->q_head; k < rs->q_tail; k++)
+				if (rs->q[k].pid > 0)
+					kill(rs->q[k].pid, SIGTERM);
+			stopped = true;
+		}
+		for (size_t k = rs->q_head; k < rs->q_tail; k++)
+		{
+			int			status;
+
+			if (rs->q[k].pid > 0 && waitpid(rs->q[k].pid, &status, WNOHANG) == rs->q[k].pid)
+			{
+				collect_worker(rs, &rs->q[k], status);
+				reaped++;
+			}
+		}
+		if (reaped > 0 && !all)
+			return;
+		if (rs->n_running > 0)
+			nanosleep(&(struct timespec) {.tv_sec = 0,.tv_nsec = 5 * 1000 * 1000}, NULL);
+	}
+}
+
+/*
+ * Merge a checked pair into the report, in order, as --jobs 1 makes it:
+ * the pair's round and line, its commands, counts and error; then the
+ * state advances by its up.  0, REPLAY_SKIP_ADVANCE (the up failed, and
+ * --keep-going), or an exit code that stops the replay.
+ */
+#define REPLAY_SKIP_ADVANCE (-1)
+
+static int
+merge_pair(replay_state *rs, pair_job *j)
+{
+	run_ctx    *ctx = &rs->ctx;
+	migration  *m = &rs->h.items[j->i];
+	json_t	   *res = j->result;
+	json_t	   *pair = json_object_get(res, "pair");
+	int			rc = (int) json_integer_value(json_object_get(res, "rc"));
+	bool		up_failed = json_is_true(json_object_get(res, "up_failed"));
+	double		ms = json_number_value(json_object_get(res, "ms"));
+	const char *v;
+	char		prefix[512];
+	const char *keys[] = {"pgtap_script", "pgtap_script_bytes"};
+
+	rs->why_unchecked[j->i] = NULL;
+	rs->n_checked++;
+	snprintf(prefix, sizeof(prefix), "[%d/%d] %s %s", rs->n_checked, rs->n_to_check, m->version, m->title);
+	term_set_prefix(prefix, ctx->t0);
+	json_array_append(json_object_get(ctx->report, "rounds"), pair);
+	if (j->result_path)
+	{
+		/* the worker's error lines, where --jobs 1 would have said them */
+		char	   *errpath = xasprintf("%s.err", j->result_path);
+		FILE	   *f = fopen(errpath, "r");
+		char		buf[4096];
+		size_t		n;
+
+		while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+			if (fwrite(buf, 1, n, stderr) != n)
+				break;
+		if (f)
+			fclose(f);
+		unlink(errpath);
+		free(errpath);
+	}
+	append_commands(ctx, j->pre);
+	if ((json_object_get(res, keys[0]) || json_object_get(res, keys[1])) &&
+		(json_object_get(ctx->report, keys[0]) || json_object_get(ctx->report, keys[1])))
+	{
+		/*
+		 * A worker made the pgTAP script because no earlier pair had when
+		 * it started; one had, so --jobs 1 would not have asked for it.
+		 */
+		json_t	   *cmds = json_object_get(res, "commands");
+
+		for (size_t k = json_array_size(cmds); k-- > 0;)
+			if (strncmp(json_string_value(json_object_get(json_array_get(cmds, k), "command")) ?: "",
+						"SELECT drydock.pgtap_script(", 28) == 0)
+				json_array_remove(cmds, k);
+	}
+	append_commands(ctx, json_object_get(res, "commands"));
+	ctx->n_fail += (int) json_integer_value(json_object_get(res, "n_fail"));
+	ctx->n_warn += (int) json_integer_value(json_object_get(res, "n_warn"));
+	ctx->n_suppressed += (int) json_integer_value(json_object_get(res, "n_suppressed"));
+	if (json_object_get(res, "error"))
+		json_object_set(ctx->report, "error", json_object_get(res, "error"));
+	if (*json_string_value(json_object_get(res, "sqlstate")))
+		snprintf(ctx->last_sqlstate, sizeof(ctx->last_sqlstate), "%s",
+				 json_string_value(json_object_get(res, "sqlstate")));
+	if (!json_object_get(ctx->report, keys[0]) && !json_object_get(ctx->report, keys[1]))
+	{
+		const char *spool = json_string_value(json_object_get(res, "pgtap_spool"));
+
+		for (int k = 0; k < 2; k++)
+			if (json_object_get(res, keys[k]))
+				json_object_set(ctx->report, keys[k], json_object_get(res, keys[k]));
+		if (spool)
+		{
+			if (ctx->pgtap_spool)
+				fclose(ctx->pgtap_spool);
+			ctx->pgtap_spool = fopen(spool, "r");
+		}
+	}
+	if (json_object_get(res, "pgtap_spool"))
+		unlink(json_string_value(json_object_get(res, "pgtap_spool")));
+
 	v = json_string_value(json_object_get(pair, "verdict")) ?: "stopped";
 	if (rc != 0)
 	{
 		if (strcmp(v, "failed") == 0)
 			rs->n_failed++;
-		term_line("[%d/%d] %s %s: %s%s%s (%.1f s)", rs->n_checked, rs->n_to_check, m->version, m->title,
-				  term_colour(stderr, "fail"), v, term_reset(stderr), (now_ms() - t_pair) / 1000.0);
+		term_line("%s: %s%s%s (%.1f s)", prefix, term_colour(stderr, "fail"), v, term_reset(stderr), ms / 1000.0);
 		return rc;
 	}
-	term_line("[%d/%d] %s %s: %s%s%s (%.1f s)", rs->n_checked, rs->n_to_check, m->version, m->title,
-			  term_colour(stderr, v), v, term_reset(stderr), (now_ms() - t_pair) / 1000.0);
-	if (!count_verdict(rs, v))
+	term_line("%s: %s%s%s (%.1f s)", prefix, term_colour(stderr, v), v, term_reset(stderr), ms / 1000.0);
+	if (!count_verdict(rs, v) && rs->ro.keep_going)
+		/* drop the copy the failure left behind */
+		drop_pair_copy(ctx, j->round, true);
+	if (up_failed)
 	{
 		/* the state cannot advance past an up that fails */
-		if (rs->ro.keep_going)
+		if (j->advanced && !j->advance_failed && m->up.text && !m->up_noop)
 		{
-			/* drop the copy the failure left behind */
-			reconnect(ctx, "postgres");
-			exec_sql(ctx, "DROP DATABASE IF EXISTS " PAIR_DB);
-			return REPLAY_SKIP_ADVANCE;
+			run_record_error(ctx, m->up.path, 0, "the up applied to the state but failed on its copy: the replay cannot go on");
+			return EXIT_INTERNAL;
 		}
+		return REPLAY_SKIP_ADVANCE;
+	}
+	if (!j->advanced)
+		return advance_state(ctx, m->up_noop ? NULL : &rs->ups[j->i], pair);
+	append_commands(ctx, j->post);
+	if (j->advance_failed)
+	{
+		int			code = run_record_apply_failure(ctx, &rs->ups[j->i], &j->ar);
+
+		json_object_set_new(pair, "verdict", json_string("failed"));
+		return code;
 	}
 	return 0;
+}
+
+static void
+pair_job_free(pair_job *j)
+{
+	if (j->result_path)
+	{
+		char	   *errpath = xasprintf("%s.err", j->result_path);
+
+		unlink(errpath);
+		free(errpath);
+		unlink(j->result_path);
+	}
+	free(j->result_path);
+	json_decref(j->result);
+	json_decref(j->pre);
+	json_decref(j->post);
+	if (j->advanced)
+		psql_apply_result_free(&j->ar);
+	memset(j, 0, sizeof(*j));
+}
+
+/*
+ * Merge every checked pair at the head of the queue.  After one that stops
+ * the replay, the later ones are dropped unmerged (their workers stopped):
+ * --jobs 1 would not have checked them.
+ */
+static int
+merge_ready(replay_state *rs)
+{
+	int			rc = 0;
+
+	while (rs->q_head < rs->q_tail && rs->q[rs->q_head].result)
+	{
+		pair_job   *j = &rs->q[rs->q_head++];
+
+		rc = merge_pair(rs, j);
+		pair_job_free(j);
+		if (rc == REPLAY_SKIP_ADVANCE)
+			rc = 0;
+		if (rc != 0)
+			break;
+	}
+	if (rc != 0 || dd_got_signal)
+	{
+		for (size_t k = rs->q_head; k < rs->q_tail; k++)
+			if (rs->q[k].pid > 0)
+				kill(rs->q[k].pid, SIGTERM);
+		reap_workers(rs, true);
+		while (rs->q_head < rs->q_tail)
+			pair_job_free(&rs->q[rs->q_head++]);
+	}
+	return rc;
+}
+
+/* Wait for every pair started, merging them: 0 or the first stop. */
+static int
+drain_pairs(replay_state *rs)
+{
+	int			rc = 0;
+
+	while (rc == 0 && rs->q_head < rs->q_tail)
+	{
+		if ((rc = merge_ready(rs)) != 0)
+			break;
+		if (rs->q_head < rs->q_tail)
+			reap_workers(rs, false);
+	}
+	if (rc == 0 && dd_got_signal)
+		rc = 128 + dd_got_signal;
+	return rc;
+}
+
+/*
+ * Start checking migration i's pair: make its copy; with --jobs 1 check it
+ * here, else advance the state by its up and hand the copy to a worker.
+ * The state must stay what --jobs 1 makes of it: when the up fails, the
+ * replay stops (the state no longer matters), or, with --keep-going, goes
+ * on from the state without it -- which a failing up in one transaction
+ * leaves as it was, but one outside a transaction may have half changed:
+ * with --keep-going such an up is checked first, as --jobs 1 does.  0, or
+ * an exit code that stops the replay.
+ */
+static int
+start_pair(replay_state *rs, size_t i)
+{
+	run_ctx    *ctx = &rs->ctx;
+	migration  *m = &rs->h.items[i];
+	pair_job   *j;
+	json_t	   *saved = ctx->commands;
+	int			rc;
+	bool		advance_now = m->up_noop || rs->ups[i].single_tx > 0 || !rs->ro.keep_going;
+
+	while (rs->ro.jobs > 1 && rs->n_running >= rs->ro.jobs)
+	{
+		reap_workers(rs, false);
+		if ((rc = merge_ready(rs)) != 0)
+			return rc;
+		if (dd_got_signal)
+			return 128 + dd_got_signal;
+	}
+	if ((rc = merge_ready(rs)) != 0)
+		return rc;
+	j = &rs->q[rs->q_tail++];
+	memset(j, 0, sizeof(*j));
+	j->i = i;
+	j->round = rs->n_checked + (int) (rs->q_tail - rs->q_head);
+	j->pre = ctx->commands = json_array();
+	rc = create_pair_copy(ctx, j->round);
+	ctx->commands = saved;
+	if (rc == 0 && rs->ro.jobs > 1 && advance_now)
+	{
+		/* the main line goes on: the state advances by the up now */
+		j->advanced = true;
+		j->post = ctx->commands = json_array();
+		if (!m->up_noop && (rc = reconnect(ctx, STATE_DB)) == 0)
+		{
+			rc = run_apply_file(ctx, &rs->ups[i], run_apply_role(ctx), ctx->restrict_meta, "state", &j->ar);
+			if (rc == 0)
+				j->advance_failed = !j->ar.ok;
+		}
+		ctx->commands = saved;
+		/* off the state before the next copy of it, and before the fork */
+		if (rc == 0)
+			rc = reconnect(ctx, "postgres");
+	}
+	if (rc != 0)
+	{
+		/* as check_pair's own stop: the pair without a verdict */
+		json_t	   *err = json_object_get(ctx->report, "error");
+
+		j->result = json_pack("{s:o, s:i, s:b, s:[], s:i, s:i, s:i, s:s}", "pair", new_pair(rs, i, j->round),
+							  "rc", rc, "up_failed", false, "commands", "n_fail", 0, "n_warn", 0,
+							  "n_suppressed", 0, "sqlstate", "");
+		if (err)
+			json_object_set(j->result, "error", err);
+		return drain_pairs(rs) ?: rc;
+	}
+	if (rs->ro.jobs == 1)
+	{
+		j->result = run_check(rs, i, j->round);
+		return merge_ready(rs);
+	}
+	j->result_path = xasprintf("%s/replay-pair-%d.json", ctx->sb.run_dir, j->round);
+	fflush(NULL);
+	j->pid = fork();
+	if (j->pid < 0)
+	{
+		j->pid = 0;
+		j->result = run_check(rs, i, j->round);	/* no worker: check it here */
+	}
+	else if (j->pid == 0)
+		pair_worker(rs, j);
+	else
+		rs->n_running++;
+	if (!advance_now)
+		return drain_pairs(rs); /* merge_pair advances the state after it */
+	return merge_ready(rs);
 }
 
 /*
  * The history in order on the state database: earlier (--from), unchanged
  * (--since) and later (--to) migrations are applied or left out, each
- * other pair is checked on a copy, then the state advances by its up.
+ * other pair is checked on a copy (start_pair), and the state advances by
+ * its up.
  */
 static int
 replay_history(replay_state *rs)
@@ -853,10 +1348,10 @@ replay_history(replay_state *rs)
 	const replay_options *ro = &rs->ro;
 	int			rc = 0;
 
+	rs->q = xcalloc(h->n + 1, sizeof(pair_job));
 	for (size_t i = 0; i < h->n; i++)
 	{
 		migration  *m = &h->items[i];
-		json_t	   *pair = NULL;
 
 		if (dd_got_signal)
 			break;
@@ -880,23 +1375,51 @@ replay_history(replay_state *rs)
 		}
 		if (before_from(h, i, ro->from) || (rs->changed && !rs->changed[i]))
 		{
+			/* in order: after the pairs started before it */
+			if ((rc = drain_pairs(rs)) != 0)
+				break;
 			rs->why_unchecked[i] = before_from(h, i, ro->from) ? "before --from: applied unchecked" :
 				"unchanged since --since: applied unchecked";
 			if ((rc = advance_state(ctx, m->up_noop ? NULL : &rs->ups[i], NULL)) != 0)
 				break;
 			continue;
 		}
-		rc = replay_pair(rs, i, &pair);
-		if (rc == REPLAY_SKIP_ADVANCE)
+		if (m->up_noop && (!m->down.text || m->down_noop))
 		{
-			rc = 0;
+			/* a placeholder step: the tool runs nothing and records it */
+			json_t	   *pair;
+			char		prefix[512];
+
+			if ((rc = drain_pairs(rs)) != 0)
+				break;
+			rs->why_unchecked[i] = NULL;
+			snprintf(prefix, sizeof(prefix), "[%d/%d] %s %s", rs->n_checked + 1, rs->n_to_check, m->version, m->title);
+			term_set_prefix(prefix, ctx->t0);
+			pair = new_pair(rs, i, ++rs->n_checked);
+			json_array_append_new(json_object_get(ctx->report, "rounds"), pair);
+			json_object_set_new(pair, "verdict", json_string("exact"));
+			json_object_set_new(pair, "noop", json_true());
+			dd_progress("%s %s: exact (a no-op step)", m->version, m->title);
+			rs->n_exact++;
 			continue;
 		}
-		if (rc != 0)
-			break;
-		if ((rc = advance_state(ctx, m->up_noop ? NULL : &rs->ups[i], pair)) != 0)
+		if ((rc = start_pair(rs, i)) != 0)
 			break;
 	}
+	if (rc == 0)
+		rc = drain_pairs(rs);
+	else
+	{
+		/* stopped: what is still running is not merged */
+		for (size_t k = rs->q_head; k < rs->q_tail; k++)
+			if (rs->q[k].pid > 0)
+				kill(rs->q[k].pid, SIGTERM);
+		reap_workers(rs, true);
+		while (rs->q_head < rs->q_tail)
+			pair_job_free(&rs->q[rs->q_head++]);
+	}
+	free(rs->q);
+	rs->q = NULL;
 	return rc;
 }
 

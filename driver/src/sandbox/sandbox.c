@@ -694,8 +694,12 @@ sandbox_alive(sandbox *sb)
 	if (sb->postmaster_pid <= 0)
 		return false;
 	r = waitpid(sb->postmaster_pid, &status, WNOHANG);
-	/* ECHILD: reaped already (e.g. SIGCHLD ignored by whoever started us) */
-	if (r == sb->postmaster_pid || (r < 0 && errno == ECHILD) || process_gone(sb->postmaster_pid))
+	/*
+	 * ECHILD: reaped already (e.g. SIGCHLD ignored by whoever started us),
+	 * or not our child (a replay worker, forked from the driver): the
+	 * process itself says which.
+	 */
+	if (r == sb->postmaster_pid || process_gone(sb->postmaster_pid))
 	{
 		if (r == 0)
 			(void) waitpid(sb->postmaster_pid, &status, 0);	/* a zombie: reap it */
