@@ -7,12 +7,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 quick=0
 [ "${1:-}" = --quick ] && quick=1
-if [ $quick = 1 ]; then ra=3 rb=1 rc=3 rd=2 re12=3 re2k=1 rs=1 rr=1; else ra=7 rb=3 rc=5 rd=3 re12=5 re2k=2 rs=3 rr=3; fi
+if [ $quick = 1 ]; then ra=3 rb=1 rc=3 rd=2 re12=3 re2k=1 rs=1 rr=1 rbc=1; else ra=7 rb=3 rc=5 rd=3 re12=5 re2k=2 rs=3 rr=3 rbc=3; fi
 bench_trap
 mk_scratch work
 register_dir "$work"
 echo "drydock benchmarks ($( [ $quick = 1 ] && echo quick || echo full )), $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version)"
-for step in "bench_12tables.sh $ra" "bench_2000.sh $rb" "verify_compare.sh $rc" "parallel_runs.sh $rd" "rss_bench.sh $re12 $re2k" "settings_bench.sh $rs" "replay_bench.sh $rr"; do
+for step in "bench_12tables.sh $ra" "bench_2000.sh $rb" "verify_compare.sh $rc" "parallel_runs.sh $rd" "rss_bench.sh $re12 $re2k" "settings_bench.sh $rs" "replay_bench.sh $rr" "base_cache_bench.sh $rbc 2000"; do
 	hr
 	# shellcheck disable=SC2086
 	"$BENCH_DIR"/$step 2>/dev/null | tee -a "$work/all" || echo "  ($step failed with exit $?)" | tee -a "$work/all"
