@@ -92,6 +92,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "object_glob.h"
 #include "srf.h"
 #include "drydock.h"
 #include "verify.h"
@@ -1028,7 +1029,7 @@ drydock_object_glob_match_sql(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	PG_RETURN_BOOL(drydock_object_glob_match(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+	PG_RETURN_BOOL(dd_object_glob_match(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 											 PG_ARGISNULL(1) ? NULL :
 											 text_to_cstring(PG_GETARG_TEXT_PP(1))));
 }

@@ -73,7 +73,6 @@ typedef struct DrydockPolicy
 
 extern DrydockPolicy *drydock_parse_policy(Jsonb *policy);
 extern int	drydock_rule_index(const char *code);
-extern bool drydock_object_glob_match(const char *glob, const char *object);
 extern DrydockSuppression *drydock_find_suppression(DrydockPolicy *p, const char *code,
 													const char *object);
 

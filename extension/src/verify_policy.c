@@ -524,12 +524,6 @@ parse_suppress(JsonbValue *v)
 	return result;
 }
 
-/* Does a suppression's object glob cover a finding's object?  common/object_glob.c */
-bool
-drydock_object_glob_match(const char *glob, const char *object)
-{
-	return dd_object_glob_match(glob, object);
-}
 
 /* The first applicable (not expired) suppression of a finding, or NULL. */
 DrydockSuppression *
@@ -546,7 +540,7 @@ drydock_find_suppression(DrydockPolicy *p, const char *code, const char *object)
 			continue;
 		foreach(c, s->codes)
 			if (strcmp((char *) lfirst(c), code) == 0 &&
-				drydock_object_glob_match(s->object, object))
+				dd_object_glob_match(s->object, object))
 			{
 				s->matched++;
 				return s;

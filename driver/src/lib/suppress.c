@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "object_glob.h"
 #include "sqllex.h"
 #include "util.h"
 
@@ -44,14 +43,6 @@ is_family(const char *s)
 		if (suppress_codes[i].suppressible && strcmp(suppress_codes[i].family, s) == 0)
 			return true;
 	return false;
-}
-
-/* ---------- glob matching: the extension's own matcher (common/) ---------- */
-
-bool
-suppress_object_match(const char *glob, const char *object)
-{
-	return dd_object_glob_match(glob, object);
 }
 
 /* ---------- the object a statement creates or alters ---------- */

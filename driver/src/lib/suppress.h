@@ -51,7 +51,4 @@ int			suppress_parse_artifact(const preflight_result *pf, const char *path, bool
 /* Check the policy's suppress / allow_suppress keys; 0, or -1 with err. */
 int			suppress_check_policy(json_t *policy, char *err, size_t errlen);
 
-/* does a suppression object glob cover a finding's object? (as the extension) */
-bool		suppress_object_match(const char *glob, const char *object);
-
 #endif							/* DRYDOCK_SUPPRESS_H */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "object_glob.h"
 #include "suppress.h"
 #include "util.h"
 
@@ -173,7 +174,7 @@ suppress_mark_residue(run_ctx *ctx, json_t *residue)
 			const char *kind = json_string_value(json_object_get(e, "accept_kind"));
 
 			if (kind && strcmp(kind, json_string_value(json_object_get(r, "kind")) ?: "") == 0 &&
-				suppress_object_match(json_string_value(json_object_get(e, "object")),
+				dd_object_glob_match(json_string_value(json_object_get(e, "object")),
 									  json_string_value(json_object_get(r, "identity"))))
 			{
 				json_object_set_new(r, "accepted", json_pack("{s:O, s:O}", "source", json_object_get(e, "source"),
