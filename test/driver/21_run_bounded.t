@@ -62,6 +62,14 @@ sub put { my ($n, $s) = @_; open(my $fh, '>', "$dir/$n") or die; print $fh $s; c
     is($rd->{objects_dropped}{table}, $n, 'many: objects_dropped counts every table');
     is_deeply($r->{report}{locks}, [], 'many: the rollback locking what the apply created is not a production lock');
     like(DD::slurp("$r->{dir}/execution-log.md"), qr/captured DDL events \| \Q@{[2 * $n]}\E \(0 listed/, 'many: execution log gives the total and what is listed');
+    # the pgTAP script (thousands of lines, streamed 1,000 lines a row) arrives whole
+    my $tap = DD::slurp("$r->{dir}/schema-assertions.pgtap.sql") // '';
+    my ($plan) = $tap =~ /^SELECT plan\((\d+)\);$/m;
+    my $asserts = () = $tap =~ /^SELECT (?!plan\(|\* FROM finish\(\)).*;$/mg;
+    cmp_ok($plan // 0, '>', 6000, 'many: a pgTAP script of more than 6,000 assertions');
+    is($asserts, $plan, 'many: as many assertion lines as planned (none lost or joined between chunks)');
+    like($tap, qr/\nSELECT \* FROM finish\(\);\nROLLBACK;\n\z/, 'many: the script ends as generated');
+    is(length($tap), $r->{report}{pgtap_script_bytes}, 'many: its size as report.json says');
 }
 
 done_testing();

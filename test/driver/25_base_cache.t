@@ -60,6 +60,21 @@ is(scalar(commands_of_kind($second, 'base')), 0, 'second run: no restore in the 
 ok((grep { $_->{command} =~ /BASECACHE\/data RUN\/data/ } commands_of_kind($second, 'clone')), 'second run: the command list shows the clone');
 is(scalar(entries()), 1, 'still one entry');
 
+# a clone carries the sandbox settings once: the entry is a copy of a run's
+# cluster, which had them appended already (sandbox.c write_conf)
+{
+    my $tmp = tempdir(CLEANUP => 1);
+    chmod 0755, $tmp;
+    my $r = DD::run_cmd([DD::drydock(), 'run', '-q', '--keep', @args, '--out', "$tmp/out"], env => { %env, TMPDIR => $tmp });
+    my ($dir) = $r->{err} =~ /host=(\S+) port=/;
+    ok($dir && -d "$dir/data", '--keep: the base cache clone is left running') or diag($r->{err});
+    my $conf = DD::slurp(($dir // '') . '/data/postgresql.conf') // '';
+    is(scalar(() = $conf =~ /^# --- drydock sandbox: /mg), 1, 'the clone has the sandbox settings block once');
+    like($conf, qr/^max_connections = 140$/m, 'room for the side connections of 64 replay workers');
+    DD::run_cmd([DD::drydock(), 'gc', $dir]) if $dir;
+    is(scalar(() = glob("$tmp/drydock-??????")), 0, '--keep: gc removed the sandbox');
+}
+
 # --fresh bypasses it
 {
     my $r = dd_run('fresh', ['--fresh', @args], env => \%env);

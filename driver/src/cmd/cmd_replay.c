@@ -180,6 +180,7 @@ reconnect(run_ctx *ctx, const char *dbname)
 {
 	char		err[1024];
 
+	run_side_close(ctx);		/* it is on the database we leave */
 	signals_cancel_on_signal(NULL);
 	if (ctx->conn)
 		PQfinish(ctx->conn);
@@ -965,6 +966,9 @@ pair_worker(replay_state *rs, pair_job *j)
 
 	signals_forward_to(0, false);	/* the main line stops the postmaster */
 	ctx->conn = NULL;
+	ctx->side = NULL;			/* the main line's, as conn */
+	ctx->side_what = NULL;
+	signals_cancel_side_on_signal(NULL);
 	cli_set_quiet(true);		/* the main line prints the pair's line */
 	/* what the check says on stderr, shown when it is merged: in order */
 	if (!freopen(errpath, "w", stderr))
@@ -972,6 +976,7 @@ pair_worker(replay_state *rs, pair_job *j)
 	setvbuf(stderr, NULL, _IONBF, 0);
 	free(errpath);
 	res = run_check(rs, j->i, j->round);
+	run_side_close(ctx);
 	if (ctx->conn)
 		PQfinish(ctx->conn);	/* before the main line may drop the copy */
 	if (ctx->pgtap_spool && ctx->pgtap_spool != spool)

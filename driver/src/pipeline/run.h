@@ -78,6 +78,11 @@ typedef struct run_ctx
 	sandbox		sb;
 	bool		sb_made;
 	PGconn	   *conn;			/* superuser, throwaway database */
+	PGconn	   *side;			/* a second one to the same database, for a
+								 * read-only query that runs while the main
+								 * line goes on (run_side_send), or NULL */
+	char	   *side_what;		/* its query as the command log shows it */
+	double		side_t0;		/* when it was sent */
 	char	   *dbname;
 	char	   *schema;
 	json_t	   *policy;			/* parsed --policy, or {} */
@@ -144,6 +149,24 @@ PGresult   *run_sql(run_ctx *ctx, const char *what, const char *query, int npara
 
 json_t	   *run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams,
 						   const char *const *params, int *rc);
+
+/*
+ * The side connection (run_sql.c): send a read-only query on a second
+ * superuser connection to the run's database, so the server works on it on
+ * another core while the main line goes on.  The connection is opened for
+ * the query and closed once it has been read: replay workers share the
+ * server's connection slots (sandbox.c write_conf).  false
+ * when it could not be sent (the caller runs it on the main line instead).
+ * single_row: rows come in single-row mode (read with PQgetResult on
+ * ctx->side).  run_side_rows waits for the rows, records the command (its
+ * duration from the send) and returns them as run_query_rows does.
+ * run_side_close ends the connection (before the main connection moves to
+ * another database, and at the end).
+ */
+bool		run_side_send(run_ctx *ctx, const char *what, const char *query, int nparams,
+						  const char *const *params, bool single_row);
+json_t	   *run_side_rows(run_ctx *ctx, int *rc);
+void		run_side_close(run_ctx *ctx);
 
 /* Tear down, record it, write the reports, print the summary: exit code. */
 int			run_finish(run_ctx *ctx, int code, const char *status, const char *message);

@@ -595,6 +595,7 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 		message = "interrupted by a signal";
 	}
 	signals_cancel_on_signal(NULL);
+	run_side_close(ctx);
 	if (ctx->conn)
 	{
 		PQfinish(ctx->conn);

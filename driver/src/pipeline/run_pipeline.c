@@ -1120,6 +1120,7 @@ prep_connect_db(run_ctx *ctx)
 {
 	char		err[1024];
 
+	run_side_close(ctx);
 	signals_cancel_on_signal(NULL);
 	if (ctx->conn)
 		PQfinish(ctx->conn);
@@ -1464,37 +1465,58 @@ fetch_ddl_log(run_ctx *ctx, const char *phase, json_t *round_json, int *rc)
  */
 #define PGTAP_INLINE_MAX (256 * 1024)
 
-static void
-fetch_pgtap(run_ctx *ctx)
+/*
+ * Streamed in chunks of 1,000 lines (a row per line made a
+ * result object per line: 36,000 of them for 2,000 tables).
+ */
+#define PGTAP_QUERY \
+	"SELECT string_agg(line, E'\\n' ORDER BY n)" \
+	"  FROM regexp_split_to_table(drydock.pgtap_script($1), E'\\n') WITH ORDINALITY AS t(line, n)" \
+	" GROUP BY (n - 1) / 1000 ORDER BY (n - 1) / 1000"
+#define PGTAP_WHAT "SELECT drydock.pgtap_script(schema) (streamed, 1,000 lines a row)"
+#define PGTAP_WHAT_SIDE PGTAP_WHAT ", on a second connection while the checks ran"
+
+/* Start the script on the side connection; false: not started (run it on the main line). */
+static bool
+pgtap_send(run_ctx *ctx)
 {
 	const char *sp[1] = {ctx->schema};
-	double		t = now_ms();
+
+	return run_side_send(ctx, PGTAP_WHAT_SIDE, PGTAP_QUERY, 1, sp, true);
+}
+
+/* Read the script: on the side connection where pgtap_send() started it. */
+static void
+fetch_pgtap(run_ctx *ctx, bool on_side)
+{
+	const char *sp[1] = {ctx->schema};
+	PGconn	   *conn = on_side ? ctx->side : ctx->conn;
+	double		t = on_side ? ctx->side_t0 : now_ms();
 	FILE	   *f = tmpfile();
 	PGresult   *res;
 	bool		ok = f != NULL;
 	long long	bytes = 0;
-	long long	nlines = 0;
+	long long	nchunks = 0;
 	char	   *msg = NULL;
 
-	if (!ok || !PQsendQueryParams(ctx->conn,
-								  "SELECT line FROM regexp_split_to_table(drydock.pgtap_script($1), E'\\n')"
-								  " WITH ORDINALITY AS t(line, n) ORDER BY n",
-								  1, NULL, sp, NULL, NULL, 0) ||
-		!PQsetSingleRowMode(ctx->conn))
+	if (!on_side &&
+		(!ok || !PQsendQueryParams(conn, PGTAP_QUERY, 1, NULL, sp, NULL, NULL, 0) ||
+		 !PQsetSingleRowMode(conn)))
 		ok = false;
-	while (f && (res = PQgetResult(ctx->conn)) != NULL)
+	/* on the side, the query runs: read it to its end even without a file */
+	while ((f || on_side) && (res = PQgetResult(conn)) != NULL)
 	{
 		ExecStatusType st = PQresultStatus(res);
 
 		if (st == PGRES_SINGLE_TUPLE && ok)
 		{
-			const char *line = PQgetvalue(res, 0, 0);
+			const char *chunk = PQgetvalue(res, 0, 0);
 			size_t		len = (size_t) PQgetlength(res, 0, 0);
 
-			/* lines joined by "\n": the script's bytes, exactly */
-			if ((nlines++ > 0 && fputc('\n', f) == EOF) || fwrite(line, 1, len, f) != len)
+			/* chunks of lines joined by "\n": the script's bytes, exactly */
+			if ((nchunks++ > 0 && fputc('\n', f) == EOF) || fwrite(chunk, 1, len, f) != len)
 				ok = false;
-			bytes += (long long) len + (nlines > 1);
+			bytes += (long long) len + (nchunks > 1);
 		}
 		else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE)
 		{
@@ -1506,9 +1528,11 @@ fetch_pgtap(run_ctx *ctx)
 	}
 	if (f && fflush(f) != 0)
 		ok = false;
-	run_command(ctx, "sql", "SELECT drydock.pgtap_script(schema) (streamed, line by line)",
+	run_command(ctx, "sql", on_side ? PGTAP_WHAT_SIDE : PGTAP_WHAT,
 				ok ? "ok" : (msg ? msg : "failed"), now_ms() - t);
 	free(msg);
+	if (on_side)
+		run_side_close(ctx);
 	if (!ok)
 	{
 		if (f)
@@ -1590,6 +1614,44 @@ drop_scaffold_rows(run_ctx *ctx, json_t *rows)
 	}
 }
 
+#define VERIFY_ROLLBACK_QUERY \
+	"SELECT v.family, v.code, v.object, v.status, v.message, v.seq," \
+	"       l.phase AS seq_phase, l.query AS seq_query" \
+	"  FROM drydock.verify_rollback($1, $2::jsonb, $3) v" \
+	"  LEFT JOIN drydock.capture_log l ON l.seq = v.seq"
+#define VERIFY_ROLLBACK_WHAT "SELECT * FROM drydock.verify_rollback(schema, policy, 'pre-apply')"
+#define VERIFY_ROLLBACK_WHAT_SIDE VERIFY_ROLLBACK_WHAT " (on a second connection while the DDL log was read)"
+
+/*
+ * The policy of verify_rollback(): the RB rules use no allowed_types; and a
+ * type the migration created (an enum allowed by the policy) no longer
+ * exists after the rollback, so the extension would refuse the policy
+ * naming it.
+ */
+static char *
+verify_rollback_policy(run_ctx *ctx)
+{
+	json_t	   *rb_policy = suppress_policy(ctx);	/* + inline suppressions */
+	char	   *policy;
+
+	json_object_del(rb_policy, "allowed_types");
+	policy = json_dumps(rb_policy, JSON_COMPACT);
+	json_decref(rb_policy);
+	return policy;
+}
+
+/* Start verify_rollback() on the side connection (run_check_rollback reads it). */
+static bool
+verify_rollback_send(run_ctx *ctx)
+{
+	char	   *policy = verify_rollback_policy(ctx);
+	const char *vp[3] = {ctx->schema, policy, BASELINE_LABEL};
+	bool		sent = run_side_send(ctx, VERIFY_ROLLBACK_WHAT_SIDE, VERIFY_ROLLBACK_QUERY, 3, vp, false);
+
+	free(policy);
+	return sent;
+}
+
 int
 run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json)
 {
@@ -1597,6 +1659,9 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	int			rc;
 	char		key[64];
 	json_t	   *log;
+	bool		need_pgtap = !json_object_get(ctx->report, "pgtap_script") &&
+		!json_object_get(ctx->report, "pgtap_script_bytes");
+	bool		pgtap_on_side = false;
 
 	if ((rc = capture(ctx, phase)) != 0)
 		return rc;
@@ -1626,6 +1691,15 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		psql_apply_result_free(&ar);
 		return rc;
 	}
+	/*
+	 * The state is final: what only reads it starts now on the side
+	 * connection and runs on another core while this one lists the DDL
+	 * log and verifies.
+	 */
+	if (strcmp(phase, "apply") == 0)
+		pgtap_on_side = need_pgtap && pgtap_send(ctx);
+	else
+		(void) verify_rollback_send(ctx);
 	snprintf(key, sizeof(key), "%s_ddl_log", phase);
 	log = fetch_ddl_log(ctx, phase, round_json, &rc);
 	if (!log)
@@ -1665,9 +1739,8 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		suppress_annotate_rows(ctx, rows);
 		count_findings(ctx, rows);
 		json_object_set_new(round_json, "verification", rows);
-		if (!json_object_get(ctx->report, "pgtap_script") &&
-			!json_object_get(ctx->report, "pgtap_script_bytes"))
-			fetch_pgtap(ctx);
+		if (need_pgtap)
+			fetch_pgtap(ctx, pgtap_on_side);
 		/* this apply's checks, not the run's running totals */
 		dd_progress("verify: %d failing, %d warning checks", report_count_status(rows, "fail"),
 					report_count_status(rows, "warn"));
@@ -1708,8 +1781,6 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 {
 	int			rc;
 	json_t	   *rows;
-	char	   *policy;
-	const char *vp[3];
 	const char *sp[1] = {ctx->schema};
 	const char *bp[1] = {BASELINE_LABEL};
 	bool		schema_present;
@@ -1718,28 +1789,17 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	if (down && (rc = run_apply_phase(ctx, down, "rollback", round_json)) != 0)
 		return rc;
 
-	/*
-	 * The RB rules use no allowed_types; and a type the migration created
-	 * (an enum allowed by the policy) no longer exists after the rollback,
-	 * so the extension would refuse the policy naming it.
-	 */
+	/* started on the side connection when the rollback phase ended, if it could be */
+	if (ctx->side_what && strcmp(ctx->side_what, VERIFY_ROLLBACK_WHAT_SIDE) == 0)
+		rows = run_side_rows(ctx, &rc);
+	else
 	{
-		json_t	   *rb_policy = suppress_policy(ctx);	/* + inline suppressions */
+		char	   *policy = verify_rollback_policy(ctx);
+		const char *vp[3] = {ctx->schema, policy, BASELINE_LABEL};
 
-		json_object_del(rb_policy, "allowed_types");
-		policy = json_dumps(rb_policy, JSON_COMPACT);
-		json_decref(rb_policy);
+		rows = run_query_rows(ctx, VERIFY_ROLLBACK_WHAT, VERIFY_ROLLBACK_QUERY, 3, vp, &rc);
+		free(policy);
 	}
-	vp[0] = ctx->schema;
-	vp[1] = policy;
-	vp[2] = BASELINE_LABEL;
-	rows = run_query_rows(ctx, "SELECT * FROM drydock.verify_rollback(schema, policy, 'pre-apply')",
-					  "SELECT v.family, v.code, v.object, v.status, v.message, v.seq,"
-					  "       l.phase AS seq_phase, l.query AS seq_query"
-					  "  FROM drydock.verify_rollback($1, $2::jsonb, $3) v"
-					  "  LEFT JOIN drydock.capture_log l ON l.seq = v.seq",
-					  3, vp, &rc);
-	free(policy);
 	if (!rows)
 		return rc;
 	locate_rows(rows, "rollback", down);

@@ -169,14 +169,32 @@ conf_quote(const char *s)
 	return sb.data;
 }
 
+/*
+ * The sandbox's settings, appended to postgresql.conf in place of any
+ * earlier run's block (a base cache entry is a copy of a run's cluster).
+ * max_connections: a replay worker holds two connections at most (its own
+ * and psql's, or its own and the side connection of run_sql.c), up to 64
+ * workers, plus the main line's two.
+ */
+#define CONF_MARKER "\n# --- drydock sandbox: "
+
 static bool
 write_conf(sandbox *sb)
 {
 	char	   *path = xasprintf("%s/postgresql.conf", sb->data_dir);
 	char	   *sockdir = conf_quote(sb->run_dir);
+	size_t		len = 0;
+	char	   *old = read_small_file(path, &len);
+	char	   *mark = old ? strstr(old, CONF_MARKER) : NULL;
 	int			fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	bool		ok;
 
+	if (fd >= 0 && mark && ftruncate(fd, (off_t) (mark - old)) != 0)
+	{
+		close(fd);
+		fd = -1;
+	}
+	free(old);
 	if (fd < 0)
 	{
 		free(path);
@@ -184,7 +202,7 @@ write_conf(sandbox *sb)
 		return false;
 	}
 	ok = dprintf(fd,
-				 "\n# --- drydock sandbox: socket-only, throwaway, not durable ---\n"
+				 CONF_MARKER "socket-only, throwaway, not durable ---\n"
 				 "listen_addresses = ''\n"
 				 "port = %d\n"
 				 "unix_socket_directories = %s\n"
@@ -195,7 +213,7 @@ write_conf(sandbox *sb)
 				 "restart_after_crash = off\n"
 				 "autovacuum = off\n"
 				 "shared_buffers = 16MB\n"
-				 "max_connections = 20\n"
+				 "max_connections = 140\n"
 				 "wal_level = minimal\n"
 				 "max_wal_senders = 0\n"
 				 "dynamic_shared_memory_type = mmap\n"

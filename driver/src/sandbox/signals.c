@@ -21,25 +21,27 @@ volatile sig_atomic_t dd_got_signal = 0;
 
 static volatile pid_t forward_pid = 0;
 static volatile sig_atomic_t forward_group = 0;
-static PGcancel *volatile cancel_target = NULL;
+/* [0] the main connection's running query, [1] the side connection's */
+static PGcancel *volatile cancel_target[2] = {NULL, NULL};
 
 static void
 on_terminating_signal(int sig)
 {
 	int			save_errno = errno;
 	pid_t		pid = forward_pid;
-	PGcancel   *cancel = cancel_target;
 
 	if (dd_got_signal == 0)
 		dd_got_signal = sig;
 	if (pid > 0)
 		kill(forward_group ? -pid : pid, SIGTERM);
-	if (cancel)
+	for (int i = 0; i < 2; i++)
 	{
+		PGcancel   *cancel = cancel_target[i];
 		char		errbuf[256];
 
 		/* PQcancel is documented as safe to call from a signal handler. */
-		(void) PQcancel(cancel, errbuf, sizeof(errbuf));
+		if (cancel)
+			(void) PQcancel(cancel, errbuf, sizeof(errbuf));
 	}
 	errno = save_errno;
 }
@@ -72,8 +74,8 @@ signals_forward_to(pid_t pid, bool whole_group)
  * signals blocked while the pointer changes, so the handler never uses a
  * freed object.  Callers hand over what PQgetCancel() returned.
  */
-void
-signals_cancel_on_signal(PGcancel *cancel)
+static void
+set_cancel_target(int slot, PGcancel *cancel)
 {
 	sigset_t	block,
 				old;
@@ -85,11 +87,23 @@ signals_cancel_on_signal(PGcancel *cancel)
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	prev = cancel_target;
-	cancel_target = cancel;
+	prev = cancel_target[slot];
+	cancel_target[slot] = cancel;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (prev && prev != cancel)
 		PQfreeCancel(prev);
+}
+
+void
+signals_cancel_on_signal(PGcancel *cancel)
+{
+	set_cancel_target(0, cancel);
+}
+
+void
+signals_cancel_side_on_signal(PGcancel *cancel)
+{
+	set_cancel_target(1, cancel);
 }
 
 int

@@ -25,6 +25,8 @@ void		signals_forward_to(pid_t pid, bool whole_group);
 /* The query to cancel on a terminating signal (NULL: none); takes ownership
  * of a PQgetCancel() result and frees the previous one. */
 void		signals_cancel_on_signal(PGcancel *cancel);
+/* The same for the query of a second connection (run_side_send), or NULL. */
+void		signals_cancel_side_on_signal(PGcancel *cancel);
 
 /* Exit 128+signal after printing why; atexit handlers tear down. */
 void		signals_exit_if_pending(void);
