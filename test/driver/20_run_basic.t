@@ -55,10 +55,9 @@ my @twelve = ('--schema', 'app', '--scaffold-schema', '--policy', "$DD::ROOT/exa
     my $ver = DD::slurp("$r->{dir}/verification-result.md") // '';
     like($ver, qr/\| KC \| KC001 \| pass \|/, 'twelve: verification-result.md has the KC001 row');
     ok(-s "$r->{dir}/schema-assertions.pgtap.sql", 'twelve: pgTAP script written');
-    # the reads after a phase run side by side on a second connection
-    my @side = grep { $_->{command} =~ /on a second connection/ && $_->{result} eq 'ok' } @{ $j->{commands} };
-    is_deeply([map { $_->{command} =~ /^SELECT (?:\* FROM )?(drydock\.\w+)/ ? $1 : $_->{command} } @side],
-              [qw(drydock.pgtap_script drydock.verify_rollback)], 'twelve: pgTAP script and rollback checks on the side connection');
+    # a small phase: its reads stay on the main connection (run_pipeline.c SIDE_MIN_EVENTS)
+    is(scalar(grep { $_->{command} =~ /on a second connection/ } @{ $j->{commands} }), 0,
+       'twelve: no second connection for a small migration');
     like(DD::slurp("$r->{dir}/schema-assertions.pgtap.sql") // '', qr/\A-- pgTAP[^\n]*\n(?:--[^\n]*\n)*BEGIN;\nSELECT plan\(\d+\);\n(?:SELECT [^\n]*;\n)+SELECT \* FROM finish\(\);\nROLLBACK;\n\z/,
          'twelve: the script streamed in chunks is whole');
 }

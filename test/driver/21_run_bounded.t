@@ -62,6 +62,10 @@ sub put { my ($n, $s) = @_; open(my $fh, '>', "$dir/$n") or die; print $fh $s; c
     is($rd->{objects_dropped}{table}, $n, 'many: objects_dropped counts every table');
     is_deeply($r->{report}{locks}, [], 'many: the rollback locking what the apply created is not a production lock');
     like(DD::slurp("$r->{dir}/execution-log.md"), qr/captured DDL events \| \Q@{[2 * $n]}\E \(0 listed/, 'many: execution log gives the total and what is listed');
+    # a large phase: the reads after it run side by side on a second connection
+    my @side = grep { $_->{command} =~ /on a second connection/ && $_->{result} eq 'ok' } @{ $r->{report}{commands} };
+    is_deeply([map { $_->{command} =~ /^SELECT (?:\* FROM )?(drydock\.\w+)/ ? $1 : $_->{command} } @side],
+              [qw(drydock.pgtap_script drydock.verify_rollback)], 'many: pgTAP script and rollback checks on the side connection');
     # the pgTAP script (thousands of lines, streamed 1,000 lines a row) arrives whole
     my $tap = DD::slurp("$r->{dir}/schema-assertions.pgtap.sql") // '';
     my ($plan) = $tap =~ /^SELECT plan\((\d+)\);$/m;

@@ -1370,12 +1370,25 @@ add_truncation_notices(const artifact *a, json_t *apply_json, json_t *policy)
  */
 #define DDL_LOG_FULL_MAX 500
 
+/* The number of DDL events captured in the phase, or -1 (recorded). */
+static long long
+ddl_event_count(run_ctx *ctx, const char *phase, int *rc)
+{
+	const char *params[1] = {phase};
+	json_t	   *r = run_query_rows(ctx, NULL, "SELECT count(*) AS n FROM drydock.ddl_log WHERE phase = $1",
+								   1, params, rc);
+	const char *n = r ? json_string_value(json_object_get(json_array_get(r, 0), "n")) : NULL;
+	long long	total = r ? atoll(n ? n : "0") : -1;
+
+	json_decref(r);
+	return total;
+}
+
 static json_t *
-fetch_ddl_log(run_ctx *ctx, const char *phase, json_t *round_json, int *rc)
+fetch_ddl_log(run_ctx *ctx, const char *phase, long long total, json_t *round_json, int *rc)
 {
 	const char *params[1] = {phase};
 	json_t	   *r;
-	long long	total;
 	json_t	   *log,
 			   *omitted,
 			   *objects,
@@ -1384,13 +1397,6 @@ fetch_ddl_log(run_ctx *ctx, const char *phase, json_t *round_json, int *rc)
 	json_t	   *v;
 	char		key[64];
 
-	r = run_query_rows(ctx, NULL, "SELECT count(*) AS n FROM drydock.ddl_log WHERE phase = $1",
-					   1, params, rc);
-	if (!r)
-		return NULL;
-	total = atoll(json_string_value(json_object_get(json_array_get(r, 0), "n")) ?
-				  json_string_value(json_object_get(json_array_get(r, 0), "n")) : "0");
-	json_decref(r);
 	if (total <= DDL_LOG_FULL_MAX)
 		return run_query_rows(ctx, NULL,
 							  "SELECT seq, command_tag, object_type, identity, cascade, rewrite, "
@@ -1614,6 +1620,9 @@ drop_scaffold_rows(run_ctx *ctx, json_t *rows)
 	}
 }
 
+/* captured DDL events from which a phase's reads go to the side connection */
+#define SIDE_MIN_EVENTS 500
+
 #define VERIFY_ROLLBACK_QUERY \
 	"SELECT v.family, v.code, v.object, v.status, v.message, v.seq," \
 	"       l.phase AS seq_phase, l.query AS seq_query" \
@@ -1662,6 +1671,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	bool		need_pgtap = !json_object_get(ctx->report, "pgtap_script") &&
 		!json_object_get(ctx->report, "pgtap_script_bytes");
 	bool		pgtap_on_side = false;
+	long long	events;
 
 	if ((rc = capture(ctx, phase)) != 0)
 		return rc;
@@ -1691,17 +1701,28 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		psql_apply_result_free(&ar);
 		return rc;
 	}
+	if ((events = ddl_event_count(ctx, phase, &rc)) < 0)
+	{
+		psql_apply_result_free(&ar);
+		return rc;
+	}
+
 	/*
 	 * The state is final: what only reads it starts now on the side
 	 * connection and runs on another core while this one lists the DDL
-	 * log and verifies.
+	 * log and verifies -- when the phase is large enough for that to pay:
+	 * a new backend's start and its cold catalog caches cost about as much
+	 * as these checks take on a warm one for a few dozen tables.
 	 */
-	if (strcmp(phase, "apply") == 0)
-		pgtap_on_side = need_pgtap && pgtap_send(ctx);
-	else
-		(void) verify_rollback_send(ctx);
+	if (events >= SIDE_MIN_EVENTS)
+	{
+		if (strcmp(phase, "apply") == 0)
+			pgtap_on_side = need_pgtap && pgtap_send(ctx);
+		else
+			(void) verify_rollback_send(ctx);
+	}
 	snprintf(key, sizeof(key), "%s_ddl_log", phase);
-	log = fetch_ddl_log(ctx, phase, round_json, &rc);
+	log = fetch_ddl_log(ctx, phase, events, round_json, &rc);
 	if (!log)
 	{
 		psql_apply_result_free(&ar);
