@@ -81,6 +81,29 @@ for my $case (
     is($s, $after->{system_identifier}, "$name: the run used the rebuilt template");
 }
 
+# the cache is bounded: building a template pushes the least recently used
+# ones out beyond 8 (an old installation's), with their lock files
+{
+    my @fake;
+    for my $n (1 .. 9) {
+        my $f = "$cache/drydock/tpl-15-0000000000000fa$n";
+        mkdir $f or die "$f: $!";
+        open(my $fh, '>', "$f.lock") or die;
+        close $fh;
+        utime(1_000_000 + $n, 1_000_000 + $n, $f);
+        push @fake, $f;
+    }
+    unlink "$tpl/template.info";	# the real one must be rebuilt: that prunes
+    my ($rc) = sysid_of_exec();
+    is($rc, 0, 'bounded: the run succeeds');
+    my @now = tpl_dirs();
+    is(scalar(@now), 8, 'bounded: 8 templates remain');
+    ok((grep { $_ eq $tpl } @now), 'bounded: the template just built stayed');
+    ok(!-e $fake[0] && !-e $fake[1], 'bounded: the two least recently used went');
+    ok(-e $fake[8], 'bounded: a more recently used one stayed');
+    is(scalar(grep { !-d substr($_, 0, -5) } glob("$cache/drydock/*.lock")), 0, 'bounded: no lock file outlives its template');
+}
+
 # an unusable cache falls back to initdb
 {
     my $r = run_cmd([$dd, 'exec', '--', 'psql', '-X', '-At', '-c', 'select 1'],

@@ -133,14 +133,18 @@ my $changed_base;
     is(scalar(@now), 2, 'bounded: two entries remain');
     ok(!(grep { $_ eq $e[0] } @now), 'bounded: the least recently used entry went out');
     ok((grep { $_ eq $changed_entry } @now), 'bounded: the recently used one stayed');
+    is(scalar(grep { !-d substr($_, 0, -5) } glob("$cache/drydock/base-*.lock")), 0, 'bounded: the lock file went with its entry');
 }
 
-# gc --cache empties it
+# gc --cache empties it, and removes lock files whose entry is gone
 {
+    open(my $fh, '>', "$cache/drydock/base-15-00000000000dead0.lock") or die;
+    close $fh;
     my $r = DD::run_cmd([DD::drydock(), 'gc', '--cache'], env => \%env);
     is($r->{rc}, 0, 'gc --cache: exit 0') or diag($r->{err});
     like($r->{out}, qr/removed .*base-/, 'gc --cache: says what it removed');
     is(scalar(entries()) + scalar(grep { -d } glob("$cache/drydock/tpl-*")), 0, 'gc --cache: the cache is empty');
+    is(scalar(() = glob("$cache/drydock/*.lock")), 0, 'gc --cache: no lock file is left');
     $r = DD::run_cmd([DD::drydock(), 'gc', '--cache'], env => \%env);
     like($r->{out}, qr/cache is empty/, 'gc --cache again: nothing to remove');
 }

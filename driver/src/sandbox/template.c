@@ -13,6 +13,9 @@
  * other, or that has a postmaster.pid (someone started it), is rebuilt.
  *
  * A clone shares the template's system identifier; the report says so.
+ * The cache is bounded: TEMPLATE_CACHE_MAX templates, the least recently
+ * used out (an entry's mtime is its last use); an entry's lock file goes
+ * with it (lock_take() explains how that stays safe).
  *
  * The same mechanism (key file, flock, build in a temporary directory then
  * rename, validity checks, cp -a --reflink=auto) also keeps other cached
@@ -40,6 +43,10 @@
 #include "util.h"
 
 #define TEMPLATE_FORMAT "drydock-template-1"
+/* templates kept (every installation and locale has its own), least recently used out */
+#define TEMPLATE_CACHE_MAX 8
+
+static void cache_prune(const char *cache, const char *prefix, int max);
 
 char *
 template_cache_dir(void)
@@ -270,6 +277,61 @@ copy_tree(const char *src, const char *dst, double *ms, char *err, size_t errlen
 	return 0;
 }
 
+/* Take flock op on fd, retrying on EINTR; 0, -1 (cannot) or an exit code (signal). */
+static int
+lock_wait(int fd, int op, char *err, size_t errlen)
+{
+	while (flock(fd, op) != 0)
+	{
+		int			rc;
+
+		if (errno != EINTR)
+			return -1;
+		if ((rc = signals_pending_code(err, errlen)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Does fd still hold the file named lockpath (not one unlinked meanwhile)? */
+static bool
+lock_is_current(int fd, const char *lockpath)
+{
+	struct stat held,
+				named;
+
+	return fstat(fd, &held) == 0 && stat(lockpath, &named) == 0 &&
+		held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
+/*
+ * Open lockpath (created if missing) and take flock op on it: 0 with *fd,
+ * -1 (cannot) or an exit code (signal).  Whoever removes an entry unlinks
+ * its lock file while holding it exclusively, so that lock files do not
+ * outlive their entries; a process that was waiting on the unlinked file
+ * then finds it is no longer the one named lockpath and starts over.
+ */
+static int
+lock_take(const char *lockpath, int op, int *fd, char *err, size_t errlen)
+{
+	for (;;)
+	{
+		int			rc;
+
+		if ((*fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+			return -1;
+		if ((rc = lock_wait(*fd, op, err, errlen)) != 0)
+		{
+			close(*fd);
+			*fd = -1;
+			return rc;
+		}
+		if (lock_is_current(*fd, lockpath))
+			return 0;
+		close(*fd);
+	}
+}
+
 int
 template_clone(const cluster_spec *cs, const char *data_dir, template_clone_result *res,
 			   char *err, size_t errlen)
@@ -282,6 +344,7 @@ template_clone(const cluster_spec *cs, const char *data_dir, template_clone_resu
 	int			lockfd = -1;
 	int			rc = 0;
 	char		created[32] = "";
+	bool		built = false;
 
 	memset(res, 0, sizeof(*res));
 	if (!cache || !mkdir_p(cache, geteuid() == 0 ? 0755 : 0700))
@@ -289,25 +352,30 @@ template_clone(const cluster_spec *cs, const char *data_dir, template_clone_resu
 	key = template_key(cs);
 	tpl = xasprintf("%s/%s", cache, key);
 	lockpath = xasprintf("%s/%s.lock", cache, key);
-	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lockfd < 0)
-		goto fallback;
-	while (flock(lockfd, LOCK_SH) != 0)
+relock:
+	if ((rc = lock_take(lockpath, LOCK_SH, &lockfd, err, errlen)) != 0)
 	{
-		if (errno != EINTR)
-			goto fallback;
-		if ((rc = signals_pending_code(err, errlen)) != 0)
+		if (rc > 0)
 			goto out;
+		rc = 0;
+		goto fallback;
 	}
 	if (!template_valid(tpl, key, cs->pg->major, created))
 	{
 		/* exclusive while (re)building; others wait, then find it valid */
-		while (flock(lockfd, LOCK_EX) != 0)
+		if ((rc = lock_wait(lockfd, LOCK_EX, err, errlen)) != 0)
 		{
-			if (errno != EINTR)
-				goto fallback;
-			if ((rc = signals_pending_code(err, errlen)) != 0)
+			if (rc > 0)
 				goto out;
+			rc = 0;
+			goto fallback;
+		}
+		/* the upgrade let go for a moment: gc may have removed it all */
+		if (!lock_is_current(lockfd, lockpath))
+		{
+			close(lockfd);
+			lockfd = -1;
+			goto relock;
 		}
 		if (!template_valid(tpl, key, cs->pg->major, created))
 		{
@@ -318,6 +386,7 @@ template_clone(const cluster_spec *cs, const char *data_dir, template_clone_resu
 			rc = template_build(cs, cache, tpl, key, res, err, errlen);
 			if (rc > 0)
 				goto out;
+			built = rc == 0;
 			if (rc < 0 || !template_valid(tpl, key, cs->pg->major, created))
 			{
 				rc = 0;
@@ -337,6 +406,8 @@ template_clone(const cluster_spec *cs, const char *data_dir, template_clone_resu
 	}
 	res->cloned = true;
 	res->template_path = xstrdup(tpl);
+	/* its mtime is its last use: the bound removes the least recently used */
+	(void) utimes(tpl, NULL);
 	snprintf(res->created_at, sizeof(res->created_at), "%s", created);
 	goto out;
 
@@ -346,6 +417,9 @@ fallback:
 out:
 	if (lockfd >= 0)
 		close(lockfd);
+	/* one template per installation and locale: old installations' go, oldest first */
+	if (built)
+		cache_prune(cache, "tpl-", TEMPLATE_CACHE_MAX);
 	free(cache);
 	free(key);
 	free(tpl);
@@ -356,21 +430,6 @@ out:
 
 /* ---------- other cached clusters (the base cache) ---------- */
 
-/* Take flock op on fd, retrying on EINTR; 0, -1 (cannot) or an exit code (signal). */
-static int
-lock_wait(int fd, int op, char *err, size_t errlen)
-{
-	while (flock(fd, op) != 0)
-	{
-		int			rc;
-
-		if (errno != EINTR)
-			return -1;
-		if ((rc = signals_pending_code(err, errlen)) != 0)
-			return rc;
-	}
-	return 0;
-}
 
 char *
 cache_key_material(const cluster_spec *cs)
@@ -413,10 +472,8 @@ cache_entry_clone(const char *key, int major, const char *extra_name, const char
 		goto out;
 	entry = xasprintf("%s/%s", cache, key);
 	lockpath = xasprintf("%s/%s.lock", cache, key);
-	if ((lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
-		goto out;
 	/* shared: a rebuild or gc (exclusive) never removes it under the copy */
-	if ((rc = lock_wait(lockfd, LOCK_SH, err, errlen)) != 0)
+	if ((rc = lock_take(lockpath, LOCK_SH, &lockfd, err, errlen)) != 0)
 	{
 		rc = rc < 0 ? 0 : rc;
 		goto out;
@@ -494,11 +551,12 @@ cache_prune(const char *cache, const char *prefix, int max)
 				oldest = i;
 		lockpath = xasprintf("%s/%s.lock", cache, names[oldest]);
 		fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && lock_is_current(fd, lockpath))
 		{
 			char	   *path = xasprintf("%s/%s", cache, names[oldest]);
 
-			remove_tree(path);
+			if (remove_tree(path))
+				unlink(lockpath);	/* under the lock: see lock_take() */
 			free(path);
 		}
 		if (fd >= 0)
@@ -539,13 +597,8 @@ cache_entry_store(const char *key, int major, const char *src_data, const char *
 	}
 	entry = xasprintf("%s/%s", cache, key);
 	lockpath = xasprintf("%s/%s.lock", cache, key);
-	if ((lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
-	{
-		snprintf(err, errlen, "cannot open %s: %s", lockpath, strerror(errno));
-		goto out;
-	}
 	/* exclusive: a concurrent run building the same entry waits, then finds it made */
-	if ((rc = lock_wait(lockfd, LOCK_EX, err, errlen)) != 0)
+	if ((rc = lock_take(lockpath, LOCK_EX, &lockfd, err, errlen)) != 0)
 	{
 		if (rc < 0)
 			snprintf(err, errlen, "cannot lock %s: %s", lockpath, strerror(errno));
@@ -614,6 +667,45 @@ out:
 	return rc;
 }
 
+/*
+ * Lock files whose entry is gone (earlier versions' pruning kept them; a
+ * crash between removing an entry and its lock file does too): removed
+ * when nobody holds them.
+ */
+static void
+remove_orphan_locks(const char *cache)
+{
+	DIR		   *d = opendir(cache);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+	{
+		size_t		len = strlen(de->d_name);
+		char	   *lockpath;
+		char	   *entry;
+		struct stat st;
+		int			fd;
+
+		if (len <= 5 || strcmp(de->d_name + len - 5, ".lock") != 0 ||
+			(strncmp(de->d_name, "tpl-", 4) != 0 && strncmp(de->d_name, "base-", 5) != 0))
+			continue;
+		lockpath = xasprintf("%s/%s", cache, de->d_name);
+		entry = xasprintf("%s/%.*s", cache, (int) (len - 5), de->d_name);
+		if (lstat(entry, &st) != 0 && (fd = open(lockpath, O_RDWR | O_CLOEXEC)) >= 0)
+		{
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0 && lock_is_current(fd, lockpath) &&
+				lstat(entry, &st) != 0)
+				unlink(lockpath);
+			close(fd);
+		}
+		free(lockpath);
+		free(entry);
+	}
+	closedir(d);
+}
+
 int
 cache_empty(bool dry_run, bool quiet, int *removed)
 {
@@ -648,8 +740,11 @@ cache_empty(bool dry_run, bool quiet, int *removed)
 			int			fd = de->d_name[0] == '.' ? -1 : open(lockpath, O_RDWR | O_CLOEXEC);
 
 			/* a run cloning or building it holds the lock: wait for it */
-			if (fd >= 0)
-				flock(fd, LOCK_EX);
+			if (fd >= 0 && (flock(fd, LOCK_EX) != 0 || !lock_is_current(fd, lockpath)))
+			{
+				close(fd);		/* pruned meanwhile: its lock file is not ours to unlink */
+				fd = -1;
+			}
 			if (!quiet)
 				printf("%s %s\n", dry_run ? "would remove" : "removed", path);
 			if (!dry_run)
@@ -670,6 +765,8 @@ cache_empty(bool dry_run, bool quiet, int *removed)
 		free(path);
 	}
 	closedir(d);
+	if (!dry_run)
+		remove_orphan_locks(cache);
 	free(cache);
 	return failures;
 }
