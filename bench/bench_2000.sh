@@ -8,6 +8,8 @@
 # rounds[0].rollback.duration_ms (the two psql runs of the artifacts), per
 # run; target <= 10 % of the run.  The drydock runs use /usr/bin/time -v, so
 # the driver's peak RSS for (e) comes from the same runs.
+# The same from the process's wall time (report writing and exit included)
+# is printed beside it.
 # Result line:  RESULT b <manual_ms> <drydock_ms> <overhead_pct_median> <overhead_ms_median>
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -34,16 +36,23 @@ echo "  drydock's own overhead (report.json: duration_ms - apply.duration_ms - r
 for ((k = 1; k <= ddn; k++)); do
 	f=$work/r.$k/report.json
 	[ -f "$f" ] || continue
+	# the whole process as the user waits for it (report writing included): /usr/bin/time -v
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.0f", s * 1000 }' "$work/time.$k")
 	json_get "$f" '"%.0f %.0f %.0f %s" % (d["duration_ms"], d["rounds"][0]["apply"]["duration_ms"], d["rounds"][0].get("rollback", {}).get("duration_ms", float("nan")), d["status"])' |
 	while read -r tot ap rb st; do
-		o=$(awk -v t="$tot" -v a="$ap" -v r="$rb" 'BEGIN { printf "%.0f %.1f", t - a - r, 100 * (t - a - r) / t }')
-		printf '    run %d: total %s ms, apply %s ms, rollback %s ms, overhead %s ms = %s %% (status %s)\n' "$k" "$tot" "$ap" "$rb" ${o% *} ${o#* } "$st"
+		o=$(awk -v t="$tot" -v a="$ap" -v r="$rb" -v w="$wall" 'BEGIN { printf "%.0f %.1f %.0f %.1f", t - a - r, 100 * (t - a - r) / t, w - a - r, 100 * (w - a - r) / w }')
+		set -- $o
+		printf '    run %d: total %s ms (process %s ms), apply %s ms, rollback %s ms, overhead %s ms = %s %% (process: %s ms = %s %%) (status %s)\n' \
+			"$k" "$tot" "$wall" "$ap" "$rb" "$1" "$2" "$3" "$4" "$st"
 		echo "$o" >> "$work/ovh"
 	done
 done
 ovh_ms=$(awk '{ print $1 }' "$work/ovh" | median)
 ovh_pct=$(awk '{ print $2 }' "$work/ovh" | median)
+ovhw_ms=$(awk '{ print $3 }' "$work/ovh" | median)
+ovhw_pct=$(awk '{ print $4 }' "$work/ovh" | median)
 echo "  overhead median: $ovh_ms ms = $ovh_pct % of the run (target <= 10 %)"
+echo "  overhead of the whole process (its wall time - apply - rollback) median: $ovhw_ms ms = $ovhw_pct %"
 # where the overhead goes: the slowest non-artifact commands of the last run
 f=$work/r.$ddn/report.json
 if [ -f "$f" ]; then

@@ -1629,7 +1629,7 @@ drop_scaffold_rows(run_ctx *ctx, json_t *rows)
 	"  FROM drydock.verify_rollback($1, $2::jsonb, $3) v" \
 	"  LEFT JOIN drydock.capture_log l ON l.seq = v.seq"
 #define VERIFY_ROLLBACK_WHAT "SELECT * FROM drydock.verify_rollback(schema, policy, 'pre-apply')"
-#define VERIFY_ROLLBACK_WHAT_SIDE VERIFY_ROLLBACK_WHAT " (on a second connection while the DDL log was read)"
+#define VERIFY_ROLLBACK_WHAT_SIDE VERIFY_ROLLBACK_WHAT " (on a second connection while the DDL log and the residue were read)"
 
 /*
  * The policy of verify_rollback(): the RB rules use no allowed_types; and a
@@ -1797,22 +1797,33 @@ run_round(run_ctx *ctx, int round)
 	return 0;
 }
 
+static int	rollback_state(run_ctx *ctx, json_t *round_json);
+
 int
 run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 {
 	int			rc;
 	json_t	   *rows;
-	const char *sp[1] = {ctx->schema};
-	const char *bp[1] = {BASELINE_LABEL};
-	bool		schema_present;
+
+	bool		on_side;
 
 	/* down NULL: a replay's no-op down (an empty placeholder), nothing to run */
 	if (down && (rc = run_apply_phase(ctx, down, "rollback", round_json)) != 0)
 		return rc;
 
-	/* started on the side connection when the rollback phase ended, if it could be */
-	if (ctx->side_what && strcmp(ctx->side_what, VERIFY_ROLLBACK_WHAT_SIDE) == 0)
+	/*
+	 * verify_rollback() was started on the side connection when the
+	 * rollback phase ended, if it could be: the state queries below run
+	 * meanwhile (its key keeps its place in the report).
+	 */
+	on_side = ctx->side_what && strcmp(ctx->side_what, VERIFY_ROLLBACK_WHAT_SIDE) == 0;
+	if (on_side)
+	{
+		json_object_set_new(round_json, "rollback_verification", json_null());
+		if ((rc = rollback_state(ctx, round_json)) != 0)
+			return rc;
 		rows = run_side_rows(ctx, &rc);
+	}
 	else
 	{
 		char	   *policy = verify_rollback_policy(ctx);
@@ -1827,6 +1838,22 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	suppress_annotate_rows(ctx, rows);
 	count_findings(ctx, rows);
 	json_object_set_new(round_json, "rollback_verification", rows);
+	if (!on_side && (rc = rollback_state(ctx, round_json)) != 0)
+		return rc;
+	dd_progress("rollback: re-check done, %zu residue rows",
+				json_array_size(json_object_get(round_json, "residue")));
+	return 0;
+}
+
+/* After the rollback: the residue against the baseline, the target schema's objects. */
+static int
+rollback_state(run_ctx *ctx, json_t *round_json)
+{
+	int			rc;
+	json_t	   *rows;
+	const char *sp[1] = {ctx->schema};
+	const char *bp[1] = {BASELINE_LABEL};
+	bool		schema_present;
 
 	rows = run_query_rows(ctx, "SELECT * FROM drydock.diff('pre-apply')",
 					  "SELECT change, kind, identity, before, after FROM drydock.diff($1)", 1, bp, &rc);
@@ -1866,7 +1893,5 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	else
 		rows = json_array();
 	json_object_set_new(round_json, "post_rollback_objects_in_schema", rows);
-	dd_progress("rollback: re-check done, %zu residue rows",
-				json_array_size(json_object_get(round_json, "residue")));
 	return 0;
 }
