@@ -11,6 +11,7 @@ use lib "$FindBin::Bin/lib";
 use DD;
 use DDRun;
 use File::Temp ();
+use JSON::PP ();
 use Test::More;
 
 my $dir = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddbXXXXXX');
@@ -74,6 +75,33 @@ sub put { my ($n, $s) = @_; open(my $fh, '>', "$dir/$n") or die; print $fh $s; c
     is($asserts, $plan, 'many: as many assertion lines as planned (none lost or joined between chunks)');
     like($tap, qr/\nSELECT \* FROM finish\(\);\nROLLBACK;\n\z/, 'many: the script ends as generated');
     is(length($tap), $r->{report}{pgtap_script_bytes}, 'many: its size as report.json says');
+}
+
+# a summarised log still lists, in order and whole, the rows that lock what
+# existed before (a --base table), and counts the rest by tag and by type
+{
+    my $n = 300;
+    my $base = put('lk_base.sql', "CREATE SCHEMA app;\nCREATE TABLE app.prod (id bigint PRIMARY KEY, v text);\n");
+    my $up = put('lk_up.sql', join('', (map { "CREATE TABLE app.n$_ (id bigint PRIMARY KEY);\n" } 1 .. $n),
+                                   "ALTER TABLE app.prod ADD COLUMN w text;\nCREATE INDEX prod_w ON app.prod (w);\n"));
+    my $down = put('lk_down.sql', join('', "DROP INDEX app.prod_w;\nALTER TABLE app.prod DROP COLUMN w;\n",
+                                       map { "DROP TABLE app.n$_;\n" } reverse 1 .. $n));
+    my $r = dd_run('locks', ['--schema', 'app', '--base', $base, $up, $down]);
+    ok($r->{rc} == 0 || $r->{rc} == 1, 'locks: a verdict') or diag($r->{err});
+    my $rd = $r->{report}{rounds}[0];
+    is_deeply([map { [$_->{command_tag}, $_->{identity}, $_->{locks}, $_->{cascade}, $_->{rewrite}] } @{ $rd->{apply_ddl_log} }],
+              [['ALTER TABLE', 'app.prod', 'app.prod:AccessExclusiveLock', JSON::PP::false, JSON::PP::false],
+               ['CREATE INDEX', 'app.prod_w', 'app.prod:ShareLock', JSON::PP::false, JSON::PP::false]],
+              'locks: the apply lists the two statements that lock app.prod');
+    is_deeply([map { [sort keys %$_] } @{ $rd->{apply_ddl_log} }],
+              [map { [sort qw(seq command_tag object_type identity cascade rewrite locks)] } 1 .. 2], 'locks: listed rows have the log\'s columns only');
+    cmp_ok($rd->{apply_ddl_log}[0]{seq}, '<', $rd->{apply_ddl_log}[1]{seq}, 'locks: in the order they ran');
+    is_deeply($rd->{apply_ddl_log_summary},
+              { events => 2 * $n + 2, listed => 2, omitted_by_tag => { 'CREATE TABLE' => $n, 'CREATE INDEX' => $n },
+                objects => { table => $n, index => $n + 1 } }, 'locks: the apply summary');
+    is($rd->{rollback_ddl_log_summary}{listed}, 2, 'locks: the rollback lists the two statements on app.prod');
+    is_deeply($rd->{rollback_ddl_log_summary}{omitted_by_tag}, { 'DROP TABLE' => 4 * $n, 'ALTER TABLE' => 1, 'DROP INDEX' => 1 },
+              'locks: the rollback counts the rest by tag') or diag(explain($rd->{rollback_ddl_log_summary}));
 }
 
 done_testing();

@@ -1409,48 +1409,49 @@ fetch_ddl_log(run_ctx *ctx, const char *phase, long long total, json_t *round_js
 	"   WHERE regexp_replace(l, ':[A-Za-z]+$', '') IN" \
 	"         (SELECT relname FROM drydock.capture_relations WHERE phase = 'apply'))" \
 	" ELSE d.locks END, ', ')"
-	log = run_query_rows(ctx, NULL,
-						 "SELECT seq, command_tag, object_type, identity, cascade, rewrite, locks FROM ("
-						 " SELECT d.seq, d.command_tag, d.object_type, d.identity, d.cascade, d.rewrite, "
-						 DDL_LOG_LOCKS " AS locks FROM drydock.ddl_log d"
-						 "  WHERE d.phase = $1 AND (d.cascade OR d.rewrite OR d.locks <> '{}')) x"
-						 " WHERE cascade OR rewrite OR locks <> '' ORDER BY seq",
-						 1, params, rc);
-	if (!log)
-		return NULL;
+	/*
+	 * One pass over the phase's rows: the listed rows (part 1), the others
+	 * counted by tag (part 2), and the objects created or dropped by type,
+	 * the same counts as objects_by_type() in run_finish.c (part 3).
+	 */
 	r = run_query_rows(ctx, NULL,
-					   "SELECT command_tag, count(*)::int AS n FROM ("
-					   " SELECT d.command_tag, d.cascade, d.rewrite, " DDL_LOG_LOCKS " AS locks"
-					   "   FROM drydock.ddl_log d WHERE d.phase = $1) x"
-					   " WHERE NOT (cascade OR rewrite OR locks <> '') GROUP BY 1 ORDER BY 1",
+					   "WITH x AS MATERIALIZED ("
+					   " SELECT d.seq, d.command_tag, d.object_type, d.identity, d.cascade, d.rewrite, "
+					   DDL_LOG_LOCKS " AS locks FROM drydock.ddl_log d WHERE d.phase = $1)"
+					   " SELECT 1 AS part, seq, command_tag, object_type, identity, cascade, rewrite, locks, NULL::int AS n"
+					   "   FROM x WHERE cascade OR rewrite OR locks <> ''"
+					   " UNION ALL"
+					   " SELECT 2, NULL, command_tag, NULL, NULL, NULL, NULL, NULL, count(*)::int"
+					   "   FROM x WHERE NOT (cascade OR rewrite OR locks <> '') GROUP BY command_tag"
+					   " UNION ALL"
+					   " SELECT 3, NULL, NULL, object_type, NULL, NULL, NULL, NULL, count(DISTINCT identity)::int"
+					   "   FROM x WHERE command_tag LIKE CASE WHEN $1 = 'apply' THEN 'CREATE%' ELSE 'DROP%' END"
+					   "    AND object_type IS NOT NULL AND identity IS NOT NULL GROUP BY object_type"
+					   " ORDER BY 1, 2, 3, 4",
 					   1, params, rc);
 	if (!r)
-	{
-		json_decref(log);
 		return NULL;
-	}
+	log = json_array();
 	omitted = json_object();
-	json_array_foreach(r, i, v)
-		json_object_set_new(omitted, json_string_value(json_object_get(v, "command_tag")),
-							json_integer(atoll(json_string_value(json_object_get(v, "n")))));
-	json_decref(r);
-	/* the same counts as objects_by_type() in run_finish.c, from every row */
-	r = run_query_rows(ctx, NULL,
-					   "SELECT object_type, count(DISTINCT identity)::int AS n FROM drydock.ddl_log"
-					   " WHERE phase = $1 AND command_tag LIKE"
-					   "       CASE WHEN $1 = 'apply' THEN 'CREATE%' ELSE 'DROP%' END"
-					   "   AND object_type IS NOT NULL AND identity IS NOT NULL GROUP BY 1 ORDER BY 1",
-					   1, params, rc);
-	if (!r)
-	{
-		json_decref(log);
-		json_decref(omitted);
-		return NULL;
-	}
 	objects = json_object();
 	json_array_foreach(r, i, v)
-		json_object_set_new(objects, json_string_value(json_object_get(v, "object_type")),
-							json_integer(atoll(json_string_value(json_object_get(v, "n")))));
+	{
+		const char *part = json_string_value(json_object_get(v, "part"));
+		const char *n = json_string_value(json_object_get(v, "n"));
+
+		if (part && strcmp(part, "1") == 0)
+		{
+			json_object_del(v, "part");
+			json_object_del(v, "n");
+			json_array_append(log, v);
+		}
+		else if (part && strcmp(part, "2") == 0)
+			json_object_set_new(omitted, json_string_value(json_object_get(v, "command_tag")),
+								json_integer(atoll(n ? n : "0")));
+		else
+			json_object_set_new(objects, json_string_value(json_object_get(v, "object_type")),
+								json_integer(atoll(n ? n : "0")));
+	}
 	json_decref(r);
 	summary = json_pack("{s:I, s:I, s:o, s:o}", "events", (json_int_t) total,
 						"listed", (json_int_t) json_array_size(log),
