@@ -7,6 +7,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use DD;
 use File::Temp qw(tempdir);
+use JSON::PP ();
 use Test::More;
 
 my $dd = drydock();
@@ -102,6 +103,38 @@ for my $case (
     ok(!-e $fake[0] && !-e $fake[1], 'bounded: the two least recently used went');
     ok(-e $fake[8], 'bounded: a more recently used one stayed');
     is(scalar(grep { !-d substr($_, 0, -5) } glob("$cache/drydock/*.lock")), 0, 'bounded: no lock file outlives its template');
+}
+
+# what psql can do (\restrict) is asked once per psql binary and kept in the cache
+{
+    my @twelve = ('--schema', 'app', '--scaffold-schema', "$DD::ROOT/examples/12-tables/up.sql", "$DD::ROOT/examples/12-tables/down.sql");
+    my $run = sub {
+        my $out = File::Temp->newdir();
+        my $r = run_cmd([$dd, 'run', '-q', @twelve, '--out', "$out/r"], env => \%env);
+        my $j = JSON::PP->new->decode(slurp("$out/r/report.json") // '{}');
+        return ($r->{rc}, $j->{environment}{psql_restricted_mode});
+    };
+    my ($rc, $mode) = $run->();
+    is($rc, 0, 'psql probe: the run passes');
+    my @kept = glob("$cache/drydock/psql-*");
+    is(scalar(@kept), 1, 'psql probe: the answer is kept in the cache');
+    is(slurp($kept[0]), 'restrict=' . ($mode ? 1 : 0) . "\n", 'psql probe: as the report says');
+    # the kept answer is used: claim the opposite, the next run follows it
+    open(my $fh, '>', $kept[0]) or die;
+    print $fh 'restrict=' . ($mode ? 0 : 1) . "\n";
+    close $fh;
+    if ($mode) {
+        my ($rc2, $mode2) = $run->();
+        is($rc2, 0, 'psql probe: a run with the kept answer passes');
+        ok(!$mode2, 'psql probe: the kept answer is used, psql is not asked again');
+    } else {
+        pass('psql probe: this psql has no \\restrict; the reverse claim would fail its runs') for 1 .. 2;
+    }
+    unlink $kept[0];
+    my ($rc3, $mode3) = $run->();
+    is($mode3, $mode, 'psql probe: without the kept answer psql is asked again');
+    my $gc = run_cmd([$dd, 'gc', '--cache', '--quiet'], env => \%env);
+    is(scalar(() = glob("$cache/drydock/psql-*")), 0, 'gc --cache removes the kept answer');
 }
 
 # an unusable cache falls back to initdb

@@ -37,6 +37,7 @@ gc_usage(FILE *out)
 			"\n"
 			"Options:\n"
 			"      --cache     instead: empty the cache of templates and prepared bases\n"
+			"                  (and of what each psql can do)\n"
 			"                  ($XDG_CACHE_HOME/drydock, ~/.cache/drydock, /var/cache/drydock as root)\n"
 			"  -n, --dry-run   say what would be removed, remove nothing\n"
 			"  -q, --quiet     print nothing but errors\n"

@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -265,6 +266,28 @@ read_small_file(const char *path, size_t *len_out)
 	if (len_out)
 		*len_out = sb.len;
 	return sb.data;
+}
+
+bool
+mkdir_p(const char *path, mode_t parents_mode, mode_t mode)
+{
+	char		buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int) sizeof(buf))
+	{
+		errno = ENAMETOOLONG;
+		return false;
+	}
+	for (char *p = buf + 1; *p; p++)
+	{
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, parents_mode) != 0 && errno != EEXIST)
+			return false;
+		*p = '/';
+	}
+	return mkdir(buf, mode) == 0 || errno == EEXIST;
 }
 
 bool

@@ -288,24 +288,6 @@ write_file_str(const char *path, const char *s)
 	return (close(fd) == 0) && ok;
 }
 
-static bool
-mkdir_p(const char *path, mode_t mode)
-{
-	char		buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++)
-	{
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) != 0 && errno != EEXIST)
-			return false;
-		*p = '/';
-	}
-	return mkdir(buf, mode) == 0 || errno == EEXIST;
-}
-
 /*
  * Flags of the mount at path that a remount must keep: in a user namespace
  * the kernel refuses to clear nosuid/nodev/noexec/atime flags that came
@@ -465,7 +447,7 @@ enter_view(const contain_spec *spec, const view *v, bool *private_proc, char *wh
 			char	   *slash = strrchr(t, '/');
 
 			*slash = '\0';
-			if (!mkdir_p(t, 0755))
+			if (!mkdir_p(t, 0755, 0755))
 			{
 				snprintf(why, whylen, "mkdir %.200s: %s", t, strerror(errno));
 				goto out_run;
@@ -495,7 +477,7 @@ enter_view(const contain_spec *spec, const view *v, bool *private_proc, char *wh
 			}
 			continue;
 		}
-		if (!mkdir_p(t, 0755))
+		if (!mkdir_p(t, 0755, 0755))
 		{
 			snprintf(why, whylen, "mkdir %.200s: %s", t, strerror(errno));
 			goto out_run;
@@ -504,7 +486,7 @@ enter_view(const contain_spec *spec, const view *v, bool *private_proc, char *wh
 			goto out_run;
 	}
 	/* /dev: the harmless character devices, and a private /dev/shm */
-	if (!mkdir_p(STAGE "/dev", 0755) ||
+	if (!mkdir_p(STAGE "/dev", 0755, 0755) ||
 		mount("drydock-dev", STAGE "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
 	{
 		snprintf(why, whylen, "tmpfs for /dev: %s", strerror(errno));
@@ -530,7 +512,7 @@ enter_view(const contain_spec *spec, const view *v, bool *private_proc, char *wh
 		symlink("/proc/self/fd/0", STAGE "/dev/stdin") != 0 ||
 		symlink("/proc/self/fd/1", STAGE "/dev/stdout") != 0 ||
 		symlink("/proc/self/fd/2", STAGE "/dev/stderr") != 0 ||
-		!mkdir_p(STAGE "/dev/shm", 0755) ||
+		!mkdir_p(STAGE "/dev/shm", 0755, 0755) ||
 		mount("drydock-shm", STAGE "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=64m") != 0)
 	{
 		snprintf(why, whylen, "populating /dev: %s", strerror(errno));
@@ -538,7 +520,7 @@ enter_view(const contain_spec *spec, const view *v, bool *private_proc, char *wh
 	}
 
 	/* a private, empty /tmp */
-	if (!mkdir_p(STAGE "/tmp", 0755) ||
+	if (!mkdir_p(STAGE "/tmp", 0755, 0755) ||
 		mount("drydock-tmp", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m") != 0)
 	{
 		snprintf(why, whylen, "tmpfs for /tmp: %s", strerror(errno));
@@ -551,7 +533,7 @@ enter_view(const contain_spec *spec, const view *v, bool *private_proc, char *wh
 	 * it comes last.
 	 */
 	snprintf(t, sizeof(t), STAGE "%s", spec->run_dir);
-	if (!mkdir_p(t, 0755))
+	if (!mkdir_p(t, 0755, 0755))
 	{
 		snprintf(why, whylen, "mkdir %.200s: %s", t, strerror(errno));
 		goto out_run;
@@ -564,7 +546,7 @@ enter_view(const contain_spec *spec, const view *v, bool *private_proc, char *wh
 	 * proc is still visible (the kernel refuses a proc mount in a user
 	 * namespace otherwise); if it cannot be, /proc stays an empty directory.
 	 */
-	if (mkdir_p(STAGE "/proc", 0555) &&
+	if (mkdir_p(STAGE "/proc", 0555, 0555) &&
 		mount("proc", STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
 		*private_proc = true;
 

@@ -63,27 +63,6 @@ template_cache_dir(void)
 	return NULL;
 }
 
-static bool
-mkdir_p(const char *dir, mode_t mode)
-{
-	char	   *copy = xstrdup(dir);
-	bool		ok = true;
-
-	for (char *p = copy + 1; *p && ok; p++)
-	{
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-			ok = false;
-		*p = '/';
-	}
-	if (ok && mkdir(copy, mode) != 0 && errno != EEXIST)
-		ok = false;
-	free(copy);
-	return ok;
-}
-
 static char *
 template_key(const cluster_spec *cs)
 {
@@ -347,7 +326,7 @@ template_clone(const cluster_spec *cs, const char *data_dir, template_clone_resu
 	bool		built = false;
 
 	memset(res, 0, sizeof(*res));
-	if (!cache || !mkdir_p(cache, geteuid() == 0 ? 0755 : 0700))
+	if (!cache || !mkdir_p(cache, 0755, geteuid() == 0 ? 0755 : 0700))
 		goto fallback;
 	key = template_key(cs);
 	tpl = xasprintf("%s/%s", cache, key);
@@ -468,7 +447,7 @@ cache_entry_clone(const char *key, int major, const char *extra_name, const char
 	int			rc = 0;
 
 	memset(hit, 0, sizeof(*hit));
-	if (!cache || !mkdir_p(cache, geteuid() == 0 ? 0755 : 0700))
+	if (!cache || !mkdir_p(cache, 0755, geteuid() == 0 ? 0755 : 0700))
 		goto out;
 	entry = xasprintf("%s/%s", cache, key);
 	lockpath = xasprintf("%s/%s.lock", cache, key);
@@ -590,7 +569,7 @@ cache_entry_store(const char *key, int major, const char *src_data, const char *
 
 	*stored = false;
 	*ms = 0;
-	if (!cache || !mkdir_p(cache, geteuid() == 0 ? 0755 : 0700))
+	if (!cache || !mkdir_p(cache, 0755, geteuid() == 0 ? 0755 : 0700))
 	{
 		snprintf(err, errlen, "no cache directory");
 		goto out;
@@ -729,11 +708,18 @@ cache_empty(bool dry_run, bool quiet, int *removed)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
 			(len > 5 && strcmp(de->d_name + len - 5, ".lock") == 0))
 			continue;
-		/* only what drydock makes there: templates, base entries, builds */
+		/* only what drydock makes there: templates, base entries, builds, what psql can do */
 		if (strncmp(de->d_name, "tpl-", 4) != 0 && strncmp(de->d_name, "base-", 5) != 0 &&
-			strncmp(de->d_name, ".build-", 7) != 0)
+			strncmp(de->d_name, ".build-", 7) != 0 && strncmp(de->d_name, "psql-", 5) != 0)
 			continue;
 		path = xasprintf("%s/%s", cache, de->d_name);
+		if (strncmp(de->d_name, "psql-", 5) == 0)
+		{
+			if (!dry_run && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+				unlink(path);
+			free(path);
+			continue;
+		}
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		{
 			char	   *lockpath = xasprintf("%s.lock", path);
