@@ -217,48 +217,16 @@ view_free(view *v)
 
 /*
  * The installation's directories, as its pg_config reports them (relocated
- * installations answer relative to where they are).  Asked once per
- * pg_config and remembered.
+ * installations answer relative to where they are; pginstall.c asked).
  */
 static void
 view_add_install(view *v, const pg_install *pg)
 {
-	static char *cached_for = NULL;
-	static char *cached = NULL;
+	const char *dirs[] = {pg->libdir, pg->pkglibdir, pg->sharedir};
 
-	if (pg->pg_config && (!cached_for || strcmp(cached_for, pg->pg_config) != 0))
-	{
-		const char *argv[] = {pg->pg_config, "--bindir", "--libdir", "--pkglibdir", "--sharedir", NULL};
-		char	  **env = child_env_new(NULL);
-		proc_result res;
-		char		err[256];
-
-		if (proc_run(&(proc_spec)
-					 {
-					 .argv = argv,.envp = env,.timeout_ms = 30000
-					 }, &res, err, sizeof(err)))
-		{
-			if (res.exit_code == 0)
-			{
-				free(cached);
-				free(cached_for);
-				cached = xstrdup(res.out);
-				cached_for = xstrdup(pg->pg_config);
-			}
-			proc_result_free(&res);
-		}
-		child_env_free(env);
-	}
-	if (cached && cached_for && pg->pg_config && strcmp(cached_for, pg->pg_config) == 0)
-	{
-		char	   *copy = xstrdup(cached);
-		char	   *save = NULL;
-
-		for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-			if (line[0] == '/')
-				view_add(v, line);
-		free(copy);
-	}
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (dirs[i] && dirs[i][0] == '/')
+			view_add(v, dirs[i]);
 	/* whatever pg_config said, the programs the driver runs are there */
 	if (pg->bindir)
 		view_add(v, pg->bindir);

@@ -46,18 +46,17 @@ program_in(const char *bindir, const char *name, char *err, size_t errlen)
 bool
 pg_install_find(const char *pg_config, pg_install *pg, char *err, size_t errlen)
 {
-	const char *argv[4];
+	/* one start of pg_config: the order of its answer lines is this order */
+	const char *argv[] = {NULL, "--bindir", "--version", "--libdir", "--pkglibdir", "--sharedir", NULL};
 	char	  **env = child_env_new(NULL);
 	proc_result res;
-	char	   *nl;
+	char	   *line[5];
+	char	   *save = NULL;
 	char	   *v;
 
 	memset(pg, 0, sizeof(*pg));
 	pg->pg_config = xstrdup(pg_config ? pg_config : DEFAULT_PG_CONFIG);
 	argv[0] = pg->pg_config;
-	argv[1] = "--bindir";
-	argv[2] = "--version";
-	argv[3] = NULL;
 	if (access(pg->pg_config, X_OK) != 0)
 	{
 		snprintf(err, errlen, "pg_config %s not found or not executable", pg->pg_config);
@@ -73,15 +72,19 @@ pg_install_find(const char *pg_config, pg_install *pg, char *err, size_t errlen)
 		return false;
 	}
 	child_env_free(env);
-	if (res.exit_code != 0 || !(nl = strchr(res.out, '\n')))
+	for (int i = 0; i < 5; i++)
+		line[i] = res.exit_code == 0 ? strtok_r(i == 0 ? res.out : NULL, "\n", &save) : NULL;
+	if (!line[4])
 	{
 		snprintf(err, errlen, "%s failed (exit %d): %s", pg->pg_config, res.exit_code, trim(res.err));
 		proc_result_free(&res);
 		return false;
 	}
-	*nl = '\0';
-	pg->bindir = xstrdup(trim(res.out));
-	v = trim(nl + 1);
+	pg->bindir = xstrdup(trim(line[0]));
+	pg->libdir = xstrdup(trim(line[2]));
+	pg->pkglibdir = xstrdup(trim(line[3]));
+	pg->sharedir = xstrdup(trim(line[4]));
+	v = trim(line[1]);
 	if (strncmp(v, "PostgreSQL ", 11) == 0)
 		v += 11;
 	pg->version = xstrndup_n(v, strcspn(v, " \t"));	/* "15.20 (Debian ...)" -> "15.20" */
@@ -218,5 +221,8 @@ pg_install_free(pg_install *pg)
 	free(pg->initdb);
 	free(pg->postgres);
 	free(pg->psql);
+	free(pg->libdir);
+	free(pg->pkglibdir);
+	free(pg->sharedir);
 	memset(pg, 0, sizeof(*pg));
 }

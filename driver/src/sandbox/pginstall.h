@@ -17,6 +17,9 @@ typedef struct pg_install
 	char	   *initdb;
 	char	   *postgres;
 	char	   *psql;
+	char	   *libdir;			/* the other directories the server reads */
+	char	   *pkglibdir;
+	char	   *sharedir;
 } pg_install;
 
 /* NULL pg_config: the one drydock was built against. */
