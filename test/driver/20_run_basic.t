@@ -55,7 +55,7 @@ my @twelve = ('--schema', 'app', '--scaffold-schema', '--policy', "$DD::ROOT/exa
     my $ver = DD::slurp("$r->{dir}/verification-result.md") // '';
     like($ver, qr/\| KC \| KC001 \| pass \|/, 'twelve: verification-result.md has the KC001 row');
     ok(-s "$r->{dir}/schema-assertions.pgtap.sql", 'twelve: pgTAP script written');
-    # a small phase: its reads stay on the main connection (run_pipeline.c SIDE_MIN_EVENTS)
+    # a small phase: its reads stay on the main connection (run_pipeline.c SIDE_MIN_WORK)
     is(scalar(grep { $_->{command} =~ /on a second connection/ } @{ $j->{commands} }), 0,
        'twelve: no second connection for a small migration');
     like(DD::slurp("$r->{dir}/schema-assertions.pgtap.sql") // '', qr/\A-- pgTAP[^\n]*\n(?:--[^\n]*\n)*BEGIN;\nSELECT plan\(\d+\);\n(?:SELECT [^\n]*;\n)+SELECT \* FROM finish\(\);\nROLLBACK;\n\z/,

@@ -104,4 +104,19 @@ sub put { my ($n, $s) = @_; open(my $fh, '>', "$dir/$n") or die; print $fh $s; c
               'locks: the rollback counts the rest by tag') or diag(explain($rd->{rollback_ddl_log_summary}));
 }
 
+# a small migration on a large base: its pgTAP script and diff read the
+# whole schema, so those reads go to the second connection too
+{
+    my $base = put('big_base.sql', join('', "CREATE SCHEMA app;\n",
+                                        map { "CREATE TABLE app.b$_ (id bigint PRIMARY KEY);\n" } 1 .. 300));
+    my $up = put('small_up.sql', "ALTER TABLE app.b1 ADD COLUMN note text;\n");
+    my $down = put('small_down.sql', "ALTER TABLE app.b1 DROP COLUMN note;\n");
+    my $r = dd_run('big-base', ['--schema', 'app', '--base', $base, $up, $down]);
+    ok($r->{rc} == 0 || $r->{rc} == 1, 'big-base: a verdict') or diag($r->{err});
+    my @side = grep { $_->{command} =~ /on a second connection/ && $_->{result} eq 'ok' } @{ $r->{report}{commands} };
+    is(scalar(@side), 2, 'big-base: pgTAP script and rollback checks on the side connection');
+    like($r->{report}{pgtap_script_bytes} ? DD::slurp("$r->{dir}/schema-assertions.pgtap.sql") : $r->{report}{pgtap_script} // '',
+         qr/has_table\('app'::name, 'b300'::name/, 'big-base: the script covers the whole schema');
+}
+
 done_testing();

@@ -1370,16 +1370,23 @@ add_truncation_notices(const artifact *a, json_t *apply_json, json_t *policy)
  */
 #define DDL_LOG_FULL_MAX 500
 
-/* The number of DDL events captured in the phase, or -1 (recorded). */
+/*
+ * The number of DDL events captured in the phase (or -1, recorded), and
+ * *relations: the relations the database had when the phase began.
+ */
 static long long
-ddl_event_count(run_ctx *ctx, const char *phase, int *rc)
+ddl_event_count(run_ctx *ctx, const char *phase, long long *relations, int *rc)
 {
 	const char *params[1] = {phase};
-	json_t	   *r = run_query_rows(ctx, NULL, "SELECT count(*) AS n FROM drydock.ddl_log WHERE phase = $1",
+	json_t	   *r = run_query_rows(ctx, NULL,
+								   "SELECT (SELECT count(*) FROM drydock.ddl_log WHERE phase = $1) AS n,"
+								   " (SELECT count(*) FROM drydock.capture_relations WHERE phase = $1) AS relations",
 								   1, params, rc);
 	const char *n = r ? json_string_value(json_object_get(json_array_get(r, 0), "n")) : NULL;
+	const char *rels = r ? json_string_value(json_object_get(json_array_get(r, 0), "relations")) : NULL;
 	long long	total = r ? atoll(n ? n : "0") : -1;
 
+	*relations = rels ? atoll(rels) : 0;
 	json_decref(r);
 	return total;
 }
@@ -1621,8 +1628,12 @@ drop_scaffold_rows(run_ctx *ctx, json_t *rows)
 	}
 }
 
-/* captured DDL events from which a phase's reads go to the side connection */
-#define SIDE_MIN_EVENTS 500
+/*
+ * From how much work a phase's reads go to the side connection: captured
+ * DDL events plus the relations the database had (the checks read the
+ * migration's events; the pgTAP script and the diff, the whole schema).
+ */
+#define SIDE_MIN_WORK 500
 
 #define VERIFY_ROLLBACK_QUERY \
 	"SELECT v.family, v.code, v.object, v.status, v.message, v.seq," \
@@ -1673,6 +1684,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		!json_object_get(ctx->report, "pgtap_script_bytes");
 	bool		pgtap_on_side = false;
 	long long	events;
+	long long	relations;
 
 	if ((rc = capture(ctx, phase)) != 0)
 		return rc;
@@ -1702,7 +1714,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		psql_apply_result_free(&ar);
 		return rc;
 	}
-	if ((events = ddl_event_count(ctx, phase, &rc)) < 0)
+	if ((events = ddl_event_count(ctx, phase, &relations, &rc)) < 0)
 	{
 		psql_apply_result_free(&ar);
 		return rc;
@@ -1711,11 +1723,11 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	/*
 	 * The state is final: what only reads it starts now on the side
 	 * connection and runs on another core while this one lists the DDL
-	 * log and verifies -- when the phase is large enough for that to pay:
+	 * log and verifies -- when there is enough to read for that to pay:
 	 * a new backend's start and its cold catalog caches cost about as much
 	 * as these checks take on a warm one for a few dozen tables.
 	 */
-	if (events >= SIDE_MIN_EVENTS)
+	if (events + relations >= SIDE_MIN_WORK)
 	{
 		if (strcmp(phase, "apply") == 0)
 			pgtap_on_side = need_pgtap && pgtap_send(ctx);
