@@ -59,6 +59,28 @@ is(scalar(commands_of_kind($first, 'base')), 1, 'first run: the command list sho
 is(scalar(commands_of_kind($second, 'base')), 0, 'second run: no restore in the command list');
 ok((grep { $_->{command} =~ /BASECACHE\/data RUN\/data/ } commands_of_kind($second, 'clone')), 'second run: the command list shows the clone');
 is(scalar(entries()), 1, 'still one entry');
+my @first_cmds = map { $_->{command} } @{ $first->{report}{commands} };
+my ($i_base) = grep { $first_cmds[$_] =~ /baseline_save/ } 0 .. $#first_cmds;
+my ($i_cache) = grep { $first_cmds[$_] =~ /BASECACHE\/data \(the prepared base/ } 0 .. $#first_cmds;
+ok(defined $i_base && defined $i_cache && $i_base < $i_cache, 'first run: the baseline is saved before the base is cached (it goes with the entry)');
+is(scalar(grep { $_->{command} =~ /baseline_save/ } @{ $second->{report}{commands} }), 0, 'second run: no baseline_save, it came with the entry');
+like(bc($second)->{baseline} // '', qr/saved with the entry/, 'second run: the report says so');
+
+# a target schema the base does not have: created after the cache point, so
+# the entry's baseline (saved by the runs above: same base, same entry) does
+# not hold, and the hit saves one
+{
+    my @scaf = ('--schema', 'scaffolded', '--scaffold-schema', '--base', BASE(), F('simple/up.sql'), F('simple/down.sql'));
+    my $a = dd_run('scaffold-first', \@scaf, env => \%env);
+    my $b = dd_run('scaffold-second', \@scaf, env => \%env);
+    is(bc($b)->{origin}, 'cache', 'scaffolded schema: the second run clones the base');
+    ok(!exists bc($b)->{baseline}, 'scaffolded schema: the entry\'s baseline is not used');
+    is(scalar(grep { $_->{command} =~ /baseline_drop/ } @{ $b->{report}{commands} }), 1, 'scaffolded schema: the entry\'s baseline is dropped');
+    is(scalar(grep { $_->{command} =~ /baseline_save/ } @{ $b->{report}{commands} }), 1, 'scaffolded schema: the hit saves the baseline');
+    is_deeply($b->{report}{rounds}[0]{residue}, [], 'scaffolded schema: no residue (a stale baseline would miss the scaffolded schema)');
+    is($b->{report}{baseline_fingerprint}, $a->{report}{baseline_fingerprint}, 'scaffolded schema: the same baseline both times');
+    is($b->{rc}, $a->{rc}, 'scaffolded schema: the same exit code');
+}
 
 # a clone carries the sandbox settings once: the entry is a copy of a run's
 # cluster, which had them appended already (sandbox.c write_conf)
