@@ -83,6 +83,24 @@ sub failing_in {
     is(scalar(@ls), 0, 'safe: every LS check passes in both phases') or diag(explain(\@ls));
 }
 
+# locations past a statement's first tokens: two statements on one line, the
+# first long; a TRUNCATE whose relation comes after 30 tokens (LS007 has no
+# statement of its own and is placed by the relation's name in the file)
+{
+    my $up = F('lock_rewrite/up.sql');
+    my $r = dd_run('rewrite', [@base, $up, F('lock_rewrite/down.sql')]);
+    is($r->{rc}, 1, 'rewrite: exit 1') or diag($r->{out}, $r->{err});
+    my ($ls5) = grep { $_->{status} eq 'fail' } rows_with($r, 'verification', 'LS005');
+    is_deeply($ls5->{location}, { file => $up, line => 2, statement => 1, phase => 'apply' },
+              'rewrite: LS005 at the long ALTER TABLE (line 2, statement 1)');
+    my ($ls2) = grep { $_->{status} eq 'fail' } rows_with($r, 'verification', 'LS002');
+    is_deeply($ls2->{location}, { file => $up, line => 2, statement => 2, phase => 'apply' },
+              'rewrite: LS002 at the CREATE INDEX after it on the same line (statement 2)');
+    my ($ls7) = grep { $_->{object} eq 'app.sessions' } rows_with($r, 'verification', 'LS007');
+    is_deeply($ls7->{location}, { file => $up, line => 5, statement => 3, phase => 'apply' },
+              'rewrite: LS007 app.sessions at the TRUNCATE naming it as its 34th token');
+}
+
 # a screenful: at most 20 findings listed, then a count of the rest
 {
     my $dir = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddrXXXXXX');
