@@ -116,6 +116,16 @@ sub failing_in {
     my @listed = grep { /^\Q$up\E:\d+: / } split /\n/, $r->{out};
     is(scalar(@listed), 20, 'many: 20 findings listed');
     like($r->{out}, qr/^drydock: \.\.\. and 30 more failing or warning checks: see /m, 'many: then the count of the rest');
+
+    # a second round repeats every finding: listed and counted once
+    my $r2 = dd_run('many2', ['--rounds', '2', '--schema', 'app', '--scaffold-schema', $up, "$dir/down.sql"]);
+    is($r2->{rc}, 1, 'many2: exit 1');
+    my @listed2 = grep { /^\Q$up\E:\d+: / } split /\n/, $r2->{out};
+    is_deeply(\@listed2, \@listed, 'many2: the same 20 findings, in the same order');
+    my @lines = map { /^\Q$up\E:(\d+): / ? $1 : 0 } @listed2;
+    is_deeply(\@lines, [sort { $a <=> $b } @lines], 'many2: in file order');
+    like($r2->{out}, qr/^drydock: \.\.\. and 30 more failing or warning checks: see /m,
+         'many2: the rest counted once');
 }
 
 done_testing();
