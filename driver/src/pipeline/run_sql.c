@@ -58,27 +58,47 @@ sqlstate_is_bad_argument(const char *sqlstate)
 		strcmp(sqlstate, "22P02") == 0;
 }
 
-/* Rows of a result as an array of objects keyed by column name. */
+/*
+ * Rows of a result as an array of objects keyed by column name.  A value
+ * equal to the same column's in the row before is that row's string, shared
+ * (jansson counts references): verification returns thousands of rows whose
+ * family, code and status repeat, and they are kept until the report is
+ * written.  Nothing changes a string in place but report_redact(), which
+ * would make every copy the same anyway.
+ */
 static json_t *
 rows_json(PGresult *res)
 {
 	json_t	   *arr = json_array();
+	int			nf = PQnfields(res);
+	json_t	  **prev = xcalloc(nf ? nf : 1, sizeof(json_t *));
 
 	for (int r = 0; r < PQntuples(res); r++)
 	{
 		json_t	   *o = json_object();
 
-		for (int c = 0; c < PQnfields(res); c++)
+		for (int c = 0; c < nf; c++)
 		{
 			if (PQgetisnull(res, r, c))
 				json_object_set_new(o, PQfname(res, c), json_null());
 			else if (PQftype(res, c) == 16)	/* bool */
 				json_object_set_new(o, PQfname(res, c), json_boolean(PQgetvalue(res, r, c)[0] == 't'));
 			else
-				json_object_set_new(o, PQfname(res, c), json_string(PQgetvalue(res, r, c)));
+			{
+				const char *v = PQgetvalue(res, r, c);
+				size_t		len = (size_t) PQgetlength(res, r, c);
+
+				if (!prev[c] || json_string_length(prev[c]) != len ||
+					memcmp(json_string_value(prev[c]), v, len) != 0)
+					prev[c] = json_stringn(v, len);
+				else
+					json_incref(prev[c]);
+				json_object_set_new(o, PQfname(res, c), prev[c]);
+			}
 		}
 		json_array_append_new(arr, o);
 	}
+	free(prev);
 	return arr;
 }
 
