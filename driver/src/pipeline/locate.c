@@ -29,52 +29,70 @@
 #define MATCH_TOKENS 24
 
 /*
- * A token as matching needs it: 16 bytes, offsets into the lexed buffer
- * rather than pointers.  The artifact may be large (a 2,000-table migration
- * has 200,000 tokens), so the file's list keeps only each statement's first
- * MATCH_TOKENS tokens -- all a query is compared on -- except for the
- * statements locate_rewrite() reads whole.  Offsets and lengths fit in 32
- * bits: an artifact is at most PREFLIGHT_DEFAULT_MAX_BYTES (locate_rows
- * checks).
+ * The artifact as matching needs it.  It may be large (a 2,000-table
+ * migration has 200,000 tokens), so only each statement's first
+ * MATCH_TOKENS tokens are kept -- all a query is compared on -- except for
+ * the statements locate_rewrite() reads whole; a token is 8 bytes (offset
+ * into the artifact, length and kind), and the statements are a list of
+ * their first token and line, so a query is compared with statement starts
+ * only.  Lengths have FTOK_LEN_BITS: an artifact is at most
+ * PREFLIGHT_DEFAULT_MAX_BYTES (locate_rows checks).
  */
-typedef struct stok
+#define FTOK_LEN_BITS 27
+
+typedef struct ftok
 {
 	uint32_t	off;
-	uint32_t	len;
-	uint32_t	line;
-	uint8_t		kind;			/* sqltoken_kind */
-	bool		start;			/* first token of a statement */
-} stok;
+	uint32_t	len:FTOK_LEN_BITS;
+	uint32_t	kind:5;			/* sqltoken_kind */
+} ftok;
 
-typedef struct toklist
+/*
+ * A statement: its first token and line, and a hash of its first KEY_TOKENS
+ * tokens, so that most statements are told from a query without comparing
+ * tokens (a 2,000-table migration has 2,000 rows to place among 2,000
+ * statements that all begin "CREATE TABLE").
+ */
+#define KEY_TOKENS 8
+
+typedef struct fstmt
 {
-	const char *buf;			/* what off points into */
-	stok	   *t;
+	uint32_t	tok;			/* index of its first token */
+	uint32_t	line;			/* of its first token */
+	uint64_t	key;			/* 0: no key (fewer tokens, or a psql variable) */
+} fstmt;
+
+typedef struct filetoks
+{
+	const char *buf;			/* the artifact's bytes */
+	ftok	   *t;
 	size_t		n;
-	size_t		cap;			/* a query's: its MATCH_TOKENS array, never grown */
-	bool		counting;		/* only count: n is how many would be kept */
-} toklist;
+	fstmt	   *s;
+	size_t		ns;
+	/* while lexing */
+	bool		counting;		/* only count: n and ns are what would be kept */
+	bool		whole;			/* keep every token of this statement */
+	size_t		in_stmt;		/* tokens of this statement so far */
+} filetoks;
 
-static void
-toklist_add(toklist *l, const sqltoken *tok, bool start)
+/* A query's leading tokens. */
+typedef struct qtok
 {
-	if (l->counting)
-	{
-		l->n++;
-		return;
-	}
-	if (l->n == l->cap)
-	{
-		l->cap = l->cap ? l->cap * 2 : 1024;
-		l->t = xrealloc(l->t, l->cap * sizeof(stok));
-	}
-	l->t[l->n].kind = (uint8_t) tok->kind;
-	l->t[l->n].off = (uint32_t) tok->off;
-	l->t[l->n].len = (uint32_t) tok->len;
-	l->t[l->n].line = tok->line;
-	l->t[l->n].start = start;
-	l->n++;
-}
+	size_t		off;
+	size_t		len;
+	sqltoken_kind kind;
+} qtok;
+
+typedef struct querytoks
+{
+	const char *buf;
+	qtok		t[MATCH_TOKENS];
+	size_t		n;
+	uint64_t	key;			/* as fstmt.key; 0 when a ';' comes earlier */
+} querytoks;
+
+_Static_assert(SQLTOK_COPY_DATA < 32, "sqltoken_kind fits ftok.kind");
+_Static_assert(PREFLIGHT_DEFAULT_MAX_BYTES < ((size_t) 1 << FTOK_LEN_BITS), "artifact offsets fit ftok");
 
 /* The statements locate_rewrite() looks for, kept whole in the file's list. */
 static bool
@@ -85,26 +103,23 @@ rewrite_word(const char *buf, const sqltoken *tok)
 		 sqllex_word_is(buf, tok, "truncate") || sqllex_word_is(buf, tok, "reindex"));
 }
 
+/* lex_tokens() callback: one significant token; false: stop */
+typedef bool (*token_fn) (void *arg, const char *buf, const sqltoken *tok, bool start);
+
 /*
- * The significant tokens of buf (no comments), statement starts marked:
- * the first token, and the first after a ';' or a meta-command.  COPY ...
- * FROM STDIN data is skipped as psql reads it.  per_statement: keep only
- * the first MATCH_TOKENS tokens of each statement (but all of a VACUUM,
- * CLUSTER, TRUNCATE or REINDEX); otherwise stop after MATCH_TOKENS tokens
- * in all (a query).
+ * The significant tokens of buf (no comments) to emit, statement starts
+ * marked: the first token, and the first after a ';' or a meta-command.
+ * COPY ... FROM STDIN data is skipped as psql reads it.
  */
 static void
-lex_tokens(const char *buf, size_t len, toklist *out, bool per_statement)
+lex_tokens(const char *buf, size_t len, token_fn emit, void *arg)
 {
 	sqllex		lx;
 	sqltoken	tok;
 	bool		start = true;
 	bool		copy = false;
 	bool		stdin_seen = false;
-	bool		whole = false;	/* keep every token of this statement */
-	size_t		in_stmt = 0;	/* tokens of this statement so far */
 
-	out->buf = buf;
 	sqllex_init(&lx, buf, len);
 	while (sqllex_next(&lx, &tok))
 	{
@@ -119,17 +134,12 @@ lex_tokens(const char *buf, size_t len, toklist *out, bool per_statement)
 		{
 			copy = sqllex_word_is(buf, &tok, "copy");
 			stdin_seen = false;
-			whole = per_statement && rewrite_word(buf, &tok);
-			in_stmt = 0;
 		}
 		else if (copy && sqllex_word_is(buf, &tok, "stdin"))
 			stdin_seen = true;
-		if (whole || in_stmt < MATCH_TOKENS)
-			toklist_add(out, &tok, start);
-		in_stmt++;
-		start = false;
-		if (!per_statement && out->n >= MATCH_TOKENS)
+		if (!emit(arg, buf, &tok, start))
 			return;
+		start = false;
 		if (tok.kind == SQLTOK_SEMICOLON)
 		{
 			start = true;
@@ -140,30 +150,156 @@ lex_tokens(const char *buf, size_t len, toklist *out, bool per_statement)
 	}
 }
 
+/* The file's tokens: each statement's first MATCH_TOKENS (all of a rewrite). */
 static bool
-tok_equal(const toklist *fl, const stok *a, const toklist *ql, const stok *b)
+file_token(void *arg, const char *buf, const sqltoken *tok, bool start)
+{
+	filetoks   *f = arg;
+
+	if (start)
+	{
+		f->whole = rewrite_word(buf, tok);
+		f->in_stmt = 0;
+		if (!f->counting)
+		{
+			f->s[f->ns].tok = (uint32_t) f->n;
+			f->s[f->ns].line = tok->line;
+		}
+		f->ns++;
+	}
+	if (f->whole || f->in_stmt < MATCH_TOKENS)
+	{
+		if (!f->counting)
+		{
+			f->t[f->n].off = (uint32_t) tok->off;
+			f->t[f->n].len = (uint32_t) tok->len;
+			f->t[f->n].kind = (uint32_t) tok->kind;
+		}
+		f->n++;
+	}
+	f->in_stmt++;
+	return true;
+}
+
+/* FNV-1a over a token's kind, length and bytes: equal tokens, equal keys */
+#define KEY_INIT 14695981039346656037ULL
+
+static uint64_t
+key_add(uint64_t h, const char *p, size_t len, unsigned kind)
+{
+	h = (h ^ kind) * 1099511628211ULL;
+	h = (h ^ len) * 1099511628211ULL;
+	for (size_t b = 0; b < len; b++)
+		h = (h ^ (unsigned char) p[b]) * 1099511628211ULL;
+	return h;
+}
+
+/* fstmt.key: 0 when fewer than KEY_TOKENS tokens or a psql variable among them */
+static uint64_t
+stmt_key(const filetoks *f, size_t s)
+{
+	size_t		i = f->s[s].tok;
+	uint64_t	h = KEY_INIT;
+
+	if ((s + 1 < f->ns ? f->s[s + 1].tok : f->n) - i < KEY_TOKENS)
+		return 0;
+	for (size_t k = 0; k < KEY_TOKENS; k++)
+	{
+		const ftok *t = &f->t[i + k];
+
+		if (t->kind == SQLTOK_PSQLVAR)
+			return 0;			/* matches any token */
+		h = key_add(h, f->buf + t->off, t->len, t->kind);
+	}
+	return h ? h : 1;
+}
+
+/* querytoks.key: 0 when a ';' or the end comes before KEY_TOKENS tokens */
+static uint64_t
+query_key(const querytoks *q)
+{
+	uint64_t	h = KEY_INIT;
+
+	if (q->n < KEY_TOKENS)
+		return 0;
+	for (size_t k = 0; k < KEY_TOKENS; k++)
+	{
+		if (q->t[k].kind == SQLTOK_SEMICOLON)
+			return 0;
+		h = key_add(h, q->buf + q->t[k].off, q->t[k].len, q->t[k].kind);
+	}
+	return h ? h : 1;
+}
+
+/* Lex the artifact twice: count, then fill arrays of exactly that size. */
+static void
+file_tokens(filetoks *f, const char *buf, size_t len)
+{
+	memset(f, 0, sizeof(*f));
+	f->buf = buf;
+	f->counting = true;
+	lex_tokens(buf, len, file_token, f);
+	f->t = xmalloc((f->n ? f->n : 1) * sizeof(ftok));
+	f->s = xmalloc((f->ns ? f->ns : 1) * sizeof(fstmt));
+	f->n = f->ns = 0;
+	f->counting = false;
+	lex_tokens(buf, len, file_token, f);
+	for (size_t s = 0; s < f->ns; s++)
+		f->s[s].key = stmt_key(f, s);
+}
+
+/* The query's first MATCH_TOKENS tokens. */
+static bool
+query_token(void *arg, const char *buf, const sqltoken *tok, bool start)
+{
+	querytoks  *q = arg;
+
+	(void) buf;
+	(void) start;
+	q->t[q->n].off = tok->off;
+	q->t[q->n].len = tok->len;
+	q->t[q->n].kind = tok->kind;
+	return ++q->n < MATCH_TOKENS;
+}
+
+static bool
+tok_equal(const filetoks *f, const ftok *a, const querytoks *q, const qtok *b)
 {
 	if (a->kind == SQLTOK_PSQLVAR)
 		return true;			/* substituted by psql: any one token */
 	return a->kind == b->kind && a->len == b->len &&
-		memcmp(fl->buf + a->off, ql->buf + b->off, a->len) == 0;
+		memcmp(f->buf + a->off, q->buf + b->off, a->len) == 0;
+}
+
+/* index of the token after statement s's last kept one */
+static size_t
+stmt_end(const filetoks *f, size_t s)
+{
+	return s + 1 < f->ns ? f->s[s + 1].tok : f->n;
 }
 
 /*
- * Does the file's statement at index i begin like the query q?  q has at
- * most MATCH_TOKENS tokens, the file's list at least that many of each
- * statement (or all of it), so the truncation is never reached.
+ * Does the file's statement s begin like the query q?  q has at most
+ * MATCH_TOKENS tokens, the file's list at least that many of each statement
+ * (or all of it), so the truncation is never reached.  A match needs at
+ * least the first KEY_TOKENS tokens equal when both have keys: different
+ * keys, no match.
  */
 static bool
-matches_at(const toklist *f, size_t i, const toklist *q)
+matches_at(const filetoks *f, size_t s, const querytoks *q)
 {
+	size_t		i = f->s[s].tok;
+	size_t		end = stmt_end(f, s);
 	size_t		k;
+
+	if (q->key && f->s[s].key && q->key != f->s[s].key)
+		return false;
 
 	for (k = 0; k < q->n && i + k < f->n; k++)
 	{
 		if (q->t[k].kind == SQLTOK_SEMICOLON)
 			return true;
-		if (k > 0 && f->t[i + k].start)
+		if (i + k == end)
 			return false;		/* the file's statement ended first */
 		if (!tok_equal(f, &f->t[i + k], q, &q->t[k]))
 			return false;
@@ -171,12 +307,12 @@ matches_at(const toklist *f, size_t i, const toklist *q)
 	return k > 0 && (k == q->n || i + k == f->n);
 }
 
-/* 1-based number of the statement starting at token i (preflight's numbering). */
+/* 1-based number of the file's statement s (preflight's numbering). */
 static int
-statement_number(const artifact *a, const toklist *f, size_t i)
+statement_number(const artifact *a, const filetoks *f, size_t s)
 {
 	const preflight_statement *st = a->pf.statements;
-	unsigned	line = f->t[i].line;
+	unsigned	line = f->s[s].line;
 	size_t		lo = 0,
 				hi = a->pf.n_statements;
 	size_t		idx;
@@ -193,11 +329,10 @@ statement_number(const artifact *a, const toklist *f, size_t i)
 	}
 	if (lo == a->pf.n_statements || st[lo].first_line != line)
 		return 0;
-	/* statements sharing the line: count the starts before this one on it */
+	/* statements sharing the line: count the ones before this one on it */
 	idx = lo;
-	for (size_t j = i; j-- > 0 && f->t[j].line == line;)
-		if (f->t[j].start)
-			idx++;
+	for (size_t j = s; j-- > 0 && f->s[j].line == line;)
+		idx++;
 	return idx < a->pf.n_statements ? (int) idx + 1 : 0;
 }
 
@@ -206,15 +341,15 @@ statement_number(const artifact *a, const toklist *f, size_t i)
  * all the rows' locations (thousands of them in a large migration).
  */
 static void
-set_location(json_t *row, const artifact *a, const toklist *f, size_t i, json_t *const shared[2])
+set_location(json_t *row, const artifact *a, const filetoks *f, size_t s, json_t *const shared[2])
 {
-	int			stmt = statement_number(a, f, i);
+	int			stmt = statement_number(a, f, s);
 
 	if (stmt <= 0)
 		return;
 	json_object_set_new(row, "location",
 						json_pack("{s:O, s:i, s:i, s:O}", "file", shared[0],
-								  "line", (int) f->t[i].line, "statement", stmt,
+								  "line", (int) f->s[s].line, "statement", stmt,
 								  "phase", shared[1]));
 }
 
@@ -236,7 +371,7 @@ last_name(const char *obj)
 
 /* LS007 seen at the phase's end: the first VACUUM/CLUSTER/TRUNCATE/REINDEX naming it. */
 static bool
-locate_rewrite(json_t *row, const artifact *a, const toklist *f, json_t *const shared[2])
+locate_rewrite(json_t *row, const artifact *a, const filetoks *f, json_t *const shared[2])
 {
 	const char *obj = json_string_value(json_object_get(row, "object"));
 	char	   *name;
@@ -245,17 +380,17 @@ locate_rewrite(json_t *row, const artifact *a, const toklist *f, json_t *const s
 	if (!obj)
 		return false;
 	name = last_name(obj);
-	for (size_t i = 0; i < f->n && !found; i++)
+	for (size_t s = 0; s < f->ns && !found; s++)
 	{
-		const stok *s = &f->t[i];
-		sqltoken	probe = {.kind = (sqltoken_kind) s->kind, .off = s->off, .len = s->len};
+		const ftok *t = &f->t[f->s[s].tok];
+		sqltoken	probe = {.kind = (sqltoken_kind) t->kind, .off = t->off, .len = t->len};
 
-		if (!s->start || !rewrite_word(f->buf, &probe))
+		if (!rewrite_word(f->buf, &probe))
 			continue;
-		/* lex_tokens() kept this statement whole */
-		for (size_t j = i + 1; j < f->n && !f->t[j].start; j++)
+		/* file_token() kept this statement whole */
+		for (size_t j = f->s[s].tok + 1; j < stmt_end(f, s); j++)
 		{
-			const stok *w = &f->t[j];
+			const ftok *w = &f->t[j];
 			const char *p = f->buf + w->off;
 			size_t		len = w->len;
 
@@ -268,7 +403,7 @@ locate_rewrite(json_t *row, const artifact *a, const toklist *f, json_t *const s
 				continue;
 			if (len == strlen(name) && strncasecmp(p, name, len) == 0)
 			{
-				set_location(row, a, f, i, shared);
+				set_location(row, a, f, s, shared);
 				found = true;
 				break;
 			}
@@ -289,7 +424,7 @@ locate_rows(json_t *rows, const char *phase, const artifact *a)
 {
 	size_t		i;
 	json_t	   *row;
-	toklist		file = {0};
+	filetoks	file = {0};
 	bool		lexed = false;
 	json_t	   *shared[2] = {NULL, NULL};
 
@@ -300,33 +435,26 @@ locate_rows(json_t *rows, const char *phase, const artifact *a)
 		const char *ph = qphase ? qphase : phase;
 
 		if (strcmp(ph, phase) == 0 && a && a->pf.data && a->path &&
-			a->pf.data_len <= UINT32_MAX &&
+			a->pf.data_len < ((size_t) 1 << FTOK_LEN_BITS) &&
 			(query || strcmp(json_string_value(json_object_get(row, "code")) ?: "", "LS007") == 0))
 		{
 			if (!lexed)
 			{
-				/* counted first, then kept in an array of that size */
-				file.counting = true;
-				lex_tokens(a->pf.data, a->pf.data_len, &file, true);
-				file.cap = file.n ? file.n : 1;
-				file.t = xmalloc(file.cap * sizeof(stok));
-				file.n = 0;
-				file.counting = false;
-				lex_tokens(a->pf.data, a->pf.data_len, &file, true);
+				file_tokens(&file, a->pf.data, a->pf.data_len);
 				shared[0] = json_string(a->path);
 				shared[1] = json_string(phase);
 				lexed = true;
 			}
 			if (query)
 			{
-				stok		qt[MATCH_TOKENS];
-				toklist		q = {.t = qt, .cap = MATCH_TOKENS};
+				querytoks	q = {.buf = query};
 
-				lex_tokens(query, strlen(query), &q, false);
-				for (size_t k = 0; k < file.n; k++)
-					if (file.t[k].start && matches_at(&file, k, &q))
+				lex_tokens(query, strlen(query), query_token, &q);
+				q.key = query_key(&q);
+				for (size_t s = 0; s < file.ns; s++)
+					if (matches_at(&file, s, &q))
 					{
-						set_location(row, a, &file, k, shared);
+						set_location(row, a, &file, s, shared);
 						break;
 					}
 			}
@@ -338,6 +466,7 @@ locate_rows(json_t *rows, const char *phase, const artifact *a)
 		json_object_del(row, "seq_query");
 	}
 	free(file.t);
+	free(file.s);
 	json_decref(shared[0]);
 	json_decref(shared[1]);
 }
