@@ -14,17 +14,20 @@
 #include "signals.h"
 #include "util.h"
 
-PGresult *
-run_sql(run_ctx *ctx, const char *what, const char *query, int nparams, const char *const *params,
-	char *err, size_t errlen)
+/*
+ * The query's final result: recorded as a command (what, or the query
+ * itself), with its duration since t0; NULL with the error's first line in
+ * err (and its SQLSTATE in ctx->last_sqlstate) unless it succeeded.
+ */
+static PGresult *
+sql_result(run_ctx *ctx, const char *what, const char *query, double t0, PGresult *res,
+		   char *err, size_t errlen)
 {
-	double		t = now_ms();
-	PGresult   *res = PQexecParams(ctx->conn, query, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 	bool		ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 	char	   *shown = xstrdup(query);
 
-	run_command(ctx, "sql", what ? what : shown, ok ? "ok" : PQresultErrorMessage(res), now_ms() - t);
+	run_command(ctx, "sql", what ? what : shown, ok ? "ok" : PQresultErrorMessage(res), now_ms() - t0);
 	free(shown);
 	if (!ok)
 	{
@@ -45,6 +48,17 @@ run_sql(run_ctx *ctx, const char *what, const char *query, int nparams, const ch
 	return res;
 }
 
+PGresult *
+run_sql(run_ctx *ctx, const char *what, const char *query, int nparams, const char *const *params,
+	char *err, size_t errlen)
+{
+	double		t = now_ms();
+
+	return sql_result(ctx, what, query, t,
+					  PQexecParams(ctx->conn, query, nparams, NULL, params, NULL, NULL, 0),
+					  err, errlen);
+}
+
 /*
  * The extension's functions raise invalid_parameter_value (22023), an invalid
  * regular expression (2201B) or invalid JSON (22P02) only for what the caller
@@ -59,19 +73,18 @@ sqlstate_is_bad_argument(const char *sqlstate)
 }
 
 /*
- * Rows of a result as an array of objects keyed by column name.  A value
- * equal to the same column's in the row before is that row's string, shared
- * (jansson counts references): verification returns thousands of rows whose
- * family, code and status repeat, and they are kept until the report is
- * written.  Nothing changes a string in place but report_redact(), which
- * would make every copy the same anyway.
+ * Append the rows of res to arr as objects keyed by column name.  A value
+ * equal to the same column's in the row before (prev[column], kept across
+ * calls) is that row's string, shared (jansson counts references):
+ * verification returns thousands of rows whose family, code and status
+ * repeat, and they are kept until the report is written.  Nothing changes a
+ * string in place but report_redact(), which would make every copy the same
+ * anyway.
  */
-static json_t *
-rows_json(PGresult *res)
+static void
+rows_append(json_t *arr, PGresult *res, json_t **prev)
 {
-	json_t	   *arr = json_array();
 	int			nf = PQnfields(res);
-	json_t	  **prev = xcalloc(nf ? nf : 1, sizeof(json_t *));
 
 	for (int r = 0; r < PQntuples(res); r++)
 	{
@@ -98,20 +111,57 @@ rows_json(PGresult *res)
 		}
 		json_array_append_new(arr, o);
 	}
-	free(prev);
-	return arr;
 }
 
+/*
+ * run_sql() with the rows as JSON, read in libpq's single-row mode: each
+ * row becomes JSON as it arrives, so the whole result (a megabyte for the
+ * verification of 2,000 tables) is never held beside its JSON.  The last
+ * result is what PQexecParams() would have returned: an error after some
+ * rows discards them.
+ */
 json_t *
 run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, const char *const *params,
 		   int *rc)
 {
 	char		err[1024];
-	PGresult   *res = run_sql(ctx, what, query, nparams, params, err, sizeof(err));
-	json_t	   *rows;
+	double		t = now_ms();
+	json_t	   *rows = json_array();
+	json_t	  **prev = NULL;
+	PGresult   *res = NULL;
 
+	if (PQsendQueryParams(ctx->conn, query, nparams, NULL, params, NULL, NULL, 0))
+	{
+		PGresult   *r;
+
+		(void) PQsetSingleRowMode(ctx->conn);
+		while ((r = PQgetResult(ctx->conn)) != NULL)
+		{
+			ExecStatusType st = PQresultStatus(r);
+
+			if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK)
+			{
+				if (!prev)
+					prev = xcalloc(PQnfields(r) ? PQnfields(r) : 1, sizeof(json_t *));
+				rows_append(rows, r, prev);
+			}
+			if (st == PGRES_SINGLE_TUPLE)
+			{
+				PQclear(r);
+				continue;
+			}
+			PQclear(res);
+			res = r;
+			if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH ||
+				PQstatus(ctx->conn) == CONNECTION_BAD)
+				break;			/* as PQexecParams() stops */
+		}
+	}
+	free(prev);
+	res = sql_result(ctx, what, query, t, res, err, sizeof(err));
 	if (!res)
 	{
+		json_decref(rows);
 		if (dd_got_signal)
 			*rc = 128 + dd_got_signal;
 		else
@@ -124,7 +174,6 @@ run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, c
 		}
 		return NULL;
 	}
-	rows = rows_json(res);
 	PQclear(res);
 	*rc = 0;
 	return rows;
