@@ -7,7 +7,8 @@
 #    backends, psql, cp, initdb): the largest process of the tree;
 #  - "driver": the driver process alone, VmHWM from /proc/PID/status sampled
 #    every 10 ms until it exits (the last sample is kept; VmHWM only grows).
-# Target: driver <= 16 MB.
+# Target: driver <= 16 MB (16384 kB), judged on the worst run: a "verdict:"
+# line per size says met or MISSED and by how much.
 # Result lines:  RESULT e 12 <timev_kB> <driver_kB>   RESULT e 2000 ...
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -41,5 +42,9 @@ for l in 12 2000; do
 	printf '  %5s tables: time -v max RSS (process tree) median %s kB (%s-%s);  driver alone VmHWM median %s kB (%s-%s), %s runs\n' \
 		"$l" "${tv[0]}" "${tv[1]}" "${tv[2]}" "${dv[0]}" "${dv[1]}" "${dv[2]}" "${dv[3]}"
 	echo "RESULT e $l ${tv[0]} ${dv[0]}" >> "$work/results"
+	awk -v l="$l" -v worst="${dv[2]}" -v t=16384 'BEGIN {
+		if (worst + 0 <= 0) printf "  verdict %5s tables: no measurement\n", l
+		else if (worst <= t) printf "  verdict %5s tables: target met, driver VmHWM <= %d kB (worst run %d kB, %d kB = %.0f %% below)\n", l, t, worst, t - worst, 100 * (t - worst) / t
+		else printf "  verdict %5s tables: target MISSED, driver VmHWM > %d kB (worst run %d kB, %d kB over)\n", l, t, worst, worst - t }'
 done
 cat "$work/results"

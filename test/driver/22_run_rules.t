@@ -83,6 +83,24 @@ sub failing_in {
     is(scalar(@ls), 0, 'safe: every LS check passes in both phases') or diag(explain(\@ls));
 }
 
+# locations past a statement's first tokens: two statements on one line, the
+# first long; a TRUNCATE whose relation comes after 30 tokens (LS007 has no
+# statement of its own and is placed by the relation's name in the file)
+{
+    my $up = F('lock_rewrite/up.sql');
+    my $r = dd_run('rewrite', [@base, $up, F('lock_rewrite/down.sql')]);
+    is($r->{rc}, 1, 'rewrite: exit 1') or diag($r->{out}, $r->{err});
+    my ($ls5) = grep { $_->{status} eq 'fail' } rows_with($r, 'verification', 'LS005');
+    is_deeply($ls5->{location}, { file => $up, line => 2, statement => 1, phase => 'apply' },
+              'rewrite: LS005 at the long ALTER TABLE (line 2, statement 1)');
+    my ($ls2) = grep { $_->{status} eq 'fail' } rows_with($r, 'verification', 'LS002');
+    is_deeply($ls2->{location}, { file => $up, line => 2, statement => 2, phase => 'apply' },
+              'rewrite: LS002 at the CREATE INDEX after it on the same line (statement 2)');
+    my ($ls7) = grep { $_->{object} eq 'app.sessions' } rows_with($r, 'verification', 'LS007');
+    is_deeply($ls7->{location}, { file => $up, line => 5, statement => 3, phase => 'apply' },
+              'rewrite: LS007 app.sessions at the TRUNCATE naming it as its 34th token');
+}
+
 # a screenful: at most 20 findings listed, then a count of the rest
 {
     my $dir = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddrXXXXXX');
@@ -98,6 +116,16 @@ sub failing_in {
     my @listed = grep { /^\Q$up\E:\d+: / } split /\n/, $r->{out};
     is(scalar(@listed), 20, 'many: 20 findings listed');
     like($r->{out}, qr/^drydock: \.\.\. and 30 more failing or warning checks: see /m, 'many: then the count of the rest');
+
+    # a second round repeats every finding: listed and counted once
+    my $r2 = dd_run('many2', ['--rounds', '2', '--schema', 'app', '--scaffold-schema', $up, "$dir/down.sql"]);
+    is($r2->{rc}, 1, 'many2: exit 1');
+    my @listed2 = grep { /^\Q$up\E:\d+: / } split /\n/, $r2->{out};
+    is_deeply(\@listed2, \@listed, 'many2: the same 20 findings, in the same order');
+    my @lines = map { /^\Q$up\E:(\d+): / ? $1 : 0 } @listed2;
+    is_deeply(\@lines, [sort { $a <=> $b } @lines], 'many2: in file order');
+    like($r2->{out}, qr/^drydock: \.\.\. and 30 more failing or warning checks: see /m,
+         'many2: the rest counted once');
 }
 
 done_testing();

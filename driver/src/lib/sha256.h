@@ -1,20 +1,24 @@
 /*
- * sha256.h -- SHA-256 as lower-case hex, through OpenSSL EVP (-lcrypto).
+ * sha256.h -- SHA-256 as lower-case hex (FIPS 180-4, no library).
  */
 #ifndef DRYDOCK_SHA256_H
 #define DRYDOCK_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SHA256_HEX_LEN 64
 
-/* hash of buf[0..len); out gets 64 hex digits + NUL.  0 on success, -1 if
- * OpenSSL fails (out is then ""). */
+/* hash of buf[0..len); out gets 64 hex digits + NUL.  Returns 0 (it cannot
+ * fail; callers written for a library that could still check). */
 int			sha256_hex(const void *buf, size_t len, char out[SHA256_HEX_LEN + 1]);
 
 /* hash of a file's contents, read in blocks.  0 on success; -1 with a
  * one-line message in err (e.g. "cannot open x: No such file or directory"). */
 int			sha256_file_hex(const char *path, char out[SHA256_HEX_LEN + 1],
 							char *err, size_t errsz);
+
+/* for the unit tests: true hashes without the CPU's SHA extensions */
+extern bool sha256_portable_only;
 
 #endif							/* DRYDOCK_SHA256_H */

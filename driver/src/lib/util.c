@@ -170,6 +170,8 @@ sb_init(strbuf *sb)
 	sb->len = 0;
 	sb->data = xmalloc(sb->cap);
 	sb->data[0] = '\0';
+	sb->flush = NULL;
+	sb->flush_arg = NULL;
 }
 
 void
@@ -184,6 +186,13 @@ sb_appendn(strbuf *sb, const char *s, size_t n)
 	memcpy(sb->data + sb->len, s, n);
 	sb->len += n;
 	sb->data[sb->len] = '\0';
+	if (sb->flush && sb->len >= SB_FLUSH_AT)
+	{
+		/* a failed flush is the sink's to remember (report.c's does) */
+		(void) sb->flush(sb->data, sb->len, sb->flush_arg);
+		sb->len = 0;
+		sb->data[0] = '\0';
+	}
 }
 
 void

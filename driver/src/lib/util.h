@@ -49,12 +49,21 @@ char	   *xstrdup(const char *s);
 char	   *xstrndup_n(const char *s, size_t n);	/* first n bytes, NUL-terminated */
 char	   *xasprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
-/* Growable NUL-terminated buffer. */
+/*
+ * Growable NUL-terminated buffer.  With flush set (after sb_init), every
+ * SB_FLUSH_AT bytes appended go to flush(data, len, flush_arg) and the
+ * buffer starts again: a rendering streamed to a file, never held whole.
+ * Only what is appended goes out; the caller flushes the rest at the end.
+ */
+#define SB_FLUSH_AT 32768
+
 typedef struct strbuf
 {
 	char	   *data;
 	size_t		len;
 	size_t		cap;
+	int			(*flush) (const char *data, size_t len, void *arg);
+	void	   *flush_arg;
 } strbuf;
 
 void		sb_init(strbuf *sb);

@@ -4,6 +4,7 @@
  *		fidelity notes computed from what was measured, the plain statements
  *		of what was and was not exercised, the reports, the summary line.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,7 +431,8 @@ typedef struct listed_finding
 	int			phase;			/* 0 apply (verification), 1 rollback */
 	long		line;			/* 0: not known */
 	size_t		order;			/* report order: ties */
-	char	   *text;
+	json_t	   *row;			/* the report's row (borrowed) */
+	uint64_t	hash;			/* of its text */
 } listed_finding;
 
 static int
@@ -448,27 +450,73 @@ cmp_listed(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* A finding's line: "FILE:LINE: CODE object: message" (malloc'd). */
+static char *
+finding_text(run_ctx *ctx, const listed_finding *f)
+{
+	json_t	   *r = f->row;
+	json_t	   *loc = json_object_get(r, "location");
+	const char *file = f->phase == 0 ? ctx->opt->ddl_path : ctx->opt->rollback_path;
+
+	if (loc)
+		return xasprintf("%s:%ld: %s %s: %s%s",
+						 json_string_value(json_object_get(loc, "file")), f->line,
+						 json_string_value(json_object_get(r, "code")),
+						 json_string_value(json_object_get(r, "object")) ?: "-",
+						 json_string_value(json_object_get(r, "message")) ?: "",
+						 f->pass ? " [warn]" : "");
+	return xasprintf("%s: %s %s: %s%s", file ? file : "drydock",
+					 json_string_value(json_object_get(r, "code")),
+					 json_string_value(json_object_get(r, "object")) ?: "-",
+					 json_string_value(json_object_get(r, "message")) ?: "",
+					 f->pass ? " [warn]" : "");
+}
+
+/* FNV-1a */
+static uint64_t
+text_hash(const char *s)
+{
+	uint64_t	h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+	return h;
+}
+
 /*
  * The failing, then warning checks, compiler-style "FILE:LINE: CODE object:
  * message" (FILE: the artifact of the phase when the line is not known), in
  * file order (apply, then rollback), at most MAX_LISTED, then how many more
  * and one line on changing the policy.  To out: stdout, or stderr when
  * stdout carries TAP.
+ *
+ * A 2,000-table run has thousands of findings: only the listed ones are
+ * rendered to keep; the others are a small record pointing at their row,
+ * told apart from an earlier equal text by a hash of the text (and the
+ * texts themselves when the hashes are equal).
  */
 static void
 print_findings(run_ctx *ctx, FILE *out, const char *out_dir, bool wrote)
 {
-	listed_finding *f = NULL;
+	listed_finding *f;
 	size_t		n = 0,
-				cap = 0;
-	json_t	   *seen = json_object();
+				max = 0,
+				tsize = 1;
+	size_t	   *table;			/* open addressing: index + 1 into f, 0 empty */
 	size_t		i;
 	json_t	   *round;
+	const char *keys[] = {"verification", "rollback_verification"};
+
+	json_array_foreach(json_object_get(ctx->report, "rounds"), i, round)
+		for (int k = 0; k < 2; k++)
+			max += json_array_size(json_object_get(round, keys[k]));
+	while (tsize < 2 * max)
+		tsize *= 2;
+	f = xmalloc((max ? max : 1) * sizeof(*f));
+	table = xcalloc(tsize, sizeof(*table));
 
 	json_array_foreach(json_object_get(ctx->report, "rounds"), i, round)
 	{
-		const char *keys[] = {"verification", "rollback_verification"};
-
 		for (int k = 0; k < 2; k++)
 		{
 			size_t		j;
@@ -478,55 +526,52 @@ print_findings(run_ctx *ctx, FILE *out, const char *out_dir, bool wrote)
 			{
 				json_t	   *loc = json_object_get(r, "location");
 				const char *st = json_string_value(json_object_get(r, "status")) ?: "";
-				const char *file = k == 0 ? ctx->opt->ddl_path : ctx->opt->rollback_path;
 				int			pass = strcmp(st, "fail") == 0 ? 0 : strcmp(st, "warn") == 0 ? 1 : -1;
-				long		line = loc ? (long) json_integer_value(json_object_get(loc, "line")) : 0;
+				listed_finding *nf = &f[n];
 				char	   *text;
+				size_t		slot;
+				bool		dup = false;
 
 				if (pass < 0)
 					continue;
-				if (loc)
-					text = xasprintf("%s:%ld: %s %s: %s%s",
-									 json_string_value(json_object_get(loc, "file")), line,
-									 json_string_value(json_object_get(r, "code")),
-									 json_string_value(json_object_get(r, "object")) ?: "-",
-									 json_string_value(json_object_get(r, "message")) ?: "",
-									 pass ? " [warn]" : "");
-				else
-					text = xasprintf("%s: %s %s: %s%s", file ? file : "drydock",
-									 json_string_value(json_object_get(r, "code")),
-									 json_string_value(json_object_get(r, "object")) ?: "-",
-									 json_string_value(json_object_get(r, "message")) ?: "",
-									 pass ? " [warn]" : "");
+				nf->pass = pass;
+				nf->phase = k;
+				nf->line = loc ? (long) json_integer_value(json_object_get(loc, "line")) : 0;
+				nf->order = n;
+				nf->row = r;
+				text = finding_text(ctx, nf);
+				nf->hash = text_hash(text);
 				/* later rounds repeat the first one's findings */
-				if (json_object_get(seen, text))
+				for (slot = nf->hash & (tsize - 1); table[slot]; slot = (slot + 1) & (tsize - 1))
 				{
-					free(text);
+					const listed_finding *o = &f[table[slot] - 1];
+
+					if (o->hash == nf->hash)
+					{
+						char	   *other = finding_text(ctx, o);
+
+						dup = strcmp(other, text) == 0;
+						free(other);
+						if (dup)
+							break;
+					}
+				}
+				free(text);
+				if (dup)
 					continue;
-				}
-				json_object_set_new(seen, text, json_true());
-				if (n == cap)
-				{
-					cap = cap ? cap * 2 : 64;
-					f = xrealloc(f, cap * sizeof(*f));
-				}
-				f[n].pass = pass;
-				f[n].phase = k;
-				f[n].line = line;
-				f[n].order = n;
-				f[n].text = text;
-				n++;
+				table[slot] = ++n;
 			}
 		}
 	}
-	json_decref(seen);
+	free(table);
 	if (n > 1)
 		qsort(f, n, sizeof(*f), cmp_listed);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && i < MAX_LISTED; i++)
 	{
-		if (i < MAX_LISTED)
-			fprintf(out, "%s\n", f[i].text);
-		free(f[i].text);
+		char	   *text = finding_text(ctx, &f[i]);
+
+		fprintf(out, "%s\n", text);
+		free(text);
 	}
 	free(f);
 	if (n > MAX_LISTED)

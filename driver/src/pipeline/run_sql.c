@@ -19,19 +19,36 @@
 #include "util.h"
 
 /*
- * A failed result: one line for the error in err (the command log has the
- * whole message), its SQLSTATE in ctx->last_sqlstate.
+ * The query's final result (NULL: the connection gave none): recorded as a
+ * command (what, or the query itself), with its duration since t0; NULL
+ * with the error's first line in err (and its SQLSTATE in
+ * ctx->last_sqlstate) unless it succeeded.
  */
-static void
-result_error(run_ctx *ctx, const PGresult *res, char *err, size_t errlen)
+static PGresult *
+sql_result(run_ctx *ctx, PGconn *conn, const char *what, const char *query, double t0, PGresult *res,
+		   char *err, size_t errlen)
 {
-	const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	bool		ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	const char *message = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+	char	   *shown = xstrdup(query);
 
-	snprintf(ctx->last_sqlstate, sizeof(ctx->last_sqlstate), "%s", state ? state : "");
-	if (!m)
-		m = PQresultErrorMessage(res);
-	snprintf(err, errlen, "%.*s", (int) strcspn(m, "\n"), m);
+	run_command(ctx, "sql", what ? what : shown, ok ? "ok" : message, now_ms() - t0);
+	free(shown);
+	if (!ok)
+	{
+		/* one line for the error; the command log above has the whole message */
+		const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+		snprintf(ctx->last_sqlstate, sizeof(ctx->last_sqlstate), "%s", state ? state : "");
+		if (!m)
+			m = message;
+		snprintf(err, errlen, "%.*s", (int) strcspn(m, "\n"), m);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
 }
 
 PGresult *
@@ -39,20 +56,10 @@ run_sql(run_ctx *ctx, const char *what, const char *query, int nparams, const ch
 	char *err, size_t errlen)
 {
 	double		t = now_ms();
-	PGresult   *res = PQexecParams(ctx->conn, query, nparams, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
-	bool		ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-	char	   *shown = xstrdup(query);
 
-	run_command(ctx, "sql", what ? what : shown, ok ? "ok" : PQresultErrorMessage(res), now_ms() - t);
-	free(shown);
-	if (!ok)
-	{
-		result_error(ctx, res, err, errlen);
-		PQclear(res);
-		return NULL;
-	}
-	return res;
+	return sql_result(ctx, ctx->conn, what, query, t,
+					  PQexecParams(ctx->conn, query, nparams, NULL, params, NULL, NULL, 0),
+					  err, errlen);
 }
 
 /*
@@ -81,28 +88,84 @@ query_failed(run_ctx *ctx, const char *err)
 	return sqlstate_is_bad_argument(ctx->last_sqlstate) ? EXIT_USAGE : EXIT_INTERNAL;
 }
 
-/* Rows of a result as an array of objects keyed by column name. */
-static json_t *
-rows_json(PGresult *res)
+/*
+ * Append the rows of res to arr as objects keyed by column name.  A value
+ * equal to the same column's in the row before (prev[column], kept across
+ * calls) is that row's string, shared (jansson counts references):
+ * verification returns thousands of rows whose family, code and status
+ * repeat, and they are kept until the report is written.  Nothing changes a
+ * string in place but report_redact(), which would make every copy the same
+ * anyway.
+ */
+static void
+rows_append(json_t *arr, PGresult *res, json_t **prev)
 {
-	json_t	   *arr = json_array();
+	int			nf = PQnfields(res);
 
 	for (int r = 0; r < PQntuples(res); r++)
 	{
 		json_t	   *o = json_object();
 
-		for (int c = 0; c < PQnfields(res); c++)
+		for (int c = 0; c < nf; c++)
 		{
 			if (PQgetisnull(res, r, c))
 				json_object_set_new(o, PQfname(res, c), json_null());
 			else if (PQftype(res, c) == 16)	/* bool */
 				json_object_set_new(o, PQfname(res, c), json_boolean(PQgetvalue(res, r, c)[0] == 't'));
 			else
-				json_object_set_new(o, PQfname(res, c), json_string(PQgetvalue(res, r, c)));
+			{
+				const char *v = PQgetvalue(res, r, c);
+				size_t		len = (size_t) PQgetlength(res, r, c);
+
+				if (!prev[c] || json_string_length(prev[c]) != len ||
+					memcmp(json_string_value(prev[c]), v, len) != 0)
+					prev[c] = json_stringn(v, len);
+				else
+					json_incref(prev[c]);
+				json_object_set_new(o, PQfname(res, c), prev[c]);
+			}
 		}
 		json_array_append_new(arr, o);
 	}
-	return arr;
+}
+
+/*
+ * The results of the query sent on conn in single-row mode, read to the end:
+ * each row becomes JSON in rows as it arrives, so the whole result (a
+ * megabyte for the verification of 2,000 tables) is never held beside its
+ * JSON.  Returns the final result, what PQexecParams() would have returned
+ * (NULL if none came): an error after some rows discards them.
+ */
+static PGresult *
+collect_rows(PGconn *conn, json_t *rows)
+{
+	json_t	  **prev = NULL;
+	PGresult   *res = NULL;
+	PGresult   *r;
+
+	while ((r = PQgetResult(conn)) != NULL)
+	{
+		ExecStatusType st = PQresultStatus(r);
+
+		if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK)
+		{
+			if (!prev)
+				prev = xcalloc(PQnfields(r) ? PQnfields(r) : 1, sizeof(json_t *));
+			rows_append(rows, r, prev);
+		}
+		if (st == PGRES_SINGLE_TUPLE)
+		{
+			PQclear(r);
+			continue;
+		}
+		PQclear(res);
+		res = r;
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH ||
+			PQstatus(conn) == CONNECTION_BAD)
+			break;				/* as PQexecParams() stops */
+	}
+	free(prev);
+	return res;
 }
 
 json_t *
@@ -110,15 +173,22 @@ run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, c
 		   int *rc)
 {
 	char		err[1024];
-	PGresult   *res = run_sql(ctx, what, query, nparams, params, err, sizeof(err));
-	json_t	   *rows;
+	double		t = now_ms();
+	json_t	   *rows = json_array();
+	PGresult   *res = NULL;
 
+	if (PQsendQueryParams(ctx->conn, query, nparams, NULL, params, NULL, NULL, 0))
+	{
+		(void) PQsetSingleRowMode(ctx->conn);
+		res = collect_rows(ctx->conn, rows);
+	}
+	res = sql_result(ctx, ctx->conn, what, query, t, res, err, sizeof(err));
 	if (!res)
 	{
+		json_decref(rows);
 		*rc = query_failed(ctx, err);
 		return NULL;
 	}
-	rows = rows_json(res);
 	PQclear(res);
 	*rc = 0;
 	return rows;
@@ -126,7 +196,7 @@ run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, c
 
 bool
 run_side_send(run_ctx *ctx, const char *what, const char *query, int nparams,
-			  const char *const *params, bool single_row)
+			  const char *const *params)
 {
 	char		err[1024];
 
@@ -144,7 +214,7 @@ run_side_send(run_ctx *ctx, const char *what, const char *query, int nparams,
 		signals_cancel_side_on_signal(PQgetCancel(ctx->side));
 	}
 	if (!PQsendQueryParams(ctx->side, query, nparams, NULL, params, NULL, NULL, 0) ||
-		(single_row && !PQsetSingleRowMode(ctx->side)))
+		!PQsetSingleRowMode(ctx->side))
 	{
 		run_command(ctx, "sql", what, PQerrorMessage(ctx->side), 0);
 		run_side_close(ctx);
@@ -158,32 +228,20 @@ run_side_send(run_ctx *ctx, const char *what, const char *query, int nparams,
 json_t *
 run_side_rows(run_ctx *ctx, int *rc)
 {
-	PGresult   *res;
-	PGresult   *last = NULL;
-	char		err[1024] = "";
-	json_t	   *rows = NULL;
+	char		err[1024];
+	json_t	   *rows = json_array();
+	PGresult   *res = sql_result(ctx, ctx->side, ctx->side_what, ctx->side_what, ctx->side_t0,
+								 collect_rows(ctx->side, rows), err, sizeof(err));
 
-	/* one statement: one result, then NULL; an error result ends it */
-	while ((res = PQgetResult(ctx->side)) != NULL)
-	{
-		if (last && PQresultStatus(last) != PGRES_TUPLES_OK && PQresultStatus(last) != PGRES_COMMAND_OK)
-			PQclear(res);		/* keep the first error */
-		else
-		{
-			PQclear(last);
-			last = res;
-		}
-	}
-	if (!last)
-		snprintf(err, sizeof(err), "%s", PQerrorMessage(ctx->side));
-	else if (PQresultStatus(last) != PGRES_TUPLES_OK)
-		result_error(ctx, last, err, sizeof(err));
-	else
-		rows = rows_json(last);
-	run_command(ctx, "sql", ctx->side_what, rows ? "ok" : err, now_ms() - ctx->side_t0);
-	PQclear(last);
 	run_side_close(ctx);
-	*rc = rows ? 0 : query_failed(ctx, err);
+	if (!res)
+	{
+		json_decref(rows);
+		*rc = query_failed(ctx, err);
+		return NULL;
+	}
+	PQclear(res);
+	*rc = 0;
 	return rows;
 }
 

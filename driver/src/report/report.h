@@ -51,6 +51,9 @@ char	   *report_render_format(json_t *doc, unsigned format);
 /* Rendered views; each returns a malloc'd string. */
 char	   *report_render_execution_log(json_t *doc);
 char	   *report_render_verification(json_t *doc);
+/* the same two into sb (one with a flush streams them to a file) */
+void		report_render_execution_log_sb(strbuf *sb, json_t *doc);
+void		report_render_verification_sb(strbuf *sb, json_t *doc);
 char	   *report_render_tap(json_t *doc);	/* a run's; a replay's: report_render_replay_tap */
 char	   *report_render_replay(json_t *doc);
 char	   *report_render_replay_tap(json_t *doc);

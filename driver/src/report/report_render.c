@@ -547,87 +547,94 @@ char *
 report_render_execution_log(json_t *doc)
 {
 	strbuf		sb;
+
+	sb_init(&sb);
+	report_render_execution_log_sb(&sb, doc);
+	return sb.data;
+}
+
+void
+report_render_execution_log_sb(strbuf *sb, json_t *doc)
+{
 	json_t	   *g = json_object_get(doc, "gating");
 	size_t		i;
 	json_t	   *v;
 	size_t		nrounds = json_array_size(json_object_get(doc, "rounds"));
 
-	sb_init(&sb);
-	sb_append(&sb, "# drydock execution log\n\n");
-	sb_append(&sb, "```\n");
-	sb_printf(&sb, "environment:             %s\n", report_str(g, "environment"));
-	sb_printf(&sb, "production_sql_executed: %s\n", report_str(g, "production_sql_executed"));
-	sb_printf(&sb, "secrets_recorded:        %s\n", report_str(g, "secrets_recorded"));
-	sb_append(&sb, "advances_past_dry_run:   no (drydock never advances past the dry-run on its own)\n");
-	sb_printf(&sb, "status:                  %s (exit %lld)\n", report_str(doc, "status"),
+	sb_append(sb, "# drydock execution log\n\n");
+	sb_append(sb, "```\n");
+	sb_printf(sb, "environment:             %s\n", report_str(g, "environment"));
+	sb_printf(sb, "production_sql_executed: %s\n", report_str(g, "production_sql_executed"));
+	sb_printf(sb, "secrets_recorded:        %s\n", report_str(g, "secrets_recorded"));
+	sb_append(sb, "advances_past_dry_run:   no (drydock never advances past the dry-run on its own)\n");
+	sb_printf(sb, "status:                  %s (exit %lld)\n", report_str(doc, "status"),
 			  (long long) json_integer_value(json_object_get(doc, "exit_code")));
-	sb_append(&sb, "```\n\n");
+	sb_append(sb, "```\n\n");
 
-	outcome_section(&sb, doc);
-	environment_section(&sb, doc);
-	artifacts_section(&sb, doc);
+	outcome_section(sb, doc);
+	environment_section(sb, doc);
+	artifacts_section(sb, doc);
 
-	sb_append(&sb, "## Commands executed\n\nIn order, as run; SQL is shown with its parameters as placeholders.\n\n");
+	sb_append(sb, "## Commands executed\n\nIn order, as run; SQL is shown with its parameters as placeholders.\n\n");
 	if (json_array_size(json_object_get(doc, "commands")) == 0)
-		sb_append(&sb, "None: the run stopped before executing anything.\n\n");
+		sb_append(sb, "None: the run stopped before executing anything.\n\n");
 	else
 	{
-		sb_append(&sb, "| # | kind | command | result | duration |\n|---|---|---|---|---|\n");
+		sb_append(sb, "| # | kind | command | result | duration |\n|---|---|---|---|---|\n");
 		json_array_foreach(json_object_get(doc, "commands"), i, v)
 		{
-			sb_printf(&sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(v, "n")), report_str(v, "kind"));
-			report_md_cell(&sb, report_str(v, "command"));
-			sb_append(&sb, " | ");
-			report_md_cell(&sb, report_str(v, "result"));
-			sb_printf(&sb, " | %.1f ms |\n", json_real_value(json_object_get(v, "duration_ms")));
+			sb_printf(sb, "| %lld | %s | ", (long long) json_integer_value(json_object_get(v, "n")), report_str(v, "kind"));
+			report_md_cell(sb, report_str(v, "command"));
+			sb_append(sb, " | ");
+			report_md_cell(sb, report_str(v, "result"));
+			sb_printf(sb, " | %.1f ms |\n", json_real_value(json_object_get(v, "duration_ms")));
 		}
-		sb_append(&sb, "\n");
+		sb_append(sb, "\n");
 	}
 
-	sb_append(&sb, "## Results\n\n");
+	sb_append(sb, "## Results\n\n");
 	if (nrounds == 0)
-		sb_append(&sb, "Nothing was applied.\n\n");
+		sb_append(sb, "Nothing was applied.\n\n");
 	json_array_foreach(json_object_get(doc, "rounds"), i, v)
 	{
 		char		pfx[32] = "";
 
 		if (nrounds > 1)
 			snprintf(pfx, sizeof(pfx), "Round %lld: ", (long long) json_integer_value(json_object_get(v, "round")));
-		round_results(&sb, v, pfx);
+		round_results(sb, v, pfx);
 	}
 	{
 		json_t	   *td = json_object_get(doc, "teardown");
 
-		sb_append(&sb, "### Teardown\n\n");
+		sb_append(sb, "### Teardown\n\n");
 		if (!td)
-			sb_append(&sb, "No cluster existed.\n\n");
+			sb_append(sb, "No cluster existed.\n\n");
 		else if (!json_is_true(json_object_get(td, "done")))
-			sb_printf(&sb, "Not done: %s\n\n", report_str(td, "note"));
+			sb_printf(sb, "Not done: %s\n\n", report_str(td, "note"));
 		else if (json_is_true(json_object_get(td, "clean")))
-			sb_printf(&sb, "Stopped (immediate) and removed in %.1f ms; verified clean: no process and no directory left.\n\n",
+			sb_printf(sb, "Stopped (immediate) and removed in %.1f ms; verified clean: no process and no directory left.\n\n",
 					  json_real_value(json_object_get(td, "duration_ms")));
 		else
 		{
-			sb_printf(&sb, "Stopped and removed in %.1f ms, but **NOT clean**: ",
+			sb_printf(sb, "Stopped and removed in %.1f ms, but **NOT clean**: ",
 					  json_real_value(json_object_get(td, "duration_ms")));
-			report_md_cell(&sb, report_str(td, "note"));
-			sb_append(&sb, "\n\n");
+			report_md_cell(sb, report_str(td, "note"));
+			sb_append(sb, "\n\n");
 		}
 	}
-	sb_append(&sb, "## Fidelity notes\n\nComputed from what the run measured.\n\n| note | status | finding |\n|---|---|---|\n");
+	sb_append(sb, "## Fidelity notes\n\nComputed from what the run measured.\n\n| note | status | finding |\n|---|---|---|\n");
 	json_array_foreach(json_object_get(doc, "fidelity_notes"), i, v)
 	{
-		sb_printf(&sb, "| %s %s | %s | ", report_str(v, "id"), report_str(v, "title"), report_str(v, "status"));
-		report_md_cell(&sb, report_str(v, "text"));
-		sb_append(&sb, " |\n");
+		sb_printf(sb, "| %s %s | %s | ", report_str(v, "id"), report_str(v, "title"), report_str(v, "status"));
+		report_md_cell(sb, report_str(v, "text"));
+		sb_append(sb, " |\n");
 	}
-	sb_append(&sb, "\n## Statements\n\n");
+	sb_append(sb, "\n## Statements\n\n");
 	json_array_foreach(json_object_get(doc, "statements"), i, v)
-		sb_printf(&sb, "- %s\n", json_string_value(v));
-	sb_append(&sb, "\n### Not exercised\n\n");
+		sb_printf(sb, "- %s\n", json_string_value(v));
+	sb_append(sb, "\n### Not exercised\n\n");
 	json_array_foreach(json_object_get(doc, "not_exercised"), i, v)
-		sb_printf(&sb, "- %s\n", json_string_value(v));
-	return sb.data;
+		sb_printf(sb, "- %s\n", json_string_value(v));
 }
 
 static const char *
@@ -757,31 +764,39 @@ char *
 report_render_verification(json_t *doc)
 {
 	strbuf		sb;
+
+	sb_init(&sb);
+	report_render_verification_sb(&sb, doc);
+	return sb.data;
+}
+
+void
+report_render_verification_sb(strbuf *sb, json_t *doc)
+{
 	size_t		i;
 	json_t	   *round;
 	json_t	   *v;
 	const char *families[] = {"TV", "KC", "CV", "NH", "AO", "LS", "RB", NULL};
 	size_t		nrounds = json_array_size(json_object_get(doc, "rounds"));
 
-	sb_init(&sb);
-	sb_append(&sb, "# drydock verification result\n\n");
-	sb_printf(&sb, "Target schema: `%s`. Status: **%s** (exit %lld).\n\n",
+	sb_append(sb, "# drydock verification result\n\n");
+	sb_printf(sb, "Target schema: `%s`. Status: **%s** (exit %lld).\n\n",
 			  json_object_get(doc, "target_schema") ? report_str(doc, "target_schema") : "(not determined)",
 			  report_str(doc, "status"), (long long) json_integer_value(json_object_get(doc, "exit_code")));
 	if (nrounds == 0 || !json_object_get(json_array_get(json_object_get(doc, "rounds"), 0), "verification"))
 	{
-		sb_append(&sb, "The verification battery did not run: ");
-		report_md_cell(&sb, json_object_get(doc, "error") ? report_str(json_object_get(doc, "error"), "message") :
+		sb_append(sb, "The verification battery did not run: ");
+		report_md_cell(sb, json_object_get(doc, "error") ? report_str(json_object_get(doc, "error"), "message") :
 			 "the migration was not applied");
-		sb_append(&sb, "\n\n");
+		sb_append(sb, "\n\n");
 	}
 	json_array_foreach(json_object_get(doc, "rounds"), i, round)
 	{
 		if (!json_object_get(round, "verification"))
 			continue;
 		if (nrounds > 1)
-			sb_printf(&sb, "## Round %lld\n\n", (long long) json_integer_value(json_object_get(round, "round")));
-		sb_append(&sb, "| family | pass | fail | warn | skipped | suppressed |\n|---|---|---|---|---|---|\n");
+			sb_printf(sb, "## Round %lld\n\n", (long long) json_integer_value(json_object_get(round, "round")));
+		sb_append(sb, "| family | pass | fail | warn | skipped | suppressed |\n|---|---|---|---|---|---|\n");
 		for (int f = 0; families[f]; f++)
 		{
 			json_t	   *rows = family_rows(round, families[f]);
@@ -795,56 +810,55 @@ report_render_verification(json_t *doc)
 					if (strcmp(report_str(r, "status"), st[k]) == 0)
 						c[k]++;
 			json_decref(rows);
-			sb_printf(&sb, "| %s %s | %d | %d | %d | %d | %d |\n", families[f], family_title(families[f]),
+			sb_printf(sb, "| %s %s | %d | %d | %d | %d | %d |\n", families[f], family_title(families[f]),
 					  c[0], c[1], c[2], c[3], c[4]);
 		}
-		sb_append(&sb, "\n");
+		sb_append(sb, "\n");
 		for (int f = 0; families[f]; f++)
 		{
 			json_t	   *rows = family_rows(round, families[f]);
 			json_t	   *src = json_object_get(round, strcmp(families[f], "RB") == 0 ?
 											  "rollback_verification" : "verification");
 
-			sb_printf(&sb, "%s %s: %s\n\n", nrounds > 1 ? "###" : "##", families[f], family_title(families[f]));
+			sb_printf(sb, "%s %s: %s\n\n", nrounds > 1 ? "###" : "##", families[f], family_title(families[f]));
 			if (strcmp(families[f], "RB") == 0 && !src)
-				sb_append(&sb, "Not run: the rollback did not complete.\n\n");
+				sb_append(sb, "Not run: the rollback did not complete.\n\n");
 			else
-				checks_table(&sb, rows);
+				checks_table(sb, rows);
 			json_decref(rows);
 		}
-		suppressed_section(&sb, round, nrounds > 1 ? "###" : "##");
+		suppressed_section(sb, round, nrounds > 1 ? "###" : "##");
 	}
-	sb_append(&sb, "## Locks on pre-existing relations\n\n");
+	sb_append(sb, "## Locks on pre-existing relations\n\n");
 	if (nrounds == 0 || !json_object_get(json_array_get(json_object_get(doc, "rounds"), 0), "apply_ddl_log"))
-		sb_append(&sb, "Not measured: the migration's DDL was not captured.\n");
+		sb_append(sb, "Not measured: the migration's DDL was not captured.\n");
 	else if (json_array_size(json_object_get(doc, "locks")) == 0)
-		sb_append(&sb, "No statement took a lock on a relation that existed before the migration.\n");
+		sb_append(sb, "No statement took a lock on a relation that existed before the migration.\n");
 	else
 	{
 		json_t	   *pi = json_object_get(doc, "production_impact");
 
-		sb_append(&sb, "Each captured statement that locked a relation existing before the migration, with the lock modes its transaction held, and whether it rewrote the table.\n\n");
+		sb_append(sb, "Each captured statement that locked a relation existing before the migration, with the lock modes its transaction held, and whether it rewrote the table.\n\n");
 		if (pi)
-			sb_append(&sb, "Production impact (--prod-stats): the work the lock covers, production's size and the estimated time the lock is held there, as a range; the method of each estimate is in report.json (production_impact).\n\n");
-		sb_append(&sb, pi ? "| # | phase | statement | object | lock modes | rewrite | production impact |\n|---|---|---|---|---|---|---|\n"
+			sb_append(sb, "Production impact (--prod-stats): the work the lock covers, production's size and the estimated time the lock is held there, as a range; the method of each estimate is in report.json (production_impact).\n\n");
+		sb_append(sb, pi ? "| # | phase | statement | object | lock modes | rewrite | production impact |\n|---|---|---|---|---|---|---|\n"
 				  : "| # | phase | statement | object | lock modes | rewrite |\n|---|---|---|---|---|---|\n");
 		json_array_foreach(json_object_get(doc, "locks"), i, v)
 		{
-			sb_printf(&sb, "| %zu | %s | %s | ", i + 1, report_str(v, "phase"), report_str(v, "command_tag"));
-			report_md_cell(&sb, report_str(v, "identity"));
-			sb_append(&sb, " | ");
-			report_md_cell(&sb, report_str(v, "locks"));
-			sb_printf(&sb, " | %s |", json_is_true(json_object_get(v, "rewrite")) ? "**yes**" : "no");
+			sb_printf(sb, "| %zu | %s | %s | ", i + 1, report_str(v, "phase"), report_str(v, "command_tag"));
+			report_md_cell(sb, report_str(v, "identity"));
+			sb_append(sb, " | ");
+			report_md_cell(sb, report_str(v, "locks"));
+			sb_printf(sb, " | %s |", json_is_true(json_object_get(v, "rewrite")) ? "**yes**" : "no");
 			if (pi)
 			{
-				sb_append(&sb, " ");
-				report_md_cell(&sb, report_str(v, "production_impact"));
-				sb_append(&sb, " |");
+				sb_append(sb, " ");
+				report_md_cell(sb, report_str(v, "production_impact"));
+				sb_append(sb, " |");
 			}
-			sb_append(&sb, "\n");
+			sb_append(sb, "\n");
 		}
 	}
-	return sb.data;
 }
 
 char *
