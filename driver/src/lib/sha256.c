@@ -5,9 +5,7 @@
  * the driver only hashes (report checksums, cache and template keys), and
  * OpenSSL 3's EVP layer initialises its providers and configuration on the
  * first digest, which made about 2 MB of libcrypto resident in every run
- * (a third of the driver's peak RSS on a small migration).  On x86-64 with
- * the SHA extensions the blocks go through them (as OpenSSL's would): a
- * large run hashes megabytes (its pgTAP script, the report's files).
+ * (a third of the driver's peak RSS on a small migration).
  */
 #include "sha256.h"
 
@@ -103,98 +101,6 @@ sha256_block(sha256_ctx *c, const unsigned char *p)
 	c->h[7] += h;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#include <immintrin.h>
-#define HAVE_SHA_NI 1
-
-/*
- * The same blocks with the x86 SHA extensions (Intel's reference sequence):
- * about six times faster, and a large run hashes megabytes (the pgTAP
- * script, the report files).  state in FIPS order, data: nblocks blocks.
- */
-__attribute__((target("sha,sse4.1,ssse3")))
-static void
-sha256_blocks_ni(uint32_t state[8], const unsigned char *data, size_t nblocks)
-{
-	const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-	__m128i		tmp = _mm_loadu_si128((const __m128i *) &state[0]);
-	__m128i		st1 = _mm_loadu_si128((const __m128i *) &state[4]);
-	__m128i		st0;
-
-	tmp = _mm_shuffle_epi32(tmp, 0xB1); /* CDAB */
-	st1 = _mm_shuffle_epi32(st1, 0x1B); /* EFGH */
-	st0 = _mm_alignr_epi8(tmp, st1, 8); /* ABEF */
-	st1 = _mm_blend_epi16(st1, tmp, 0xF0);	/* CDGH */
-
-	for (; nblocks > 0; nblocks--, data += 64)
-	{
-		__m128i		abef = st0,
-					cdgh = st1;
-		__m128i		w[4];
-
-		/* 16 groups of 4 rounds; w[] the message schedule, 4 words each */
-		for (int i = 0; i < 16; i++)
-		{
-			__m128i		msg;
-
-			if (i < 4)
-				w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *) (data + 16 * i)), mask);
-			msg = _mm_add_epi32(w[i % 4], _mm_loadu_si128((const __m128i *) &K[4 * i]));
-			st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
-			if (i >= 3 && i <= 14)
-			{
-				tmp = _mm_alignr_epi8(w[i % 4], w[(i + 3) % 4], 4);
-				w[(i + 1) % 4] = _mm_add_epi32(w[(i + 1) % 4], tmp);
-				w[(i + 1) % 4] = _mm_sha256msg2_epu32(w[(i + 1) % 4], w[i % 4]);
-			}
-			msg = _mm_shuffle_epi32(msg, 0x0E);
-			st0 = _mm_sha256rnds2_epu32(st0, st1, msg);
-			if (i >= 1 && i <= 12)
-				w[(i + 3) % 4] = _mm_sha256msg1_epu32(w[(i + 3) % 4], w[i % 4]);
-		}
-		st0 = _mm_add_epi32(st0, abef);
-		st1 = _mm_add_epi32(st1, cdgh);
-	}
-	tmp = _mm_shuffle_epi32(st0, 0x1B); /* FEBA */
-	st1 = _mm_shuffle_epi32(st1, 0xB1); /* DCHG */
-	st0 = _mm_blend_epi16(tmp, st1, 0xF0);	/* DCBA */
-	st1 = _mm_alignr_epi8(st1, tmp, 8); /* HGFE */
-	_mm_storeu_si128((__m128i *) &state[0], st0);
-	_mm_storeu_si128((__m128i *) &state[4], st1);
-}
-#endif
-
-bool		sha256_portable_only = false;
-
-/* nblocks 64-byte blocks into the state, with the CPU's SHA extensions if any */
-static void
-sha256_blocks(sha256_ctx *c, const unsigned char *p, size_t nblocks)
-{
-#ifdef HAVE_SHA_NI
-	static int	ni = -1;
-
-	if (ni < 0)
-	{
-		unsigned	a,
-					b,
-					c1,
-					d;
-
-		/* CPUID 7.0 EBX bit 29: SHA; 1 ECX bits 19, 9: SSE4.1, SSSE3 */
-		ni = __get_cpuid_count(7, 0, &a, &b, &c1, &d) && (b >> 29 & 1) &&
-			__get_cpuid(1, &a, &b, &c1, &d) && (c1 >> 19 & 1) && (c1 >> 9 & 1);
-	}
-	if (ni && !sha256_portable_only)
-	{
-		sha256_blocks_ni(c->h, p, nblocks);
-		return;
-	}
-#endif
-	for (; nblocks > 0; nblocks--, p += 64)
-		sha256_block(c, p);
-}
-
 static void
 sha256_update(sha256_ctx *c, const void *data, size_t len)
 {
@@ -211,12 +117,11 @@ sha256_update(sha256_ctx *c, const void *data, size_t len)
 		len -= take;
 		if (c->used < 64)
 			return;
-		sha256_blocks(c, c->block, 1);
+		sha256_block(c, c->block);
 		c->used = 0;
 	}
-	sha256_blocks(c, p, len / 64);
-	p += len / 64 * 64;
-	len %= 64;
+	for (; len >= 64; p += 64, len -= 64)
+		sha256_block(c, p);
 	memcpy(c->block, p, len);
 	c->used = len;
 }
@@ -232,13 +137,13 @@ sha256_final_hex(sha256_ctx *c, char out[SHA256_HEX_LEN + 1])
 	if (c->used > 56)
 	{
 		memset(c->block + c->used, 0, 64 - c->used);
-		sha256_blocks(c, c->block, 1);
+		sha256_block(c, c->block);
 		c->used = 0;
 	}
 	memset(c->block + c->used, 0, 56 - c->used);
 	for (int i = 0; i < 8; i++)
 		c->block[56 + i] = (unsigned char) (bits >> (56 - 8 * i));
-	sha256_blocks(c, c->block, 1);
+	sha256_block(c, c->block);
 	for (int i = 0; i < 32; i++)
 	{
 		unsigned	byte = (c->h[i / 4] >> (24 - 8 * (i % 4))) & 0xff;

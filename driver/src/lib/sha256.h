@@ -4,7 +4,6 @@
 #ifndef DRYDOCK_SHA256_H
 #define DRYDOCK_SHA256_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #define SHA256_HEX_LEN 64
@@ -17,8 +16,5 @@ int			sha256_hex(const void *buf, size_t len, char out[SHA256_HEX_LEN + 1]);
  * one-line message in err (e.g. "cannot open x: No such file or directory"). */
 int			sha256_file_hex(const char *path, char out[SHA256_HEX_LEN + 1],
 							char *err, size_t errsz);
-
-/* for the unit tests: true hashes without the CPU's SHA extensions */
-extern bool sha256_portable_only;
 
 #endif							/* DRYDOCK_SHA256_H */
