@@ -40,7 +40,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 DEB_PACKAGES = build-essential pkg-config git \
 	postgresql-$(PG_MAJOR) postgresql-server-dev-$(PG_MAJOR) postgresql-$(PG_MAJOR)-pgtap \
-	libtap-parser-sourcehandler-pgtap-perl libpq-dev libjansson-dev \
+	libtap-parser-sourcehandler-pgtap-perl libpq-dev libjansson-dev libssl-dev \
 	libjson-validator-perl libxml2-utils libyaml-libyaml-perl
 
 # What a source build of a major needs (tools/pg-build.sh): the parser

@@ -1,5 +1,5 @@
 /*
- * sha256.h -- SHA-256 as lower-case hex (FIPS 180-4, no library).
+ * sha256.h -- SHA-256 as lower-case hex, through OpenSSL EVP (-lcrypto).
  */
 #ifndef DRYDOCK_SHA256_H
 #define DRYDOCK_SHA256_H
@@ -8,8 +8,8 @@
 
 #define SHA256_HEX_LEN 64
 
-/* hash of buf[0..len); out gets 64 hex digits + NUL.  Returns 0 (it cannot
- * fail; callers written for a library that could still check). */
+/* hash of buf[0..len); out gets 64 hex digits + NUL.  0 on success, -1 if
+ * OpenSSL fails (out is then ""). */
 int			sha256_hex(const void *buf, size_t len, char out[SHA256_HEX_LEN + 1]);
 
 /* hash of a file's contents, read in blocks.  0 on success; -1 with a
