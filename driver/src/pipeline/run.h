@@ -157,14 +157,14 @@ json_t	   *run_query_rows(run_ctx *ctx, const char *what, const char *query, int
  * the query and closed once it has been read: replay workers share the
  * server's connection slots (sandbox.c write_conf).  false
  * when it could not be sent (the caller runs it on the main line instead).
- * single_row: rows come in single-row mode (read with PQgetResult on
+ * Rows come in single-row mode (a caller may read them with PQgetResult on
  * ctx->side).  run_side_rows waits for the rows, records the command (its
  * duration from the send) and returns them as run_query_rows does.
  * run_side_close ends the connection (before the main connection moves to
  * another database, and at the end).
  */
 bool		run_side_send(run_ctx *ctx, const char *what, const char *query, int nparams,
-						  const char *const *params, bool single_row);
+						  const char *const *params);
 json_t	   *run_side_rows(run_ctx *ctx, int *rc);
 void		run_side_close(run_ctx *ctx);
 

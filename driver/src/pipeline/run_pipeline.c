@@ -1562,7 +1562,7 @@ pgtap_send(run_ctx *ctx)
 {
 	const char *sp[1] = {ctx->schema};
 
-	return run_side_send(ctx, PGTAP_WHAT_SIDE, PGTAP_QUERY, 1, sp, true);
+	return run_side_send(ctx, PGTAP_WHAT_SIDE, PGTAP_QUERY, 1, sp);
 }
 
 /* Read the script: on the side connection where pgtap_send() started it. */
@@ -1733,7 +1733,7 @@ verify_rollback_send(run_ctx *ctx)
 {
 	char	   *policy = verify_rollback_policy(ctx);
 	const char *vp[3] = {ctx->schema, policy, BASELINE_LABEL};
-	bool		sent = run_side_send(ctx, VERIFY_ROLLBACK_WHAT_SIDE, VERIFY_ROLLBACK_QUERY, 3, vp, false);
+	bool		sent = run_side_send(ctx, VERIFY_ROLLBACK_WHAT_SIDE, VERIFY_ROLLBACK_QUERY, 3, vp);
 
 	free(policy);
 	return sent;
