@@ -74,16 +74,17 @@ pg_install_find(const char *pg_config, pg_install *pg, char *err, size_t errlen)
 	child_env_free(env);
 	for (int i = 0; i < 5; i++)
 		line[i] = res.exit_code == 0 ? strtok_r(i == 0 ? res.out : NULL, "\n", &save) : NULL;
-	if (!line[4])
+	if (!line[1])
 	{
 		snprintf(err, errlen, "%s failed (exit %d): %s", pg->pg_config, res.exit_code, trim(res.err));
 		proc_result_free(&res);
 		return false;
 	}
 	pg->bindir = xstrdup(trim(line[0]));
-	pg->libdir = xstrdup(trim(line[2]));
-	pg->pkglibdir = xstrdup(trim(line[3]));
-	pg->sharedir = xstrdup(trim(line[4]));
+	/* only the containment's view needs these: NULL when not answered */
+	pg->libdir = line[2] ? xstrdup(trim(line[2])) : NULL;
+	pg->pkglibdir = line[3] ? xstrdup(trim(line[3])) : NULL;
+	pg->sharedir = line[4] ? xstrdup(trim(line[4])) : NULL;
 	v = trim(line[1]);
 	if (strncmp(v, "PostgreSQL ", 11) == 0)
 		v += 11;
