@@ -92,7 +92,7 @@ like(bc($second)->{baseline} // '', qr/saved with the entry/, 'second run: the r
     ok($dir && -d "$dir/data", '--keep: the base cache clone is left running') or diag($r->{err});
     my $conf = DD::slurp(($dir // '') . '/data/postgresql.conf') // '';
     is(scalar(() = $conf =~ /^# --- drydock sandbox: /mg), 1, 'the clone has the sandbox settings block once');
-    like($conf, qr/^max_connections = 140$/m, 'room for the side connections of 64 replay workers');
+    like($conf, qr/^max_connections = 20$/m, 'a run\'s max_connections (replay asks for its workers\' share)');
     DD::run_cmd([DD::drydock(), 'gc', $dir]) if $dir;
     is(scalar(() = glob("$tmp/drydock-??????")), 0, '--keep: gc removed the sandbox');
 }

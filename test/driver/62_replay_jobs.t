@@ -181,6 +181,18 @@ sub spew {
        'signal: no worker left');
 }
 
+# many workers: the sandbox has a connection slot for each of theirs (two
+# each: its own and psql's or the side connection), a run keeps the default
+{
+    my ($one) = same_as_jobs1('golang-migrate again', "$root/golang-migrate", '--keep-going');
+    my $many = replay('golang-migrate --jobs 12', "$root/golang-migrate", '--jobs', '12', '--keep-going');
+    is($many->{report}{environment}{max_connections}, 30, '--jobs 12: max_connections 30');
+    is($one->{report}{environment}{max_connections}, 20, '--jobs 1: the default 20');
+    is($many->{rc}, $one->{rc}, '--jobs 12: the same exit code');
+    is_deeply([map { "$_->{version} $_->{verdict}" } @{ $many->{report}{rounds} || [] }],
+              [map { "$_->{version} $_->{verdict}" } @{ $one->{report}{rounds} || [] }], '--jobs 12: the same verdicts');
+}
+
 # bad --jobs: a usage error
 {
     my $r = run_cmd([drydock(), 'replay', "$root/golang-migrate", '--schema', 'app', '--jobs', '0']);

@@ -625,6 +625,12 @@ parse_replay_options(int *argc, char ***argv, replay_state *rs, bool *done)
 		return EXIT_USAGE;
 	}
 	rs->ro.dir = (*argv)[optind];
+	/*
+	 * A worker holds two connections at most (its own and psql's, or its
+	 * own and the side connection), beside the main line's and a few spare.
+	 */
+	if (2 * rs->ro.jobs + 6 > SANDBOX_MAX_CONNECTIONS)
+		rs->opt.max_connections = 2 * rs->ro.jobs + 6;
 	cli_set_quiet(rs->opt.quiet);
 	run_options_default_out(&rs->opt, "drydock-replay", rs->default_out, sizeof(rs->default_out));
 	return 0;

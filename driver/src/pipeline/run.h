@@ -33,6 +33,8 @@ typedef struct run_options
 	int			prod_version;	/* 0: not given */
 	const char *database;
 	int			rounds;
+	int			max_connections;	/* the sandbox's; 0: its default (replay
+									 * asks for its workers' share) */
 	bool		single_transaction;
 	const char *out_dir;
 	bool		out_defaulted;	/* no --out: created only once a cluster started */

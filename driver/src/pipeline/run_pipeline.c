@@ -328,7 +328,7 @@ run_start_sandbox(run_ctx *ctx)
 	rc = sandbox_create(&ctx->sb, &(sandbox_options)
 						{
 						.pg = &ctx->pg,.run_as = ctx->opt->run_as,.keep = ctx->opt->keep,.fresh = ctx->opt->fresh,
-						.base_cache_material = base_material,
+						.base_cache_material = base_material,.max_connections = ctx->opt->max_connections,
 						.require_containment = ctx->opt->apply_as_superuser && !ctx->opt->allow_weak_containment
 						}, err, sizeof(err));
 	free(base_material);
@@ -405,6 +405,7 @@ run_start_sandbox(run_ctx *ctx)
 	json_object_set_new(env, "admin_role", json_string(SANDBOX_ADMIN_ROLE " (trust over the unix socket, no password)"));
 	json_object_set_new(env, "initdb_ms", json_real(ctx->sb.initdb.ms));
 	json_object_set_new(env, "start_ms", json_real(ctx->sb.ms_start));
+	json_object_set_new(env, "max_connections", json_integer(ctx->sb.max_connections));
 
 	ctx->conn = sandbox_connect(&ctx->sb, "postgres", err, sizeof(err));
 	if (!ctx->conn)

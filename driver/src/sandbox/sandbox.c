@@ -172,9 +172,6 @@ conf_quote(const char *s)
 /*
  * The sandbox's settings, appended to postgresql.conf in place of any
  * earlier run's block (a base cache entry is a copy of a run's cluster).
- * max_connections: a replay worker holds two connections at most (its own
- * and psql's, or its own and the side connection of run_sql.c), up to 64
- * workers, plus the main line's two.
  */
 #define CONF_MARKER "\n# --- drydock sandbox: "
 
@@ -213,7 +210,7 @@ write_conf(sandbox *sb)
 				 "restart_after_crash = off\n"
 				 "autovacuum = off\n"
 				 "shared_buffers = 16MB\n"
-				 "max_connections = 140\n"
+				 "max_connections = %d\n"
 				 "wal_level = minimal\n"
 				 "max_wal_senders = 0\n"
 				 "dynamic_shared_memory_type = mmap\n"
@@ -221,7 +218,7 @@ write_conf(sandbox *sb)
 				 "logging_collector = off\n"
 				 "log_destination = 'stderr'\n"
 				 "log_line_prefix = '%%m [%%p] '\n",
-				 sb->port, sockdir) > 0;
+				 sb->port, sockdir, sb->max_connections) > 0;
 	ok = (close(fd) == 0) && ok;
 	free(path);
 	free(sockdir);
@@ -347,6 +344,7 @@ sandbox_create(sandbox *sb, const sandbox_options *opts, char *err, size_t errle
 
 	memset(sb, 0, sizeof(*sb));
 	sb->pg = opts->pg;
+	sb->max_connections = opts->max_connections > 0 ? opts->max_connections : SANDBOX_MAX_CONNECTIONS;
 	sb->keep = opts->keep;
 	sb->origin = NULL;
 	sb->locale = xstrdup(opts->locale ? opts->locale : "C.UTF-8");

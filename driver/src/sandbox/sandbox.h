@@ -44,7 +44,17 @@ typedef struct sandbox_options
 	 * built, unless the caller accepted weak containment.
 	 */
 	bool		require_containment;
+
+	/* the server's max_connections; 0: SANDBOX_MAX_CONNECTIONS */
+	int			max_connections;
 } sandbox_options;
+
+/*
+ * A run holds three connections at most (its own, the side connection of
+ * run_sql.c or psql's, and a ping); more slots cost the server's start time
+ * (shared memory for each).  A replay asks for what its workers need.
+ */
+#define SANDBOX_MAX_CONNECTIONS 20
 
 typedef struct sandbox
 {
@@ -57,6 +67,7 @@ typedef struct sandbox
 	char	   *log_path;
 	char	   *locale;
 	int			port;
+	int			max_connections;
 	pid_t		postmaster_pid;
 	uint64_t	system_identifier;	/* from global/pg_control */
 	bool		netns_active;	/* postmaster in its own network namespace */
