@@ -85,6 +85,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -679,7 +680,9 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		Datum		values[NPARAMS];
 		char		nulls[NPARAMS];
 		int			ret;
+		instr_time	start;
 
+		INSTR_TIME_SET_CURRENT(start);
 		memset(nulls, ' ', sizeof(nulls));
 		values[0] = CStringGetTextDatum(ctx->schema);
 		if (p->expected_is_list)
@@ -726,6 +729,15 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 			elog(ERROR, "drydock: %s checks failed: %s", family, SPI_result_code_string(ret));
 		tt = SPI_tuptable;
 		ntup = SPI_processed;
+		/* per-family cost, for profiling (bench/post_checks_bench.sh reads it) */
+		{
+			instr_time	end;
+
+			INSTR_TIME_SET_CURRENT(end);
+			INSTR_TIME_SUBTRACT(end, start);
+			elog(DEBUG1, "drydock: %s checks (phase %s) took %.3f ms, " UINT64_FORMAT " findings",
+				 family, ctx->phase, INSTR_TIME_GET_MILLISEC(end), ntup);
+		}
 	}
 
 	for (int i = 0; i < drydock_nrules; i++)

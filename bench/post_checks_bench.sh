@@ -1,0 +1,106 @@
+#!/bin/bash
+# bench/post_checks_bench.sh [N] -- time the extension's post-apply and
+# post-rollback checks as `drydock run` calls them, on a generated N-table
+# migration (default 2000; bench/gen_tables.sh and its exact inverse,
+# gen_down in lib.sh): drydock.verify(schema, policy, 'pre-apply') and
+# drydock.pgtap_script(schema) after the captured apply, and
+# drydock.verify_rollback(schema, policy, 'pre-apply') after the captured
+# rollback, with the baseline saved before the apply.  Per verify family,
+# the time of its query (the extension's DEBUG1 line "drydock: F checks
+# took X ms").  A benchmark, not a test: it prints figures.
+#
+# Needs a server reached through PGHOST/PGPORT/PGUSER with the extension
+# installed, e.g.  drydock exec -- bench/post_checks_bench.sh
+# Creates and drops a database of its own.  RUNS (default 7) warm calls of
+# each function in one session, after one untimed first call (shown apart:
+# it also fills the backend's caches).  Figures: median [min-max] ms, from
+# clock_timestamp() in the server.  POLICY (default '{}') is the policy.
+# The md5 of each function's output is printed, so that two builds can be
+# compared for identical results.
+# Result line:  RESULT p N <verify_ms> <pgtap_ms> <verify_rollback_ms>
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+n=${1:-2000}
+runs=${RUNS:-7}
+policy=${POLICY:-'{}'}
+psql=(psql -X -q -v ON_ERROR_STOP=1)
+db=drydock_pcbench_$$
+mk_scratch work
+trap '"${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+
+gen_up "$n" bench "$work/up.sql"
+gen_down "$n" bench "$work/down.sql"
+"${psql[@]}" -d postgres -c "CREATE DATABASE $db"
+"${psql[@]}" -d "$db" -c "CREATE EXTENSION drydock" -c "SELECT drydock.baseline_save('pre-apply')" >/dev/null
+# the artifact runs in a session of its own, as the driver's psql does
+phase() {
+	"${psql[@]}" -d "$db" -c "SELECT drydock.capture_begin('$1')" >/dev/null
+	"${psql[@]}" -d "$db" -f "$2" >/dev/null
+	"${psql[@]}" -d "$db" -c "SELECT drydock.capture_end()" >/dev/null
+}
+
+# time FUNCNAME SQL: one session, a first call, then RUNS timed calls; the
+# family DEBUG lines go to stderr ($work/FUNCNAME.log), timings to stdout
+time_calls() {
+	"${psql[@]}" -d "$db" -At -v runs="$runs" -v q="$2" -v what="$1" 2>"$work/$1.log" <<'SQL'
+SET client_min_messages = debug1;
+CREATE TEMP TABLE timings (i int, ms float8);
+SELECT set_config('bench.q', :'q', false) \g /dev/null
+DO $d$
+DECLARE t0 timestamptz; r bigint;
+BEGIN
+  FOR i IN 0 .. current_setting('bench.runs')::int LOOP
+    t0 := clock_timestamp();
+    EXECUTE current_setting('bench.q') INTO r;
+    INSERT INTO timings VALUES (i, extract(epoch FROM clock_timestamp() - t0) * 1000);
+  END LOOP;
+END $d$;
+RESET client_min_messages;
+SELECT 'T ' || ms FROM timings ORDER BY i;
+SQL
+}
+export PGOPTIONS="-c bench.runs=$runs"
+
+# report WHAT: "first X ms, median [min-max] over RUNS"; sets $med
+report() {
+	local ts first
+	ts=$(grep '^T ' "$work/$1.out" | cut -d' ' -f2)
+	first=$(echo "$ts" | head -1)
+	read -r med lo hi cnt <<<"$(echo "$ts" | tail -n +2 | stats)"
+	printf '  %-22s %8.1f ms median [%.1f-%.1f], first call %.1f ms (%d runs)\n' "$1" "$med" "$lo" "$hi" "$first" "$cnt"
+	# the family lines of the timed calls (every call but the first)
+	{ grep -o 'drydock: [A-Za-z]* checks (phase [a-z]*) took [0-9.]* ms' "$work/$1.log" || true; } |
+		awk '{ print $2, $7 }' | awk -v skip=1 '
+			{ seen[$1]++; if (seen[$1] > skip) { v[$1] = v[$1] " " $2; if (!($1 in ord)) { ord[$1] = ++k; name[k] = $1 } } }
+			END { for (j = 1; j <= k; j++) print name[j] v[name[j]] }' |
+		while read -r fam vals; do
+			printf '      %-18s %8.1f ms median\n' "$fam" "$(echo "$vals" | tr ' ' '\n' | median)"
+		done
+}
+# md5 WHAT SQL: the md5 of the function's whole output, in its order
+md5() {
+	printf '  %-22s md5 %s\n' "$1" "$("${psql[@]}" -d "$db" -At -c "$2")"
+}
+
+echo "== drydock post-apply / post-rollback checks, $n-table migration ($runs runs, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
+phase apply "$work/up.sql"
+time_calls verify "SELECT count(*) FROM drydock.verify('bench', '$policy', 'pre-apply')" >"$work/verify.out"
+report verify
+v=$med
+time_calls pgtap_script "SELECT length(drydock.pgtap_script('bench'))" >"$work/pgtap_script.out"
+report pgtap_script
+p=$med
+time_calls diff_apply "SELECT count(*) FROM drydock.diff('pre-apply')" >"$work/diff_apply.out"
+report diff_apply
+md5 verify "SELECT md5(string_agg(v::text, E'\\n' ORDER BY o)) FROM drydock.verify('bench', '$policy', 'pre-apply') WITH ORDINALITY v(family, code, object, status, message, seq, o)"
+md5 pgtap_script "SELECT md5(drydock.pgtap_script('bench'))"
+
+phase rollback "$work/down.sql"
+time_calls verify_rollback "SELECT count(*) FROM drydock.verify_rollback('bench', '$policy', 'pre-apply')" >"$work/verify_rollback.out"
+report verify_rollback
+r=$med
+time_calls diff_rollback "SELECT count(*) FROM drydock.diff('pre-apply')" >"$work/diff_rollback.out"
+report diff_rollback
+md5 verify_rollback "SELECT md5(string_agg(v::text, E'\\n' ORDER BY o)) FROM drydock.verify_rollback('bench', '$policy', 'pre-apply') WITH ORDINALITY v(family, code, object, status, message, seq, o)"
+echo "RESULT p $n $v $p $r"
