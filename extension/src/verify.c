@@ -97,6 +97,7 @@
 #include "srf.h"
 #include "drydock.h"
 #include "verify.h"
+#include "catalog_state.h"
 
 PG_FUNCTION_INFO_V1(drydock_verify);
 PG_FUNCTION_INFO_V1(drydock_verify_rollback);
@@ -105,7 +106,7 @@ PG_FUNCTION_INFO_V1(drydock_finding_codes);
 PG_FUNCTION_INFO_V1(drydock_object_glob_match_sql);
 
 /* Parameters common to every family query. */
-#define NPARAMS 11
+#define NPARAMS 15
 /*
  *	$1 text		target schema
  *	$2 text[]	expected_tables list (NULL: not given as a list)
@@ -119,6 +120,8 @@ PG_FUNCTION_INFO_V1(drydock_object_glob_match_sql);
  *	$10 text[]	scope: identities added or changed since the baseline
  *				(NULL: everything in the target schema is judged)
  *	$11 text	capture phase judged by LS (apply or rollback)
+ *	$12..$15 text[]	the diff against the baseline, one row per element:
+ *				change, kind, identity, schema (NULL arrays: no diff)
  */
 
 /* Is identity X in the scope ($10)?  A hashed subplan, not a scan of $10 per row. */
@@ -305,19 +308,15 @@ static const char *const nh_sql =
 "   FROM (SELECT DISTINCT ON (name) * FROM tr ORDER BY name, prio) s";
 
 /*
- * AO and RB: the diff against the baseline is computed once (MATERIALIZED);
- * the one-time filter on $6 keeps drydock.diff() from running at all
- * without a baseline.  When the catalog-state API is not installed, empty
- * relations of the same shape stand in (and the rules are "skipped").
- * "added" carries the schema of each added object, from catalog_objects().
+ * AO and RB: the diff against the baseline, computed once per call by
+ * run_battery (ensure_diff) with drydock.diff()'s own query and passed in as
+ * $12..$15; empty without a baseline or the catalog-state API (the rules
+ * are then "skipped").  "added" carries the schema of each added object.
  */
 #define DIFF_CTES \
-	"d AS MATERIALIZED (SELECT change, kind, identity FROM drydock.diff($6) WHERE $6 IS NOT NULL)," \
-	" co AS MATERIALIZED (SELECT kind, identity, schema FROM drydock.catalog_objects()" \
-	"                      WHERE $6 IS NOT NULL)," \
-	" added AS (SELECT d.kind, d.identity, co.schema FROM d" \
-	"             LEFT JOIN co ON co.kind = d.kind AND co.identity = d.identity" \
-	"            WHERE d.change = 'added')"
+	"d AS (SELECT * FROM unnest($12::text[], $13::text[], $14::text[], $15::text[])" \
+	"        AS d(change, kind, identity, schema))," \
+	" added AS (SELECT kind, identity, schema FROM d WHERE change = 'added')"
 /*
  * The identity an object had before a rename captured as fact "rename_X:OLD"
  * on row ap/fx (whose identity is the new one): a relation or column keeps
@@ -328,9 +327,6 @@ static const char *const nh_sql =
 	" ELSE regexp_replace(" r ".identity, '\\.[^.]*$', '') || '.' || quote_ident(" m2 ") END"
 #define RENAMED_OLD RENAMED_OLD_OF("ap", "m[2]", "m[1]")
 #define RENAMED_OLD_FX RENAMED_OLD_OF("fx", "fx.arg", "substr(fx.fact, 8)")
-#define NO_DIFF_CTES \
-	"d AS (SELECT NULL::text AS change, NULL::text AS kind, NULL::text AS identity WHERE false)," \
-	" added AS (SELECT kind, identity, NULL::text AS schema FROM d)"
 
 /*
  * AO006 works per statement (rows of one statement share xact and stmt;
@@ -555,6 +551,9 @@ typedef struct VerifyCtx
 	bool		has_apply_capture;
 	bool		has_rollback_capture;
 	Datum		scope;			/* text[] of $10, or (Datum) 0: unscoped */
+	bool		diff_done;		/* ensure_diff() ran */
+	Datum		diff[4];		/* text[]s of $12..$15, or (Datum) 0 */
+	Datum		diff_scope;		/* text[]: identities added or changed */
 	const char *phase;			/* $11: "apply" (verify) or "rollback" */
 	Tuplestorestate *tupstore;
 	TupleDesc	tupdesc;
@@ -652,6 +651,66 @@ emit(VerifyCtx *ctx, const DrydockRule *rule, const char *object,
 	" LEFT JOIN loc l1 ON l1.identity = f.obj" \
 	" LEFT JOIN loc l2 ON l2.identity = regexp_replace(f.obj, '\\.[^.]*$', '')"
 
+/* Is text t equal to the C string s? */
+static bool
+text_equals_cstring(text *t, const char *s)
+{
+	size_t		len = strlen(s);
+
+	return VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/*
+ * The diff against the baseline, once per call: as drydock.diff(baseline)
+ * computes it (same label checks and errors, same query, same pinned
+ * settings: catalog_state.c), kept as the arrays of $12..$15.  Nothing
+ * without a baseline or without the catalog-state API.
+ */
+static void
+ensure_diff(VerifyCtx *ctx)
+{
+	Datum	   *cols[4];
+	bool	   *colnulls[4];
+	Datum	   *scope;
+	int			nscope = 0;
+	int			dims[1];
+	int			lbs[1] = {1};
+	uint64		n;
+
+	if (ctx->diff_done)
+		return;
+	ctx->diff_done = true;
+	if (ctx->baseline == NULL || !ctx->has_diff_api)
+		return;
+	drydock_check_baseline(ctx->baseline);
+	drydock_spi_diff(ctx->baseline);
+	n = SPI_processed;
+	for (int c = 0; c < 4; c++)
+	{
+		cols[c] = palloc((n + 1) * sizeof(Datum));
+		colnulls[c] = palloc((n + 1) * sizeof(bool));
+		for (uint64 r = 0; r < n; r++)
+			cols[c][r] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1,
+									   &colnulls[c][r]);
+	}
+	dims[0] = (int) n;
+	for (int c = 0; c < 4; c++)
+		ctx->diff[c] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
+														  TEXTOID, -1, false, TYPALIGN_INT));
+	/* the scope ($10): the identities "added" or "changed" (never NULL) */
+	scope = palloc((n + 1) * sizeof(Datum));
+	for (uint64 r = 0; r < n; r++)
+	{
+		text	   *change = DatumGetTextPP(cols[0][r]);
+
+		if (!colnulls[2][r] &&
+			(text_equals_cstring(change, "added") || text_equals_cstring(change, "changed")))
+			scope[nscope++] = cols[2][r];
+	}
+	ctx->diff_scope = PointerGetDatum(construct_array(scope, nscope, TEXTOID, -1, false, TYPALIGN_INT));
+	SPI_freetuptable(SPI_tuptable);
+}
+
 /*
  * Run one family: its query (only if some rule of the family is active),
  * then one or more rows per rule of the family, in code order.  The query
@@ -676,7 +735,8 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 	if (any_active)
 	{
 		Oid			argtypes[NPARAMS] = {TEXTOID, TEXTARRAYOID, INT4OID, TEXTARRAYOID,
-		TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID, TEXTARRAYOID, TEXTOID};
+		TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID, TEXTARRAYOID, TEXTOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 		Datum		values[NPARAMS];
 		char		nulls[NPARAMS];
 		int			ret;
@@ -715,10 +775,21 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		if (ctx->scope == (Datum) 0)
 			nulls[9] = 'n';
 		values[10] = CStringGetTextDatum(ctx->phase);
+		if (strcmp(family, "AO") == 0 || strcmp(family, "RB") == 0)
+			ensure_diff(ctx);
+		for (int i = 0; i < 4; i++)
+		{
+			values[11 + i] = ctx->diff[i];
+			if (ctx->diff[i] == (Datum) 0)
+				nulls[11 + i] = 'n';
+		}
 
-		/* findings in code, then object order, whatever the locale */
+		/*
+		 * findings in code, then object order, whatever the locale; seq
+		 * orders the rows of one message on one object (one per statement)
+		 */
 		sql = psprintf("%sSELECT code, obj, msg, %s FROM (%s%s) f(code, obj, msg, seq)%s"
-					   " ORDER BY code, obj COLLATE \"C\", msg COLLATE \"C\"",
+					   " ORDER BY code, obj COLLATE \"C\", msg COLLATE \"C\", 4",
 					   locate ? LOCATE_CTE : "",
 					   locate ? "coalesce(f.seq, l1.seq, l2.seq)" : "f.seq",
 					   with_seq ? "" : "SELECT *, NULL::bigint FROM (", with_seq ? sql :
@@ -839,7 +910,6 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 {
 	VerifyCtx	ctx;
 	int			ret;
-	const char *diff_ctes;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -903,31 +973,20 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 	 */
 	if (!rollback && ctx.baseline && ctx.has_diff_api && !ctx.policy->audit_existing)
 	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		values[1];
-		bool		isnull;
-
-		values[0] = CStringGetTextDatum(ctx.baseline);
-		ret = SPI_execute_with_args("SELECT coalesce(pg_catalog.array_agg(identity), '{}')"
-									"  FROM drydock.diff($1) WHERE change IN ('added', 'changed')",
-									1, argtypes, values, NULL, true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "drydock: reading the migration's scope failed");
-		ctx.scope = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		ctx.scope = isnull ? (Datum) 0 : datumCopy(ctx.scope, false, -1);
+		ensure_diff(&ctx);
+		ctx.scope = ctx.diff_scope;
 	}
 
-	diff_ctes = ctx.has_diff_api ? DIFF_CTES : NO_DIFF_CTES;
 	if (!rollback)
 	{
 		run_family(&ctx, "TV", tv_sql, false, true);
 		run_family(&ctx, "KC", kc_sql, false, true);
 		run_family(&ctx, "CV", cv_sql, false, true);
 		run_family(&ctx, "NH", nh_sql, false, true);
-		run_family(&ctx, "AO", psprintf("WITH %s,%s", diff_ctes, ao_sql), true, true);
+		run_family(&ctx, "AO", psprintf("WITH %s,%s", DIFF_CTES, ao_sql), true, true);
 	}
 	else
-		run_family(&ctx, "RB", psprintf("WITH %s,%s", diff_ctes, rb_sql), true, false);
+		run_family(&ctx, "RB", psprintf("WITH %s,%s", DIFF_CTES, rb_sql), true, false);
 	run_family(&ctx, "LS", ls_sql, true, false);
 	suppression_rows(&ctx, rollback);
 
