@@ -6,8 +6,9 @@
 # drydock.pgtap_script(schema) after the captured apply, and
 # drydock.verify_rollback(schema, policy, 'pre-apply') after the captured
 # rollback, with the baseline saved before the apply.  Per verify family,
-# the time of its query (the extension's DEBUG1 line "drydock: F checks
-# took X ms").  A benchmark, not a test: it prints figures.
+# the time of its query (the extension's DEBUG1 lines "drydock: F checks
+# (phase P) took X ms", and "baseline diff" for the diff they share).
+# A benchmark, not a test: it prints figures.
 #
 # Needs a server reached through PGHOST/PGPORT/PGUSER with the extension
 # installed, e.g.  drydock exec -- bench/post_checks_bench.sh
@@ -70,8 +71,9 @@ report() {
 	read -r med lo hi cnt <<<"$(echo "$ts" | tail -n +2 | stats)"
 	printf '  %-22s %8.1f ms median [%.1f-%.1f], first call %.1f ms (%d runs)\n' "$1" "$med" "$lo" "$hi" "$first" "$cnt"
 	# the family lines of the timed calls (every call but the first)
-	{ grep -o 'drydock: [A-Za-z]* checks (phase [a-z]*) took [0-9.]* ms' "$work/$1.log" || true; } |
-		awk '{ print $2, $7 }' | awk -v skip=1 '
+	{ grep -oE 'drydock: [A-Za-z ]+ \(phase [a-z]+\) took [0-9.]+ ms' "$work/$1.log" || true; } |
+		sed -E 's/^drydock: ([A-Za-z ]+) \(phase [a-z]+\) took ([0-9.]+) ms/\1:\2/; s/ checks:/:/; s/ /_/g; s/:/ /' |
+		awk -v skip=1 '
 			{ seen[$1]++; if (seen[$1] > skip) { v[$1] = v[$1] " " $2; if (!($1 in ord)) { ord[$1] = ++k; name[k] = $1 } } }
 			END { for (j = 1; j <= k; j++) print name[j] v[name[j]] }' |
 		while read -r fam vals; do

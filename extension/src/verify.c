@@ -676,12 +676,15 @@ ensure_diff(VerifyCtx *ctx)
 	int			dims[1];
 	int			lbs[1] = {1};
 	uint64		n;
+	instr_time	start;
+	instr_time	end;
 
 	if (ctx->diff_done)
 		return;
 	ctx->diff_done = true;
 	if (ctx->baseline == NULL || !ctx->has_diff_api)
 		return;
+	INSTR_TIME_SET_CURRENT(start);
 	drydock_check_baseline(ctx->baseline);
 	drydock_spi_diff(ctx->baseline);
 	n = SPI_processed;
@@ -709,6 +712,10 @@ ensure_diff(VerifyCtx *ctx)
 	}
 	ctx->diff_scope = PointerGetDatum(construct_array(scope, nscope, TEXTOID, -1, false, TYPALIGN_INT));
 	SPI_freetuptable(SPI_tuptable);
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_SUBTRACT(end, start);
+	elog(DEBUG1, "drydock: baseline diff (phase %s) took %.3f ms, " UINT64_FORMAT " rows",
+		 ctx->phase, INSTR_TIME_GET_MILLISEC(end), n);
 }
 
 /*
