@@ -542,6 +542,13 @@ static const char *const ls_sql =
 "        SELECT 1 FROM fx p WHERE p.fact = 'alter_table' AND p.xact = fx.xact"
 "           AND p.identity = fx.identity AND p.seq < fx.seq)";
 
+/* An entry of the statement locations (load_locations). */
+typedef struct Location
+{
+	char	   *identity;
+	char	   *seq;			/* bigint text */
+} Location;
+
 typedef struct VerifyCtx
 {
 	DrydockPolicy *policy;
@@ -551,6 +558,9 @@ typedef struct VerifyCtx
 	bool		has_apply_capture;
 	bool		has_rollback_capture;
 	Datum		scope;			/* text[] of $10, or (Datum) 0: unscoped */
+	bool		locations_loaded;	/* load_locations() ran */
+	Location   *locations;		/* sorted by identity (strcmp) */
+	int			nlocations;
 	bool		diff_done;		/* ensure_diff() ran */
 	Datum		diff[4];		/* text[]s of $12..$15, or (Datum) 0 */
 	Datum		diff_scope;		/* text[]: identities added or changed */
@@ -639,17 +649,90 @@ emit(VerifyCtx *ctx, const DrydockRule *rule, const char *object,
  * The statement a finding on object f.obj comes from when its query gives
  * none: the first statement of the apply whose captured row names the
  * object itself, else its table (a column "s.t.c" or constraint "s.t.c":
- * the object without its last part).
+ * the object without its last part).  Read once per call (load_locations)
+ * into an array sorted by identity in byte order, then looked up per
+ * finding by binary search.
  */
-#define LOCATE_CTE \
-	"WITH loc AS MATERIALIZED (SELECT DISTINCT ON (identity) identity, seq FROM drydock.capture_log" \
-	"  WHERE phase = 'apply' AND event = 'ddl_command_end' AND query IS NOT NULL" \
-	"    AND identity IS NOT NULL AND object_type IS DISTINCT FROM 'schema'" \
-	"  ORDER BY identity, seq) "
-/* set-based (hash joins), not a probe per finding: thousands of findings stay cheap */
-#define LOCATE_JOIN \
-	" LEFT JOIN loc l1 ON l1.identity = f.obj" \
-	" LEFT JOIN loc l2 ON l2.identity = regexp_replace(f.obj, '\\.[^.]*$', '')"
+#define LOCATE_SQL \
+	"SELECT identity, min(seq) FROM drydock.capture_log" \
+	" WHERE phase = 'apply' AND event = 'ddl_command_end' AND query IS NOT NULL" \
+	"   AND identity IS NOT NULL AND object_type IS DISTINCT FROM 'schema'" \
+	" GROUP BY identity ORDER BY identity COLLATE \"C\""
+
+/* One finding of a family query, and one entry of the locations. */
+typedef struct Finding
+{
+	char	   *code;
+	char	   *obj;			/* NULL allowed */
+	char	   *msg;
+	char	   *seq;			/* bigint text, or NULL */
+	int64		seqval;
+} Finding;
+
+static void
+load_locations(VerifyCtx *ctx)
+{
+	int			ret;
+
+	ctx->locations_loaded = true;
+	ret = SPI_execute(LOCATE_SQL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "drydock: reading statement locations failed: %s", SPI_result_code_string(ret));
+	ctx->nlocations = (int) SPI_processed;
+	ctx->locations = palloc((ctx->nlocations + 1) * sizeof(Location));
+	for (int i = 0; i < ctx->nlocations; i++)
+	{
+		ctx->locations[i].identity = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		ctx->locations[i].seq = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+static int
+location_cmp(const void *key, const void *elem)
+{
+	return strcmp((const char *) key, ((const Location *) elem)->identity);
+}
+
+/* The seq of the first statement naming identity (len bytes), or NULL. */
+static char *
+find_location(VerifyCtx *ctx, const char *identity, size_t len)
+{
+	char	   *key = pnstrdup(identity, len);
+	Location   *l = bsearch(key, ctx->locations, ctx->nlocations, sizeof(Location), location_cmp);
+
+	pfree(key);
+	return l ? l->seq : NULL;
+}
+
+/*
+ * The order of the findings, as the rules consume them: code, then object
+ * and message in byte order (COLLATE "C": whatever the locale), then seq;
+ * NULLs last.
+ */
+static int
+nullable_strcmp(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == NULL) - (b == NULL);
+	return strcmp(a, b);
+}
+
+static int
+finding_cmp(const void *x, const void *y)
+{
+	const Finding *a = x;
+	const Finding *b = y;
+	int			c;
+
+	if ((c = strcmp(a->code, b->code)) != 0 ||
+		(c = nullable_strcmp(a->obj, b->obj)) != 0 ||
+		(c = nullable_strcmp(a->msg, b->msg)) != 0)
+		return c;
+	if (a->seq == NULL || b->seq == NULL)
+		return (a->seq == NULL) - (b->seq == NULL);
+	return a->seqval < b->seqval ? -1 : a->seqval > b->seqval;
+}
 
 /* Is text t equal to the C string s? */
 static bool
@@ -722,14 +805,14 @@ ensure_diff(VerifyCtx *ctx)
  * Run one family: its query (only if some rule of the family is active),
  * then one or more rows per rule of the family, in code order.  The query
  * returns (code, obj, msg) or, with_seq, (code, obj, msg, seq); locate: a
- * finding without a seq is placed with LOCATE_CTE/LOCATE_JOIN.
+ * finding without a seq is placed with the statement locations.
  */
 static void
 run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, bool locate)
 {
 	DrydockPolicy *p = ctx->policy;
 	bool		any_active = false;
-	SPITupleTable *tt = NULL;
+	Finding    *fs = NULL;
 	uint64		ntup = 0;
 	uint64		next = 0;
 	char	   *schema_obj = (char *) quote_identifier(ctx->schema);
@@ -747,6 +830,7 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		Datum		values[NPARAMS];
 		char		nulls[NPARAMS];
 		int			ret;
+		SPITupleTable *tt;
 		instr_time	start;
 
 		INSTR_TIME_SET_CURRENT(start);
@@ -791,22 +875,39 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 				nulls[11 + i] = 'n';
 		}
 
-		/*
-		 * findings in code, then object order, whatever the locale; seq
-		 * orders the rows of one message on one object (one per statement)
-		 */
-		sql = psprintf("%sSELECT code, obj, msg, %s FROM (%s%s) f(code, obj, msg, seq)%s"
-					   " ORDER BY code, obj COLLATE \"C\", msg COLLATE \"C\", 4",
-					   locate ? LOCATE_CTE : "",
-					   locate ? "coalesce(f.seq, l1.seq, l2.seq)" : "f.seq",
-					   with_seq ? "" : "SELECT *, NULL::bigint FROM (", with_seq ? sql :
-					   psprintf("%s) f0", sql),
-					   locate ? LOCATE_JOIN : "");
+		if (!with_seq)
+			sql = psprintf("SELECT *, NULL::bigint FROM (%s) f0", sql);
 		ret = SPI_execute_with_args(sql, NPARAMS, argtypes, values, nulls, true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "drydock: %s checks failed: %s", family, SPI_result_code_string(ret));
-		tt = SPI_tuptable;
 		ntup = SPI_processed;
+		tt = SPI_tuptable;		/* load_locations() runs a query of its own */
+		fs = palloc((ntup + 1) * sizeof(Finding));
+		for (uint64 r = 0; r < ntup; r++)
+		{
+			HeapTuple	tup = tt->vals[r];
+			TupleDesc	desc = tt->tupdesc;
+			Finding    *f = &fs[r];
+
+			f->code = SPI_getvalue(tup, desc, 1);
+			f->obj = SPI_getvalue(tup, desc, 2);
+			f->msg = SPI_getvalue(tup, desc, 3);
+			f->seq = SPI_getvalue(tup, desc, 4);
+			if (f->seq == NULL && locate && f->obj != NULL)
+			{
+				const char *dot = strrchr(f->obj, '.');
+
+				if (!ctx->locations_loaded)
+					load_locations(ctx);
+				f->seq = find_location(ctx, f->obj, strlen(f->obj));
+				if (f->seq == NULL && dot != NULL)
+					f->seq = find_location(ctx, f->obj, dot - f->obj);
+			}
+			f->seqval = f->seq ? strtoll(f->seq, NULL, 10) : 0;
+		}
+		SPI_freetuptable(tt);
+		/* findings in code, then object order, as the rules consume them */
+		qsort(fs, ntup, sizeof(Finding), finding_cmp);
 		/* per-family cost, for profiling (bench/post_checks_bench.sh reads it) */
 		{
 			instr_time	end;
@@ -827,8 +928,7 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		if (strcmp(rule->family, family) != 0)
 			continue;
 		/* drop findings of earlier rules that were off or not applicable */
-		while (next < ntup &&
-			   strcmp(SPI_getvalue(tt->vals[next], tt->tupdesc, 1), rule->code) < 0)
+		while (next < ntup && strcmp(fs[next].code, rule->code) < 0)
 			next++;
 		if (p->sev[i] == SEV_OFF)
 		{
@@ -843,16 +943,14 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 			continue;
 		}
 		/* findings are sorted by code, like the rules: consume in one pass */
-		while (next < ntup &&
-			   strcmp(SPI_getvalue(tt->vals[next], tt->tupdesc, 1), rule->code) == 0)
+		while (next < ntup && strcmp(fs[next].code, rule->code) == 0)
 		{
-			HeapTuple	tup = tt->vals[next++];
-
-			char	   *obj = SPI_getvalue(tup, tt->tupdesc, 2);
-			char	   *msg = SPI_getvalue(tup, tt->tupdesc, 3);
-			char	   *seq = SPI_getvalue(tup, tt->tupdesc, 4);
+			char	   *obj = fs[next].obj;
+			char	   *msg = fs[next].msg;
+			char	   *seq = fs[next].seq;
 			DrydockSuppression *sup = drydock_find_suppression(p, rule->code, obj);
 
+			next++;
 			found = true;
 			if (sup)
 				emit(ctx, rule, obj, "suppressed",
@@ -863,8 +961,6 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		if (!found)
 			emit(ctx, rule, schema_obj, "pass", rule->pass_msg, NULL);
 	}
-	if (tt)
-		SPI_freetuptable(tt);
 }
 
 /*
