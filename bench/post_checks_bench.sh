@@ -14,8 +14,10 @@
 # installed, e.g.  drydock exec -- bench/post_checks_bench.sh
 # Creates and drops a database of its own.  RUNS (default 7) warm calls of
 # each function in one session, after one untimed first call (shown apart:
-# it also fills the backend's caches).  Figures: median [min-max] ms, from
-# clock_timestamp() in the server.  POLICY (default '{}') is the policy.
+# it also fills the backend's caches).  Figures: median [min-max] ms of
+# wall time (clock_timestamp() in the server) and of the backend's CPU time
+# (/proc/self/schedstat read by the backend: needs a superuser; on a shared,
+# noisy machine the steadier figure).  POLICY (default '{}') is the policy.
 # The md5 of each function's output is printed, so that two builds can be
 # compared for identical results.
 # Result line:  RESULT p N <verify_ms> <pgtap_ms> <verify_rollback_ms>
@@ -46,38 +48,45 @@ phase() {
 time_calls() {
 	"${psql[@]}" -d "$db" -At -v runs="$runs" -v q="$2" -v what="$1" 2>"$work/$1.log" <<'SQL'
 SET client_min_messages = debug1;
-CREATE TEMP TABLE timings (i int, ms float8);
+CREATE TEMP TABLE timings (i int, ms float8, cpu float8);
 SELECT set_config('bench.q', :'q', false) \g /dev/null
 DO $d$
-DECLARE t0 timestamptz; r bigint;
+DECLARE t0 timestamptz; c0 bigint; r bigint;
 BEGIN
   FOR i IN 0 .. current_setting('bench.runs')::int LOOP
+    c0 := split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint;
     t0 := clock_timestamp();
     EXECUTE current_setting('bench.q') INTO r;
-    INSERT INTO timings VALUES (i, extract(epoch FROM clock_timestamp() - t0) * 1000);
+    INSERT INTO timings VALUES (i, extract(epoch FROM clock_timestamp() - t0) * 1000,
+      (split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint - c0) / 1e6);
   END LOOP;
 END $d$;
 RESET client_min_messages;
-SELECT 'T ' || ms FROM timings ORDER BY i;
+SELECT 'T ' || ms || ' ' || cpu FROM timings ORDER BY i;
 SQL
 }
 export PGOPTIONS="-c bench.runs=$runs"
 
-# report WHAT: "first X ms, median [min-max] over RUNS"; sets $med
+# report WHAT: wall and backend CPU, median [min-max] of the RUNS timed
+# calls, and the first call apart; then the DEBUG1 steps; sets $med
 report() {
-	local ts first
-	ts=$(grep '^T ' "$work/$1.out" | cut -d' ' -f2)
-	first=$(echo "$ts" | head -1)
-	read -r med lo hi cnt <<<"$(echo "$ts" | tail -n +2 | stats)"
-	printf '  %-22s %8.1f ms median [%.1f-%.1f], first call %.1f ms (%d runs)\n' "$1" "$med" "$lo" "$hi" "$first" "$cnt"
-	# the family lines of the timed calls (every call but the first)
-	{ grep -oE 'drydock: [A-Za-z ]+ \(phase [a-z]+\) took [0-9.]+ ms' "$work/$1.log" || true; } |
-		sed -E 's/^drydock: ([A-Za-z ]+) \(phase [a-z]+\) took ([0-9.]+) ms/\1:\2/; s/ checks:/:/; s/ /_/g; s/:/ /' |
-		awk -v skip=1 '
-			{ seen[$1]++; if (seen[$1] > skip) { v[$1] = v[$1] " " $2; if (!($1 in ord)) { ord[$1] = ++k; name[k] = $1 } } }
-			END { for (j = 1; j <= k; j++) print name[j] v[name[j]] }' |
-		while read -r fam vals; do
-			printf '      %-18s %8.1f ms median\n' "$fam" "$(echo "$vals" | tr ' ' '\n' | median)"
+	local ts first cmed clo chi
+	ts=$(grep '^T ' "$work/$1.out" | cut -d' ' -f2-)
+	first=$(echo "$ts" | head -1 | cut -d' ' -f1)
+	read -r med lo hi cnt <<<"$(echo "$ts" | tail -n +2 | cut -d' ' -f1 | stats)"
+	read -r cmed clo chi _ <<<"$(echo "$ts" | tail -n +2 | cut -d' ' -f2 | stats)"
+	printf '  %-22s wall %7.1f ms median [%.1f-%.1f], cpu %7.1f ms [%.1f-%.1f]; first call %.1f ms (%d runs)\n' \
+		"$1" "$med" "$lo" "$hi" "$cmed" "$clo" "$chi" "$first" "$cnt"
+	# the steps of the timed calls (every call but the first)
+	{ grep -oE 'drydock: [A-Za-z ]+ \(phase [a-z]+\) took [0-9.]+ ms \(cpu [0-9.-]+ ms\)' "$work/$1.log" || true; } |
+		sed -E 's/^drydock: ([A-Za-z ]+) \(phase [a-z]+\) took ([0-9.]+) ms \(cpu ([0-9.-]+) ms\)/\1|\2|\3/' |
+		awk -F'|' '
+			{ sub(/ checks$/, "", $1); gsub(/ /, "_", $1); seen[$1]++
+			  if (seen[$1] > 1) { w[$1] = w[$1] " " $2; c[$1] = c[$1] " " $3; if (!($1 in ord)) { ord[$1] = ++k; name[k] = $1 } } }
+			END { for (j = 1; j <= k; j++) print name[j] "|" w[name[j]] "|" c[name[j]] }' |
+		while IFS='|' read -r step ws cs; do
+			printf '      %-18s wall %7.1f ms, cpu %7.1f ms (medians)\n' "$step" \
+				"$(echo "$ws" | tr ' ' '\n' | grep . | median)" "$(echo "$cs" | tr ' ' '\n' | grep . | median)"
 		done
 }
 # md5 WHAT SQL: the md5 of the function's whole output, in its order

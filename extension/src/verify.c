@@ -86,6 +86,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
+
+#include <sys/resource.h>
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -734,6 +736,46 @@ finding_cmp(const void *x, const void *y)
 	return a->seqval < b->seqval ? -1 : a->seqval > b->seqval;
 }
 
+/*
+ * Profiling: the wall and CPU time of a step, logged at DEBUG1
+ * ("drydock: WHAT (phase P) took X ms (cpu Y ms), N rows"), which
+ * bench/post_checks_bench.sh reads.
+ */
+typedef struct StepTimer
+{
+	instr_time	wall;
+	double		cpu_ms;
+} StepTimer;
+
+static double
+cpu_ms_now(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+		(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
+
+static void
+timer_start(StepTimer *t)
+{
+	INSTR_TIME_SET_CURRENT(t->wall);
+	t->cpu_ms = cpu_ms_now();
+}
+
+static void
+timer_log(StepTimer *t, const char *what, const char *phase, uint64 n, const char *unit)
+{
+	instr_time	end;
+
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_SUBTRACT(end, t->wall);
+	elog(DEBUG1, "drydock: %s (phase %s) took %.3f ms (cpu %.3f ms), " UINT64_FORMAT " %s",
+		 what, phase, INSTR_TIME_GET_MILLISEC(end), cpu_ms_now() - t->cpu_ms, n, unit);
+}
+
 /* Is text t equal to the C string s? */
 static bool
 text_equals_cstring(text *t, const char *s)
@@ -759,15 +801,14 @@ ensure_diff(VerifyCtx *ctx)
 	int			dims[1];
 	int			lbs[1] = {1};
 	uint64		n;
-	instr_time	start;
-	instr_time	end;
+	StepTimer	timer;
 
 	if (ctx->diff_done)
 		return;
 	ctx->diff_done = true;
 	if (ctx->baseline == NULL || !ctx->has_diff_api)
 		return;
-	INSTR_TIME_SET_CURRENT(start);
+	timer_start(&timer);
 	drydock_check_baseline(ctx->baseline);
 	drydock_spi_diff(ctx->baseline);
 	n = SPI_processed;
@@ -795,10 +836,7 @@ ensure_diff(VerifyCtx *ctx)
 	}
 	ctx->diff_scope = PointerGetDatum(construct_array(scope, nscope, TEXTOID, -1, false, TYPALIGN_INT));
 	SPI_freetuptable(SPI_tuptable);
-	INSTR_TIME_SET_CURRENT(end);
-	INSTR_TIME_SUBTRACT(end, start);
-	elog(DEBUG1, "drydock: baseline diff (phase %s) took %.3f ms, " UINT64_FORMAT " rows",
-		 ctx->phase, INSTR_TIME_GET_MILLISEC(end), n);
+	timer_log(&timer, "baseline diff", ctx->phase, n, "rows");
 }
 
 /*
@@ -831,9 +869,9 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		char		nulls[NPARAMS];
 		int			ret;
 		SPITupleTable *tt;
-		instr_time	start;
+		StepTimer	timer;
 
-		INSTR_TIME_SET_CURRENT(start);
+		timer_start(&timer);
 		memset(nulls, ' ', sizeof(nulls));
 		values[0] = CStringGetTextDatum(ctx->schema);
 		if (p->expected_is_list)
@@ -908,15 +946,7 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		SPI_freetuptable(tt);
 		/* findings in code, then object order, as the rules consume them */
 		qsort(fs, ntup, sizeof(Finding), finding_cmp);
-		/* per-family cost, for profiling (bench/post_checks_bench.sh reads it) */
-		{
-			instr_time	end;
-
-			INSTR_TIME_SET_CURRENT(end);
-			INSTR_TIME_SUBTRACT(end, start);
-			elog(DEBUG1, "drydock: %s checks (phase %s) took %.3f ms, " UINT64_FORMAT " findings",
-				 family, ctx->phase, INSTR_TIME_GET_MILLISEC(end), ntup);
-		}
+		timer_log(&timer, psprintf("%s checks", family), ctx->phase, ntup, "findings");
 	}
 
 	for (int i = 0; i < drydock_nrules; i++)
