@@ -99,7 +99,7 @@ phase apply "$work/up.sql"
 time_calls verify "SELECT count(*) FROM drydock.verify('bench', '$policy', 'pre-apply')" >"$work/verify.out"
 report verify
 v=$med
-time_calls pgtap_script "SELECT length(drydock.pgtap_script('bench'))" >"$work/pgtap_script.out"
+time_calls pgtap_script "SELECT octet_length(drydock.pgtap_script('bench'))" >"$work/pgtap_script.out"
 report pgtap_script
 p=$med
 time_calls diff_apply "SELECT count(*) FROM drydock.diff('pre-apply')" >"$work/diff_apply.out"
