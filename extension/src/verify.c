@@ -225,8 +225,7 @@ static const char *const cv_sql =
 "WITH " TABLES_CTE ","
 " al AS (SELECT to_regtype(x)::oid AS oid FROM unnest($4) x),"
 " col AS (SELECT t.tbl || '.' || quote_ident(a.attname) AS obj, quote_ident(a.attname) AS att,"
-"                a.attrelid, a.attnum, a.attidentity, a.atttypid,"
-"                format_type(a.atttypid, a.atttypmod) AS typ"
+"                a.attrelid, a.attnum, a.attidentity, a.atttypid, a.atttypmod"
 "           FROM t JOIN pg_attribute a ON a.attrelid = t.oid"
 "          WHERE a.attnum > 0 AND NOT a.attisdropped"
 "            AND " IN_SCOPE("t.tbl || '.' || quote_ident(a.attname)") "),"
@@ -238,49 +237,66 @@ static const char *const cv_sql =
 "          WHEN 'varchar'::regtype THEN 'CV004' WHEN 'bpchar'::regtype THEN 'CV005'"
 "          WHEN 'money'::regtype THEN 'CV006' ELSE 'CV001' END, obj,"
 "        CASE atttypid"
-"          WHEN 'timestamp'::regtype THEN format('column %s is %s: the time zone is lost; use timestamptz', att, typ)"
+"          WHEN 'timestamp'::regtype THEN format('column %s is %s: the time zone is lost; use timestamptz', att, format_type(atttypid, atttypmod))"
 "          WHEN 'json'::regtype THEN format('column %s is json: no equality, no GIN index, keeps duplicate keys; use jsonb', att)"
-"          WHEN 'varchar'::regtype THEN format('column %s is %s: changing the limit later needs an ALTER; use text (with a CHECK on length if needed)', att, typ)"
-"          WHEN 'bpchar'::regtype THEN format('column %s is %s: blank-padded; use text', att, typ)"
+"          WHEN 'varchar'::regtype THEN format('column %s is %s: changing the limit later needs an ALTER; use text (with a CHECK on length if needed)', att, format_type(atttypid, atttypmod))"
+"          WHEN 'bpchar'::regtype THEN format('column %s is %s: blank-padded; use text', att, format_type(atttypid, atttypmod))"
 "          WHEN 'money'::regtype THEN format('column %s is money: its text form depends on lc_monetary; use numeric or integer cents', att)"
-"          ELSE format('column %s has type %s, which is not in allowed_types', att, typ) END"
+"          ELSE format('column %s has type %s, which is not in allowed_types', att, format_type(atttypid, atttypmod)) END"
 "   FROM bad"
 " UNION ALL"
 /* serial: a default owned (AUTO dependency) sequence, not an identity */
-" SELECT 'CV007', obj, format('column %s is %s with an owned sequence default (serial): use GENERATED ALWAYS AS IDENTITY', att, typ)"
+" SELECT 'CV007', obj, format('column %s is %s with an owned sequence default (serial): use GENERATED ALWAYS AS IDENTITY', att, format_type(atttypid, atttypmod))"
 "   FROM col"
-"  WHERE attidentity = '' AND EXISTS ("
-"        SELECT 1 FROM pg_depend dp JOIN pg_class sq ON sq.oid = dp.objid AND sq.relkind = 'S'"
-"         WHERE dp.classid = 'pg_class'::regclass AND dp.refclassid = 'pg_class'::regclass"
-"           AND dp.refobjid = col.attrelid AND dp.refobjsubid = col.attnum AND dp.deptype = 'a')"
+/* from the (few) sequences to their owning columns: not a pg_depend probe per column */
+"  WHERE attidentity = '' AND (attrelid, attnum) IN ("
+"        SELECT dp.refobjid, dp.refobjsubid FROM pg_class sq JOIN pg_depend dp ON dp.objid = sq.oid"
+"         WHERE sq.relkind = 'S' AND dp.classid = 'pg_class'::regclass"
+"           AND dp.refclassid = 'pg_class'::regclass AND dp.deptype = 'a')"
 " UNION ALL"
-" SELECT 'CV008', obj, format('primary key column %s is %s: it runs out at %s rows; use bigint', att, typ,"
+" SELECT 'CV008', obj, format('primary key column %s is %s: it runs out at %s rows; use bigint', att, format_type(atttypid, atttypmod),"
 "        CASE atttypid WHEN 'int2'::regtype THEN '32767' ELSE '2147483647' END)"
 "   FROM col"
 "  WHERE atttypid IN ('int2'::regtype, 'int4'::regtype) AND EXISTS ("
 "        SELECT 1 FROM pg_constraint p WHERE p.conrelid = col.attrelid AND p.contype = 'p'"
 "           AND col.attnum = ANY (p.conkey))";
 
+/*
+ * NH: a name can give a finding only if it fails name_pattern, needs
+ * quoting (every keyword that is not unreserved does), is 63 bytes long or
+ * is the truncated name of a notice: only those names (NH_CANDIDATE) get
+ * their object and scope identities built and looked up in the scope.
+ */
+#define NH_CANDIDATE(x) \
+	"(" x " !~ $5 OR quote_ident(" x ") <> " x " OR octet_length(" x ") = 63" \
+	" OR " x " IN (SELECT nt.x[2] FROM nt))"
+
 static const char *const nh_sql =
 "WITH " TABLES_CTE ","
+/* the identifiers the apply's NOTICEs say were truncated */
+" nt AS (SELECT x FROM unnest($7) n,"
+/* a notice may end with " (at FILE:LINE)": where the driver saw it */
+"               LATERAL regexp_match(n, 'identifier \"(.*)\" will be truncated to \"([^\"]*)\"(?: \\(at (.*)\\))?') x"
+"         WHERE x IS NOT NULL),"
 " nm0 AS (SELECT 'table' AS what, t.tbl AS obj, t.relname AS nm, t.tbl AS sid FROM t"
+"          WHERE " NH_CANDIDATE("t.relname")
 "        UNION ALL"
 "        SELECT 'column', t.tbl || '.' || quote_ident(a.attname), a.attname::text,"
 "               t.tbl || '.' || quote_ident(a.attname)"
 "          FROM t JOIN pg_attribute a ON a.attrelid = t.oid"
-"         WHERE a.attnum > 0 AND NOT a.attisdropped"
+"         WHERE a.attnum > 0 AND NOT a.attisdropped AND " NH_CANDIDATE("a.attname::text")
 "        UNION ALL"
 "        SELECT 'constraint', t.tbl || '.' || quote_ident(con.conname), con.conname::text,"
 "               quote_ident(con.conname) || ' on ' || t.tbl"
 "          FROM t JOIN pg_constraint con ON con.conrelid = t.oid"
 /* 18's NOT NULL rows: generated names, no user wrote them (drydock.h) */
-"         WHERE con.contype <> 'n'"
+"         WHERE con.contype <> 'n' AND " NH_CANDIDATE("con.conname::text")
 "        UNION ALL"
 /* an index backing a PK/UNIQUE shares the constraint's name: reported once */
 "        SELECT 'index', quote_ident($1) || '.' || quote_ident(i.relname), i.relname::text,"
 "               quote_ident($1) || '.' || quote_ident(i.relname)"
 "          FROM pg_class i JOIN pg_namespace n ON n.oid = i.relnamespace"
-"         WHERE n.nspname = $1 AND i.relkind IN ('i', 'I')"
+"         WHERE n.nspname = $1 AND i.relkind IN ('i', 'I') AND " NH_CANDIDATE("i.relname::text")
 "           AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
 "                            WHERE c.conindid = i.oid AND c.conname = i.relname"
 "                              AND c.contype IN ('p', 'u', 'x'))),"
@@ -289,10 +305,7 @@ static const char *const nh_sql =
 " tr AS (SELECT 1 AS prio, x[2] AS name, NULL::text AS obj,"
 "               format('identifier \"%s\" was truncated to \"%s\" (%s)', x[1], x[2],"
 "                      coalesce('psql NOTICE at ' || x[3], 'NOTICE of the apply')) AS msg"
-/* a notice may end with " (at FILE:LINE)": where the driver saw it */
-"          FROM unnest($7) n,"
-"               LATERAL regexp_match(n, 'identifier \"(.*)\" will be truncated to \"([^\"]*)\"(?: \\(at (.*)\\))?') x"
-"         WHERE x IS NOT NULL"
+"          FROM nt"
 "        UNION ALL"
 "        SELECT 2, nm, obj, format('%s name %s is %s bytes (NAMEDATALEN - 1): almost certainly truncated from a longer identifier',"
 "                                  what, quote_ident(nm), octet_length(nm))"
@@ -302,7 +315,9 @@ static const char *const nh_sql =
 "               format('%s %s (%s, captured) has a 63-byte name: almost certainly truncated from a longer identifier',"
 "                      l.object_type, l.identity, l.command_tag)"
 "          FROM drydock.capture_log l, LATERAL regexp_split_to_table(l.identity, '\\.| on ') p"
-"         WHERE l.phase = 'apply' AND octet_length(btrim(p, '\"')) = 63)"
+/* a 63-byte part needs a 63-byte identity: most rows are not split at all */
+"         WHERE l.phase = 'apply' AND octet_length(l.identity) >= 63"
+"           AND octet_length(btrim(p, '\"')) = 63)"
 " SELECT 'NH001', obj, format('%s name %s does not match name_pattern %s', what, quote_ident(nm), $5)"
 "   FROM nm WHERE nm !~ $5"
 " UNION ALL"
