@@ -221,18 +221,32 @@ static const char *const kc_sql =
  * unless their type is in allowed_types.  CV007/CV008 do not depend on
  * allowed_types (they judge how a key is made, not which types exist).
  */
+/*
+ * col: only the columns that can give a finding (a type CV001..CV006 can
+ * report, an owned sequence, an int2/int4 type) get their object identity
+ * built and looked up in the scope; each branch below still applies its
+ * own condition.
+ */
+#define CV_BAD_TYPE(t) \
+	"(" t " NOT IN (SELECT oid FROM al WHERE oid IS NOT NULL)" \
+	" AND ($4 IS NOT NULL OR " t " IN ('timestamp'::regtype, 'json'::regtype," \
+	"      'varchar'::regtype, 'bpchar'::regtype, 'money'::regtype)))"
+
 static const char *const cv_sql =
 "WITH " TABLES_CTE ","
 " al AS (SELECT to_regtype(x)::oid AS oid FROM unnest($4) x),"
+/* serial: from the (few) sequences to the columns owning them (AUTO dependency) */
+" ser AS (SELECT dp.refobjid, dp.refobjsubid FROM pg_class sq JOIN pg_depend dp ON dp.objid = sq.oid"
+"          WHERE sq.relkind = 'S' AND dp.classid = 'pg_class'::regclass"
+"            AND dp.refclassid = 'pg_class'::regclass AND dp.deptype = 'a'),"
 " col AS (SELECT t.tbl || '.' || quote_ident(a.attname) AS obj, quote_ident(a.attname) AS att,"
 "                a.attrelid, a.attnum, a.attidentity, a.atttypid, a.atttypmod"
 "           FROM t JOIN pg_attribute a ON a.attrelid = t.oid"
 "          WHERE a.attnum > 0 AND NOT a.attisdropped"
+"            AND (" CV_BAD_TYPE("a.atttypid") " OR a.atttypid IN ('int2'::regtype, 'int4'::regtype)"
+"                 OR (a.attrelid, a.attnum) IN (SELECT refobjid, refobjsubid FROM ser))"
 "            AND " IN_SCOPE("t.tbl || '.' || quote_ident(a.attname)") "),"
-" bad AS (SELECT * FROM col"
-"          WHERE atttypid NOT IN (SELECT oid FROM al WHERE oid IS NOT NULL)"
-"            AND ($4 IS NOT NULL OR atttypid IN ('timestamp'::regtype, 'json'::regtype,"
-"                 'varchar'::regtype, 'bpchar'::regtype, 'money'::regtype)))"
+" bad AS (SELECT * FROM col WHERE " CV_BAD_TYPE("atttypid") ")"
 " SELECT CASE atttypid WHEN 'timestamp'::regtype THEN 'CV002' WHEN 'json'::regtype THEN 'CV003'"
 "          WHEN 'varchar'::regtype THEN 'CV004' WHEN 'bpchar'::regtype THEN 'CV005'"
 "          WHEN 'money'::regtype THEN 'CV006' ELSE 'CV001' END, obj,"
@@ -248,11 +262,7 @@ static const char *const cv_sql =
 /* serial: a default owned (AUTO dependency) sequence, not an identity */
 " SELECT 'CV007', obj, format('column %s is %s with an owned sequence default (serial): use GENERATED ALWAYS AS IDENTITY', att, format_type(atttypid, atttypmod))"
 "   FROM col"
-/* from the (few) sequences to their owning columns: not a pg_depend probe per column */
-"  WHERE attidentity = '' AND (attrelid, attnum) IN ("
-"        SELECT dp.refobjid, dp.refobjsubid FROM pg_class sq JOIN pg_depend dp ON dp.objid = sq.oid"
-"         WHERE sq.relkind = 'S' AND dp.classid = 'pg_class'::regclass"
-"           AND dp.refclassid = 'pg_class'::regclass AND dp.deptype = 'a')"
+"  WHERE attidentity = '' AND (attrelid, attnum) IN (SELECT refobjid, refobjsubid FROM ser)"
 " UNION ALL"
 " SELECT 'CV008', obj, format('primary key column %s is %s: it runs out at %s rows; use bigint', att, format_type(atttypid, atttypmod),"
 "        CASE atttypid WHEN 'int2'::regtype THEN '32767' ELSE '2147483647' END)"
