@@ -165,7 +165,9 @@ static const char *const kc_sql =
 "                con.confrelid, con.confkey, con.convalidated, con.conrelid,"
 "                t.tbl, t.tbl || '.' || quote_ident(con.conname) AS obj"
 "           FROM pg_constraint con JOIN t ON t.oid = con.conrelid"
-"          WHERE " IN_SCOPE("quote_ident(con.conname) || ' on ' || t.tbl") "),"
+/* only what KC002..KC005 can report on: foreign keys and NOT VALID constraints */
+"          WHERE (con.contype = 'f' OR NOT con.convalidated)"
+"            AND " IN_SCOPE("quote_ident(con.conname) || ' on ' || t.tbl") "),"
 /*
  * one row per FK column pair with the referencing column's attribute;
  * materialized so that the attribute lookups are index probes rather than
@@ -432,7 +434,10 @@ static const char *const ao_sql =
 "                       AND e.seq0 < lk.seq0 AND e.rank >= lk.rank)";
 
 static const char *const rb_sql =
-" lg AS (SELECT * FROM drydock.capture_log)"
+/* per rollback statement, its first ddl_command_end row with a text (RB003) */
+" cs AS (SELECT xact, stmt, min(seq) AS seq FROM drydock.capture_log"
+"         WHERE phase = 'rollback' AND event = 'ddl_command_end' AND query IS NOT NULL"
+"         GROUP BY xact, stmt)"
 " SELECT 'RB001', identity, format('%s %s was left behind by the rollback', kind, identity), NULL::bigint"
 "   FROM d WHERE change = 'added'"
 " UNION ALL"
@@ -441,13 +446,13 @@ static const char *const rb_sql =
 "   FROM d WHERE change IN ('removed', 'changed')"
 " UNION ALL"
 /* the statement's row (the DROP's own ddl_command_end row) has its text */
-" SELECT 'RB003', identity, format('%s %s was dropped by CASCADE (%s)', object_type, identity, command_tag),"
-"        (SELECT min(s.seq) FROM lg s WHERE s.phase = 'rollback' AND s.xact = lg.xact"
-"            AND s.stmt = lg.stmt AND s.event = 'ddl_command_end' AND s.query IS NOT NULL)"
-"   FROM lg WHERE phase = 'rollback' AND cascade"
+" SELECT 'RB003', lg.identity, format('%s %s was dropped by CASCADE (%s)', lg.object_type, lg.identity,"
+"                                      lg.command_tag), cs.seq"
+"   FROM drydock.capture_log lg LEFT JOIN cs ON cs.xact = lg.xact AND cs.stmt = lg.stmt"
+"  WHERE lg.phase = 'rollback' AND lg.cascade"
 " UNION ALL"
 " SELECT 'RB004', identity, format('%s %s created by the apply (%s) still exists', object_type, identity, command_tag), NULL"
-"   FROM lg WHERE phase = 'apply' AND event = 'ddl_command_end' AND command_tag LIKE 'CREATE %'"
+"   FROM drydock.capture_log lg WHERE phase = 'apply' AND event = 'ddl_command_end' AND command_tag LIKE 'CREATE %'"
 /* pg_identify_object() of a dropped object is NULL from PG 14 on, an ERROR
  * before: ask drydock.object_exists() first (CASE evaluates lazily) */
 "    AND CASE WHEN drydock.object_exists(classid, objid, objsubid)"
@@ -467,7 +472,16 @@ static const char *const rb_sql =
 	" 'ExclusiveLock', 'AccessExclusiveLock']"
 
 static const char *const ls_sql =
-"WITH lg AS MATERIALIZED (SELECT *, coalesce(stmt, -seq) AS st FROM drydock.capture_log WHERE phase = $11),"
+/*
+ * lg: the rows read below (a statement's ddl_command_end rows for sts, a
+ * rewrite of a pre-existing relation for rw; not the thousands of sql_drop
+ * rows of a rollback) and their columns (not the statement texts)
+ */
+"WITH lg AS MATERIALIZED (SELECT seq, xact, coalesce(stmt, -seq) AS st, event, identity, object_type,"
+"                                classid, objid, preexisting, locks, facts, lock_timeout, command_tag, rewrite"
+"                           FROM drydock.capture_log WHERE phase = $11"
+"                            AND (event = 'ddl_command_end'"
+"                                 OR (rewrite AND preexisting AND classid = 'pg_class'::regclass))),"
 /*
  * bs: the relations of phase $11's baseline that production has: those in
  * drydock.capture_base (they existed when capture first began: before the
@@ -478,11 +492,13 @@ static const char *const ls_sql =
 "         WHERE r.phase = $11 AND r.relkind IS DISTINCT FROM 'S'"
 "           AND r.relid IN (SELECT b.objid FROM drydock.capture_base b"
 "                            WHERE b.classid = 'pg_class'::regclass)),"
-" sts AS MATERIALIZED (SELECT DISTINCT ON (xact, st) lg.seq, lg.xact, lg.st, lg.identity, lg.object_type,"
-"                              lg.classid, lg.objid, lg.preexisting, lg.locks, lg.facts, lg.lock_timeout,"
-"                              coalesce((SELECT substr(f, 5) FROM unnest(lg.facts) f WHERE f LIKE 'tag:%' LIMIT 1),"
-"                                       lg.command_tag) AS command_tag"
-"                         FROM lg WHERE event = 'ddl_command_end' ORDER BY xact, st, seq),"
+/* the tag fact is read once per statement, after DISTINCT ON, not per row */
+" sts AS MATERIALIZED (SELECT s.seq, s.xact, s.st, s.identity, s.object_type, s.classid, s.objid,"
+"                              s.preexisting, s.locks, s.facts, s.lock_timeout,"
+"                              coalesce((SELECT substr(f, 5) FROM unnest(s.facts) f WHERE f LIKE 'tag:%' LIMIT 1),"
+"                                       s.command_tag) AS command_tag"
+"                         FROM (SELECT DISTINCT ON (xact, st) * FROM lg WHERE event = 'ddl_command_end'"
+"                                ORDER BY xact, st, seq) s),"
 " lk AS MATERIALIZED (SELECT s.xact, s.st, s.seq, s.command_tag, s.lock_timeout,"
 "               coalesce(x.tablename, m[1]) AS rel,"
 "               max(array_position(" LOCK_MODES_ARRAY ", m[2])) AS rank"
@@ -1239,6 +1255,17 @@ drydock_object_exists(PG_FUNCTION_ARGS)
 		exists = !((Form_pg_attribute) GETSTRUCT(tup))->attisdropped;
 		ReleaseSysCache(tup);
 		PG_RETURN_BOOL(exists);
+	}
+	/*
+	 * A catalog with an OID syscache: ask the cache (RB004 asks once per
+	 * object the apply created, thousands of times), without opening the
+	 * catalog; get_catalog_object_by_oid() would use the same cache.
+	 */
+	{
+		int			cacheid = (int) get_object_catcache_oid(classid);
+
+		if (cacheid > 0)
+			PG_RETURN_BOOL(SearchSysCacheExists1(cacheid, ObjectIdGetDatum(objid)));
 	}
 	rel = table_open(classid, AccessShareLock);
 	exists = HeapTupleIsValid(get_catalog_object_by_oid(rel, get_object_attnum_oid(classid), objid));
