@@ -75,6 +75,8 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
+
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/objectaddress.h"
@@ -86,8 +88,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
-
-#include <sys/resource.h>
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -712,7 +712,7 @@ emit(VerifyCtx *ctx, const DrydockRule *rule, const char *object,
 	"   AND identity IS NOT NULL AND object_type IS DISTINCT FROM 'schema'" \
 	" GROUP BY identity ORDER BY identity COLLATE \"C\""
 
-/* One finding of a family query, and one entry of the locations. */
+/* One finding of a family query. */
 typedef struct Finding
 {
 	char	   *code;
@@ -948,6 +948,9 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		SPITupleTable *tt;
 		StepTimer	timer;
 
+		/* the diff first: its own DEBUG1 line, not part of the family's time */
+		if (strcmp(family, "AO") == 0 || strcmp(family, "RB") == 0)
+			ensure_diff(ctx);
 		timer_start(&timer);
 		memset(nulls, ' ', sizeof(nulls));
 		values[0] = CStringGetTextDatum(ctx->schema);
@@ -981,8 +984,6 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		if (ctx->scope == (Datum) 0)
 			nulls[9] = 'n';
 		values[10] = CStringGetTextDatum(ctx->phase);
-		if (strcmp(family, "AO") == 0 || strcmp(family, "RB") == 0)
-			ensure_diff(ctx);
 		for (int i = 0; i < 4; i++)
 		{
 			values[11 + i] = ctx->diff[i];
