@@ -171,14 +171,17 @@ static const char *const kc_sql =
 /*
  * one row per FK column pair with the referencing column's attribute;
  * materialized so that the attribute lookups are index probes rather than
- * a hash per constraint.  fkn: each FK's column list, for KC004 (one
+ * a hash per constraint (OFFSET 0 keeps the lookup a probe of
+ * (attrelid, attnum) per pair: joined, it became a hash of the unnested
+ * keys per constraint).  fkn: each FK's column list, for KC004 (one
  * grouped pass instead of a lookup per finding).
  */
 " fk AS MATERIALIZED (SELECT con.obj, con.conname, con.tbl, con.conrelid, con.conkey, con.confrelid,"
 "                            k.att, k.fatt, k.i,"
 "                            a.attname, a.atttypid, a.atttypmod"
 "                       FROM con CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(att, fatt, i)"
-"                       JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.att"
+"                       CROSS JOIN LATERAL (SELECT a.attname, a.atttypid, a.atttypmod FROM pg_attribute a"
+"                                            WHERE a.attrelid = con.conrelid AND a.attnum = k.att OFFSET 0) a"
 "                      WHERE con.contype = 'f'),"
 " fkn AS (SELECT obj, conname, tbl, conrelid, conkey,"
 "                string_agg(quote_ident(attname), ', ' ORDER BY i) AS names"
