@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/post_checks_bench.sh [N] -- time the extension's post-apply and
+# bench/post_checks_bench.sh [N [RUNS]] -- time the extension's post-apply and
 # post-rollback checks as `drydock run` calls them, on a generated N-table
 # migration (default 2000; bench/gen_tables.sh and its exact inverse,
 # gen_down in lib.sh): drydock.verify(schema, policy, 'pre-apply') and
@@ -10,8 +10,10 @@
 # (phase P) took X ms", and "baseline diff" for the diff they share).
 # A benchmark, not a test: it prints figures.
 #
-# Needs a server reached through PGHOST/PGPORT/PGUSER with the extension
-# installed, e.g.  drydock exec -- bench/post_checks_bench.sh
+# Runs against the server of PGHOST/PGPORT/PGUSER (e.g. inside
+# `drydock exec -- bench/post_checks_bench.sh`); without PGHOST it starts a
+# `drydock exec` sandbox of its own (BENCH_PG_CONFIG honoured), as
+# bench/run_all.sh calls it.  The extension must be installed.
 # Creates and drops a database of its own.  RUNS (default 7) warm calls of
 # each function in one session, after one untimed first call (shown apart:
 # it also fills the backend's caches).  Figures: median [min-max] ms of
@@ -24,7 +26,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 n=${1:-2000}
-runs=${RUNS:-7}
+runs=${2:-${RUNS:-7}}
+if [ -z "${PGHOST:-}" ]; then
+	# shellcheck disable=SC2086
+	exec "$DRYDOCK" exec $DD_PGC --quiet -- "$0" "$n" "$runs"
+fi
 policy=${POLICY:-'{}'}
 psql=(psql -X -q -v ON_ERROR_STOP=1)
 db=drydock_pcbench_$$
