@@ -7,12 +7,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 quick=0
 [ "${1:-}" = --quick ] && quick=1
-if [ $quick = 1 ]; then ra=3 rb=1 rc=3 rd=2 re12=3 re2k=1 rs=1 rr=1 rbc=1; else ra=7 rb=3 rc=5 rd=3 re12=5 re2k=2 rs=3 rr=3 rbc=3; fi
+if [ $quick = 1 ]; then ra=3 rb=1 rc=3 rd=2 re12=3 re2k=1 rs=1 rr=1 rbc=1 rp=3; else ra=7 rb=3 rc=5 rd=3 re12=5 re2k=2 rs=3 rr=3 rbc=3 rp=7; fi
 bench_trap
 mk_scratch work
 register_dir "$work"
 echo "drydock benchmarks ($( [ $quick = 1 ] && echo quick || echo full )), $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(psql --version)"
-for step in "bench_12tables.sh $ra" "bench_2000.sh $rb" "verify_compare.sh $rc" "parallel_runs.sh $rd" "rss_bench.sh $re12 $re2k" "settings_bench.sh $rs" "replay_bench.sh $rr" "base_cache_bench.sh $rbc 2000"; do
+for step in "bench_12tables.sh $ra" "bench_2000.sh $rb" "verify_compare.sh $rc" "parallel_runs.sh $rd" "rss_bench.sh $re12 $re2k" "settings_bench.sh $rs" "replay_bench.sh $rr" "base_cache_bench.sh $rbc 2000" "post_checks_bench.sh 2000 $rp"; do
 	hr
 	# shellcheck disable=SC2086
 	"$BENCH_DIR"/$step 2>/dev/null | tee -a "$work/all" || echo "  ($step failed with exit $?)" | tee -a "$work/all"
@@ -50,5 +50,8 @@ fi; done
 set -- $(r r); if [ $# -ge 4 ]; then
 	printf '%-52s %-28s %-30s %s\n' "replay: 150 pairs on 50 tables" "<= 60000 ms" "$3 ms" "$(pass "$3 <= 60000")"
 	printf '%-52s %-28s %-30s %s\n' "replay vs drydock run per pair with --base" "<= 0.25" "$(ratio "$3" "$4") ($4 ms)" "$(pass "$3 <= 0.25 * $4")"
+fi
+set -- $(r p 2000); if [ $# -ge 6 ]; then
+	printf '%-52s %-28s %-30s %s\n' "p 2,000 tables: verify / pgtap_script / verify_rollback" "(info, warm medians)" "$4 / $5 / $6 ms" "-"
 fi
 grep '^RESULT s' "$work/all" | while read -r _ _ l m x; do printf '%-52s %-28s %-30s %s\n' "settings: $l" "(info, vs all-lean)" "$m ms (${x}x)" "-"; done

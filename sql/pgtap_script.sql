@@ -37,3 +37,41 @@ SELECT length(s) > 100000 AS long_script,
 SET client_min_messages = warning;
 DROP SCHEMA big CASCADE;
 RESET client_min_messages;
+
+-- Names that need quoting as literals and as identifiers (quotes,
+-- backslashes, spaces, upper case), a foreign key into another schema, a
+-- composite UNIQUE, expression, partial and INCLUDE indexes, a dropped
+-- column, a table without columns, a partitioned table and its partition,
+-- a domain-typed column (qualified: its schema is not on the search_path).
+CREATE SCHEMA tap_other;
+CREATE TABLE tap_other.ref (a int, b text, PRIMARY KEY (a, b));
+CREATE SCHEMA "Tap Ex";
+CREATE DOMAIN "Tap Ex".posint AS integer CHECK (VALUE > 0);
+CREATE TABLE "Tap Ex"."We'ird\Tbl" ("Col""Q" int PRIMARY KEY, "back\slash" varchar(12) NOT NULL,
+    arr int[], d "Tap Ex".posint, n numeric(10,2), ts timestamp(3) without time zone);
+CREATE TABLE "Tap Ex".child (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ra int, rb text,
+    w int REFERENCES "Tap Ex"."We'ird\Tbl", FOREIGN KEY (ra, rb) REFERENCES tap_other.ref (a, b),
+    UNIQUE (rb, ra));
+CREATE INDEX child_expr ON "Tap Ex".child ((lower(rb)));
+CREATE INDEX child_partial ON "Tap Ex".child (ra) WHERE ra > 0;
+CREATE UNIQUE INDEX child_incl ON "Tap Ex".child (w) INCLUDE (rb);
+CREATE INDEX "child mixed" ON "Tap Ex".child (ra, (rb || 'x'), w);
+CREATE TABLE "Tap Ex".empty ();
+CREATE TABLE "Tap Ex".parted (k int, v text, PRIMARY KEY (k)) PARTITION BY RANGE (k);
+CREATE TABLE "Tap Ex".parted_1 PARTITION OF "Tap Ex".parted FOR VALUES FROM (0) TO (10);
+CREATE TABLE "Tap Ex".dropped (a int, b int, c int PRIMARY KEY);
+ALTER TABLE "Tap Ex".dropped DROP COLUMN b;
+CREATE VIEW "Tap Ex".v AS SELECT 1 AS x;
+CREATE TABLE "Tap Ex".selfref (id int PRIMARY KEY, p int REFERENCES "Tap Ex".selfref);
+CREATE TABLE "Tap Ex"."AA" (x int);
+CREATE TABLE "Tap Ex".aa (x int);
+CREATE TABLE "Tap Ex"."_a" (x int);
+\pset format unaligned
+\pset tuples_only on
+SELECT drydock.pgtap_script('Tap Ex');
+\pset format aligned
+\pset tuples_only off
+SET client_min_messages = warning;
+DROP SCHEMA "Tap Ex" CASCADE;
+DROP SCHEMA tap_other CASCADE;
+RESET client_min_messages;

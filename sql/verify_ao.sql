@@ -126,6 +126,20 @@ SELECT code, object, status, message
 SELECT drydock.capture_reset();
 SELECT drydock.baseline_drop('ao_pre');
 
+-- ---------------------------------------------------------------------------
+-- Two statements with the same finding on the same object: a row each, in
+-- statement order (seq orders rows whose code, object and message are equal)
+SELECT drydock.baseline_save('ao_pre') IS NOT NULL AS saved;
+SELECT drydock.capture_begin('apply');
+ALTER TABLE ao.legacy ADD COLUMN c text;
+ALTER TABLE ao.legacy ADD COLUMN d text;
+SELECT drydock.capture_end();
+SELECT code, object, message, seq > lag(seq) OVER (ORDER BY n) AS after_previous
+  FROM drydock.verify('ao', '{}', 'ao_pre') WITH ORDINALITY v(family, code, object, status, message, seq, n)
+ WHERE code = 'AO006';
+SELECT drydock.capture_reset();
+SELECT drydock.baseline_drop('ao_pre');
+
 DROP SCHEMA ao CASCADE;
 DROP SCHEMA ao_other CASCADE;
 SELECT drydock.capture_reset();

@@ -51,6 +51,12 @@ SELECT code, object, status FROM drydock.verify('sc',
 -- without a baseline everything in the schema is judged, as before
 SELECT count(*) > 5 AS judged_all FROM drydock.verify('sc')
  WHERE family IN ('CV', 'KC', 'NH', 'TV') AND status NOT IN ('pass', 'skipped');
+-- the baseline is checked as drydock.diff() checks it, whichever call
+-- needs the diff first (the scope, AO or RB); audit_existing needs no scope
+SELECT count(*) FROM drydock.verify('sc', '{}', 'sc_no_such_baseline');
+SELECT count(*) FROM drydock.verify('sc', '{"audit_existing": true}', 'sc_no_such_baseline');
+SELECT count(*) FROM drydock.verify_rollback('sc', '{}', 'sc_no_such_baseline');
+SELECT count(*) FROM drydock.verify('sc', '{}', '');
 SELECT drydock.baseline_drop('sc_pre');
 SELECT drydock.capture_reset();
 DROP SCHEMA sc CASCADE;

@@ -1115,6 +1115,78 @@ drydock_baseline_drop(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The diff query, the one text of it for drydock.diff() and for verify.c's
+ * checks (drydock_spi_diff).  $1 name[] restricts both sides to those
+ * schemas (schemas_given), $2 text is the baseline label.  full: the
+ * columns of drydock.diff() (change, kind, identity, before, after) in its
+ * order; otherwise (change, kind, identity, schema) in no particular order,
+ * schema being the object's schema now (NULL for a removed object): what
+ * the checks need, without the definitions and the sort.
+ *
+ * The current state comes through catalog_objects() -- the one path that
+ * builds the rows -- filtered here rather than by naming the schemas to
+ * catalog_objects(), which would refuse a schema the baseline had and the
+ * database no longer has.
+ */
+static char *
+diff_query(bool schemas_given, bool full)
+{
+	return psprintf("WITH cur AS (SELECT kind, identity, schema, definition FROM %s), "
+					"base AS (SELECT kind, identity, definition FROM drydock.baseline_object "
+					"  WHERE label = $2 AND ($1::name[] IS NULL OR schema = ANY ($1::name[]::text[]))) "
+					"SELECT CASE WHEN b.identity IS NULL THEN 'added' "
+					"            WHEN c.identity IS NULL THEN 'removed' ELSE 'changed' END AS change, "
+					"       coalesce(c.kind, b.kind) AS kind, coalesce(c.identity, b.identity) AS identity, "
+					"       %s "
+					"  FROM base b FULL JOIN cur c ON c.kind = b.kind AND c.identity = b.identity "
+					" WHERE b.identity IS NULL OR c.identity IS NULL "
+					"    OR b.definition IS DISTINCT FROM c.definition%s%s",
+					schemas_given ?
+					"drydock.catalog_objects(NULL) q WHERE q.schema = ANY ($1::name[]::text[])" :
+					"drydock.catalog_objects(NULL) q",
+					full ? "b.definition AS before, c.definition AS after" : "c.schema",
+					full ? " ORDER BY " : "",
+					full ? psprintf(KIND_RANK_FMT ", coalesce(c.identity, b.identity) COLLATE \"C\", "
+									"coalesce(c.kind, b.kind) COLLATE \"C\", 1",
+									"coalesce(c.kind, b.kind)") : "");
+}
+
+/*
+ * The checks drydock.diff() makes of its label, for a label that is not
+ * NULL: not empty, and the baseline exists.  Inside SPI.
+ */
+void
+drydock_check_baseline(const char *label)
+{
+	if (label[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("baseline label must not be empty")));
+	require_baseline(label);
+}
+
+/*
+ * Run the diff query against baseline label, without a schemas filter,
+ * under the pinned settings of the catalog functions: the rows
+ * (change, kind, identity, schema) of diff_query(false, false) are left in
+ * SPI_tuptable.  For verify.c, inside SPI, after drydock_check_baseline().
+ */
+void
+drydock_spi_diff(const char *label)
+{
+	Oid			argtypes[2] = {NAMEARRAYOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {'n', ' '};
+	int			nestlevel = pin_search_path();
+
+	values[0] = (Datum) 0;
+	values[1] = CStringGetTextDatum(label);
+	if (SPI_execute_with_args(diff_query(false, false), 2, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "diff query failed");
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
  * drydock.diff(label text, schemas name[] DEFAULT NULL)
  *	 RETURNS TABLE(change, kind, identity, before, after)
  *
@@ -1135,7 +1207,6 @@ drydock_diff(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	char		nulls[2];
 	int			nestlevel;
-	char	   *query;
 
 	SPI_connect();
 	require_baseline(label);
@@ -1148,28 +1219,8 @@ drydock_diff(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(label);
 	nulls[1] = ' ';
 
-	/*
-	 * The current state through catalog_objects() -- the one path that
-	 * builds the rows -- filtered here rather than by naming the schemas to
-	 * catalog_objects(), which would refuse a schema the baseline had and
-	 * the database no longer has.
-	 */
-	query = psprintf("WITH cur AS (SELECT kind, identity, definition FROM %s), "
-					 "base AS (SELECT kind, identity, definition FROM drydock.baseline_object "
-					 "  WHERE label = $2 AND ($1::name[] IS NULL OR schema = ANY ($1::name[]::text[]))) "
-					 "SELECT CASE WHEN b.identity IS NULL THEN 'added' "
-					 "            WHEN c.identity IS NULL THEN 'removed' ELSE 'changed' END AS change, "
-					 "       coalesce(c.kind, b.kind) AS kind, coalesce(c.identity, b.identity) AS identity, "
-					 "       b.definition AS before, c.definition AS after "
-					 "  FROM base b FULL JOIN cur c ON c.kind = b.kind AND c.identity = b.identity "
-					 " WHERE b.identity IS NULL OR c.identity IS NULL "
-					 "    OR b.definition IS DISTINCT FROM c.definition "
-					 " ORDER BY " KIND_RANK_FMT ", coalesce(c.identity, b.identity) COLLATE \"C\", "
-					 "   coalesce(c.kind, b.kind) COLLATE \"C\", 1",
-					 PG_ARGISNULL(1) ? "drydock.catalog_objects(NULL) q" :
-					 "drydock.catalog_objects(NULL) q WHERE q.schema = ANY ($1::name[]::text[])",
-					 "coalesce(c.kind, b.kind)");
-	if (SPI_execute_with_args(query, 2, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(diff_query(!PG_ARGISNULL(1), true), 2, argtypes, values, nulls,
+							  true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "diff query failed");
 	spi_to_tuplestore(tupstore, tupdesc);
 

@@ -53,4 +53,12 @@ typedef struct ConstraintNameResolver
 
 extern char *drydock_fast_constraint_def(HeapTuple tup, const ConstraintNameResolver *res);
 
+/*
+ * catalog_state.c, for verify.c: the label checks of drydock.diff(), and its
+ * query (no schemas filter) with rows (change, kind, identity, schema) left
+ * in SPI_tuptable.  Both inside SPI.
+ */
+extern void drydock_check_baseline(const char *label);
+extern void drydock_spi_diff(const char *label);
+
 #endif							/* CATALOG_STATE_H */

@@ -75,6 +75,8 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
+
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/objectaddress.h"
@@ -85,6 +87,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -96,6 +99,7 @@
 #include "srf.h"
 #include "drydock.h"
 #include "verify.h"
+#include "catalog_state.h"
 
 PG_FUNCTION_INFO_V1(drydock_verify);
 PG_FUNCTION_INFO_V1(drydock_verify_rollback);
@@ -104,7 +108,7 @@ PG_FUNCTION_INFO_V1(drydock_finding_codes);
 PG_FUNCTION_INFO_V1(drydock_object_glob_match_sql);
 
 /* Parameters common to every family query. */
-#define NPARAMS 11
+#define NPARAMS 15
 /*
  *	$1 text		target schema
  *	$2 text[]	expected_tables list (NULL: not given as a list)
@@ -118,6 +122,8 @@ PG_FUNCTION_INFO_V1(drydock_object_glob_match_sql);
  *	$10 text[]	scope: identities added or changed since the baseline
  *				(NULL: everything in the target schema is judged)
  *	$11 text	capture phase judged by LS (apply or rollback)
+ *	$12..$15 text[]	the diff against the baseline, one row per element:
+ *				change, kind, identity, schema (NULL arrays: no diff)
  */
 
 /* Is identity X in the scope ($10)?  A hashed subplan, not a scan of $10 per row. */
@@ -159,12 +165,27 @@ static const char *const kc_sql =
 "                con.confrelid, con.confkey, con.convalidated, con.conrelid,"
 "                t.tbl, t.tbl || '.' || quote_ident(con.conname) AS obj"
 "           FROM pg_constraint con JOIN t ON t.oid = con.conrelid"
-"          WHERE " IN_SCOPE("quote_ident(con.conname) || ' on ' || t.tbl") "),"
-/* one row per FK column pair; materialized so that the attribute lookups
- * below are index probes rather than a hash per constraint */
-" fk AS MATERIALIZED (SELECT con.obj, con.conname, con.conrelid, con.confrelid, k.att, k.fatt"
-"                       FROM con, unnest(con.conkey, con.confkey) AS k(att, fatt)"
-"                      WHERE con.contype = 'f')"
+/* only what KC002..KC005 can report on: foreign keys and NOT VALID constraints */
+"          WHERE (con.contype = 'f' OR NOT con.convalidated)"
+"            AND " IN_SCOPE("quote_ident(con.conname) || ' on ' || t.tbl") "),"
+/*
+ * one row per FK column pair with the referencing column's attribute;
+ * materialized so that the attribute lookups are index probes rather than
+ * a hash per constraint (OFFSET 0 keeps the lookup a probe of
+ * (attrelid, attnum) per pair: joined, it became a hash of the unnested
+ * keys per constraint).  fkn: each FK's column list, for KC004 (one
+ * grouped pass instead of a lookup per finding).
+ */
+" fk AS MATERIALIZED (SELECT con.obj, con.conname, con.tbl, con.conrelid, con.conkey, con.confrelid,"
+"                            k.att, k.fatt, k.i,"
+"                            a.attname, a.atttypid, a.atttypmod"
+"                       FROM con CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(att, fatt, i)"
+"                       CROSS JOIN LATERAL (SELECT a.attname, a.atttypid, a.atttypmod FROM pg_attribute a"
+"                                            WHERE a.attrelid = con.conrelid AND a.attnum = k.att OFFSET 0) a"
+"                      WHERE con.contype = 'f'),"
+" fkn AS (SELECT obj, conname, tbl, conrelid, conkey,"
+"                string_agg(quote_ident(attname), ', ' ORDER BY i) AS names"
+"           FROM fk GROUP BY obj, conname, tbl, conrelid, conkey)"
 " SELECT 'KC001', tbl, format('table %s has no primary key', tbl)"
 "   FROM t WHERE relkind IN ('r', 'p') AND " IN_SCOPE("tbl")
 "    AND NOT EXISTS (SELECT 1 FROM pg_constraint p WHERE p.conrelid = t.oid AND p.contype = 'p')"
@@ -178,26 +199,22 @@ static const char *const kc_sql =
 " UNION ALL"
 " SELECT 'KC003', fk.obj,"
 "        format('foreign key %s: column %s is %s but referenced column %s.%s is %s',"
-"               quote_ident(fk.conname), quote_ident(a.attname), format_type(a.atttypid, a.atttypmod),"
+"               quote_ident(fk.conname), quote_ident(fk.attname), format_type(fk.atttypid, fk.atttypmod),"
 "               (SELECT quote_ident(relname) FROM pg_class WHERE oid = fk.confrelid),"
 "               quote_ident(fa.attname), format_type(fa.atttypid, fa.atttypmod))"
 "   FROM fk"
-"   JOIN pg_attribute a ON a.attrelid = fk.conrelid AND a.attnum = fk.att"
 "   JOIN pg_attribute fa ON fa.attrelid = fk.confrelid AND fa.attnum = fk.fatt"
-"  WHERE a.atttypid <> fa.atttypid OR a.atttypmod <> fa.atttypmod"
+"  WHERE fk.atttypid <> fa.atttypid OR fk.atttypmod <> fa.atttypmod"
 " UNION ALL"
-" SELECT 'KC004', con.obj,"
+" SELECT 'KC004', fkn.obj,"
 "        format('foreign key %s on %s (%s) has no index with these leading columns',"
-"               quote_ident(conname), tbl,"
-"               (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)"
-"                  FROM unnest(con.conkey) WITH ORDINALITY k(att, i)"
-"                  JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.att))"
-"   FROM con"
-"  WHERE con.contype = 'f' AND NOT EXISTS ("
+"               quote_ident(fkn.conname), fkn.tbl, fkn.names)"
+"   FROM fkn"
+/* indkey is an int2vector, subscripted from 0: its first cardinality(conkey) columns */
+"  WHERE NOT EXISTS ("
 "        SELECT 1 FROM pg_index i"
-"         WHERE i.indrelid = con.conrelid AND i.indpred IS NULL"
-"           AND (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(con.conkey)]"
-"               @> con.conkey)"
+"         WHERE i.indrelid = fkn.conrelid AND i.indpred IS NULL"
+"           AND i.indkey[0:cardinality(fkn.conkey) - 1] @> fkn.conkey)"
 " UNION ALL"
 " SELECT 'KC005', con.obj,"
 "        format('%s constraint %s on %s is NOT VALID', CASE con.contype WHEN 'f' THEN 'foreign key'"
@@ -209,66 +226,92 @@ static const char *const kc_sql =
  * unless their type is in allowed_types.  CV007/CV008 do not depend on
  * allowed_types (they judge how a key is made, not which types exist).
  */
+/*
+ * col: only the columns that can give a finding (a type CV001..CV006 can
+ * report, an owned sequence, an int2/int4 type) get their object identity
+ * built and looked up in the scope; each branch below still applies its
+ * own condition.
+ */
+#define CV_BAD_TYPE(t) \
+	"(" t " NOT IN (SELECT oid FROM al WHERE oid IS NOT NULL)" \
+	" AND ($4 IS NOT NULL OR " t " IN ('timestamp'::regtype, 'json'::regtype," \
+	"      'varchar'::regtype, 'bpchar'::regtype, 'money'::regtype)))"
+
 static const char *const cv_sql =
 "WITH " TABLES_CTE ","
 " al AS (SELECT to_regtype(x)::oid AS oid FROM unnest($4) x),"
+/* serial: from the (few) sequences to the columns owning them (AUTO dependency) */
+" ser AS (SELECT dp.refobjid, dp.refobjsubid FROM pg_class sq JOIN pg_depend dp ON dp.objid = sq.oid"
+"          WHERE sq.relkind = 'S' AND dp.classid = 'pg_class'::regclass"
+"            AND dp.refclassid = 'pg_class'::regclass AND dp.deptype = 'a'),"
 " col AS (SELECT t.tbl || '.' || quote_ident(a.attname) AS obj, quote_ident(a.attname) AS att,"
-"                a.attrelid, a.attnum, a.attidentity, a.atttypid,"
-"                format_type(a.atttypid, a.atttypmod) AS typ"
+"                a.attrelid, a.attnum, a.attidentity, a.atttypid, a.atttypmod"
 "           FROM t JOIN pg_attribute a ON a.attrelid = t.oid"
 "          WHERE a.attnum > 0 AND NOT a.attisdropped"
+"            AND (" CV_BAD_TYPE("a.atttypid") " OR a.atttypid IN ('int2'::regtype, 'int4'::regtype)"
+"                 OR (a.attrelid, a.attnum) IN (SELECT refobjid, refobjsubid FROM ser))"
 "            AND " IN_SCOPE("t.tbl || '.' || quote_ident(a.attname)") "),"
-" bad AS (SELECT * FROM col"
-"          WHERE atttypid NOT IN (SELECT oid FROM al WHERE oid IS NOT NULL)"
-"            AND ($4 IS NOT NULL OR atttypid IN ('timestamp'::regtype, 'json'::regtype,"
-"                 'varchar'::regtype, 'bpchar'::regtype, 'money'::regtype)))"
+" bad AS (SELECT * FROM col WHERE " CV_BAD_TYPE("atttypid") ")"
 " SELECT CASE atttypid WHEN 'timestamp'::regtype THEN 'CV002' WHEN 'json'::regtype THEN 'CV003'"
 "          WHEN 'varchar'::regtype THEN 'CV004' WHEN 'bpchar'::regtype THEN 'CV005'"
 "          WHEN 'money'::regtype THEN 'CV006' ELSE 'CV001' END, obj,"
 "        CASE atttypid"
-"          WHEN 'timestamp'::regtype THEN format('column %s is %s: the time zone is lost; use timestamptz', att, typ)"
+"          WHEN 'timestamp'::regtype THEN format('column %s is %s: the time zone is lost; use timestamptz', att, format_type(atttypid, atttypmod))"
 "          WHEN 'json'::regtype THEN format('column %s is json: no equality, no GIN index, keeps duplicate keys; use jsonb', att)"
-"          WHEN 'varchar'::regtype THEN format('column %s is %s: changing the limit later needs an ALTER; use text (with a CHECK on length if needed)', att, typ)"
-"          WHEN 'bpchar'::regtype THEN format('column %s is %s: blank-padded; use text', att, typ)"
+"          WHEN 'varchar'::regtype THEN format('column %s is %s: changing the limit later needs an ALTER; use text (with a CHECK on length if needed)', att, format_type(atttypid, atttypmod))"
+"          WHEN 'bpchar'::regtype THEN format('column %s is %s: blank-padded; use text', att, format_type(atttypid, atttypmod))"
 "          WHEN 'money'::regtype THEN format('column %s is money: its text form depends on lc_monetary; use numeric or integer cents', att)"
-"          ELSE format('column %s has type %s, which is not in allowed_types', att, typ) END"
+"          ELSE format('column %s has type %s, which is not in allowed_types', att, format_type(atttypid, atttypmod)) END"
 "   FROM bad"
 " UNION ALL"
 /* serial: a default owned (AUTO dependency) sequence, not an identity */
-" SELECT 'CV007', obj, format('column %s is %s with an owned sequence default (serial): use GENERATED ALWAYS AS IDENTITY', att, typ)"
+" SELECT 'CV007', obj, format('column %s is %s with an owned sequence default (serial): use GENERATED ALWAYS AS IDENTITY', att, format_type(atttypid, atttypmod))"
 "   FROM col"
-"  WHERE attidentity = '' AND EXISTS ("
-"        SELECT 1 FROM pg_depend dp JOIN pg_class sq ON sq.oid = dp.objid AND sq.relkind = 'S'"
-"         WHERE dp.classid = 'pg_class'::regclass AND dp.refclassid = 'pg_class'::regclass"
-"           AND dp.refobjid = col.attrelid AND dp.refobjsubid = col.attnum AND dp.deptype = 'a')"
+"  WHERE attidentity = '' AND (attrelid, attnum) IN (SELECT refobjid, refobjsubid FROM ser)"
 " UNION ALL"
-" SELECT 'CV008', obj, format('primary key column %s is %s: it runs out at %s rows; use bigint', att, typ,"
+" SELECT 'CV008', obj, format('primary key column %s is %s: it runs out at %s rows; use bigint', att, format_type(atttypid, atttypmod),"
 "        CASE atttypid WHEN 'int2'::regtype THEN '32767' ELSE '2147483647' END)"
 "   FROM col"
 "  WHERE atttypid IN ('int2'::regtype, 'int4'::regtype) AND EXISTS ("
 "        SELECT 1 FROM pg_constraint p WHERE p.conrelid = col.attrelid AND p.contype = 'p'"
 "           AND col.attnum = ANY (p.conkey))";
 
+/*
+ * NH: a name can give a finding only if it fails name_pattern, needs
+ * quoting (every keyword that is not unreserved does), is 63 bytes long or
+ * is the truncated name of a notice: only those names (NH_CANDIDATE) get
+ * their object and scope identities built and looked up in the scope.
+ */
+#define NH_CANDIDATE(x) \
+	"(" x " !~ $5 OR quote_ident(" x ") <> " x " OR octet_length(" x ") = 63" \
+	" OR " x " IN (SELECT nt.x[2] FROM nt))"
+
 static const char *const nh_sql =
 "WITH " TABLES_CTE ","
+/* the identifiers the apply's NOTICEs say were truncated */
+" nt AS (SELECT x FROM unnest($7) n,"
+/* a notice may end with " (at FILE:LINE)": where the driver saw it */
+"               LATERAL regexp_match(n, 'identifier \"(.*)\" will be truncated to \"([^\"]*)\"(?: \\(at (.*)\\))?') x"
+"         WHERE x IS NOT NULL),"
 " nm0 AS (SELECT 'table' AS what, t.tbl AS obj, t.relname AS nm, t.tbl AS sid FROM t"
+"          WHERE " NH_CANDIDATE("t.relname")
 "        UNION ALL"
 "        SELECT 'column', t.tbl || '.' || quote_ident(a.attname), a.attname::text,"
 "               t.tbl || '.' || quote_ident(a.attname)"
 "          FROM t JOIN pg_attribute a ON a.attrelid = t.oid"
-"         WHERE a.attnum > 0 AND NOT a.attisdropped"
+"         WHERE a.attnum > 0 AND NOT a.attisdropped AND " NH_CANDIDATE("a.attname::text")
 "        UNION ALL"
 "        SELECT 'constraint', t.tbl || '.' || quote_ident(con.conname), con.conname::text,"
 "               quote_ident(con.conname) || ' on ' || t.tbl"
 "          FROM t JOIN pg_constraint con ON con.conrelid = t.oid"
 /* 18's NOT NULL rows: generated names, no user wrote them (drydock.h) */
-"         WHERE con.contype <> 'n'"
+"         WHERE con.contype <> 'n' AND " NH_CANDIDATE("con.conname::text")
 "        UNION ALL"
 /* an index backing a PK/UNIQUE shares the constraint's name: reported once */
 "        SELECT 'index', quote_ident($1) || '.' || quote_ident(i.relname), i.relname::text,"
 "               quote_ident($1) || '.' || quote_ident(i.relname)"
 "          FROM pg_class i JOIN pg_namespace n ON n.oid = i.relnamespace"
-"         WHERE n.nspname = $1 AND i.relkind IN ('i', 'I')"
+"         WHERE n.nspname = $1 AND i.relkind IN ('i', 'I') AND " NH_CANDIDATE("i.relname::text")
 "           AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
 "                            WHERE c.conindid = i.oid AND c.conname = i.relname"
 "                              AND c.contype IN ('p', 'u', 'x'))),"
@@ -277,10 +320,7 @@ static const char *const nh_sql =
 " tr AS (SELECT 1 AS prio, x[2] AS name, NULL::text AS obj,"
 "               format('identifier \"%s\" was truncated to \"%s\" (%s)', x[1], x[2],"
 "                      coalesce('psql NOTICE at ' || x[3], 'NOTICE of the apply')) AS msg"
-/* a notice may end with " (at FILE:LINE)": where the driver saw it */
-"          FROM unnest($7) n,"
-"               LATERAL regexp_match(n, 'identifier \"(.*)\" will be truncated to \"([^\"]*)\"(?: \\(at (.*)\\))?') x"
-"         WHERE x IS NOT NULL"
+"          FROM nt"
 "        UNION ALL"
 "        SELECT 2, nm, obj, format('%s name %s is %s bytes (NAMEDATALEN - 1): almost certainly truncated from a longer identifier',"
 "                                  what, quote_ident(nm), octet_length(nm))"
@@ -290,7 +330,9 @@ static const char *const nh_sql =
 "               format('%s %s (%s, captured) has a 63-byte name: almost certainly truncated from a longer identifier',"
 "                      l.object_type, l.identity, l.command_tag)"
 "          FROM drydock.capture_log l, LATERAL regexp_split_to_table(l.identity, '\\.| on ') p"
-"         WHERE l.phase = 'apply' AND octet_length(btrim(p, '\"')) = 63)"
+/* a 63-byte part needs a 63-byte identity: most rows are not split at all */
+"         WHERE l.phase = 'apply' AND octet_length(l.identity) >= 63"
+"           AND octet_length(btrim(p, '\"')) = 63)"
 " SELECT 'NH001', obj, format('%s name %s does not match name_pattern %s', what, quote_ident(nm), $5)"
 "   FROM nm WHERE nm !~ $5"
 " UNION ALL"
@@ -304,19 +346,15 @@ static const char *const nh_sql =
 "   FROM (SELECT DISTINCT ON (name) * FROM tr ORDER BY name, prio) s";
 
 /*
- * AO and RB: the diff against the baseline is computed once (MATERIALIZED);
- * the one-time filter on $6 keeps drydock.diff() from running at all
- * without a baseline.  When the catalog-state API is not installed, empty
- * relations of the same shape stand in (and the rules are "skipped").
- * "added" carries the schema of each added object, from catalog_objects().
+ * AO and RB: the diff against the baseline, computed once per call by
+ * run_battery (ensure_diff) with drydock.diff()'s own query and passed in as
+ * $12..$15; empty without a baseline or the catalog-state API (the rules
+ * are then "skipped").  "added" carries the schema of each added object.
  */
 #define DIFF_CTES \
-	"d AS MATERIALIZED (SELECT change, kind, identity FROM drydock.diff($6) WHERE $6 IS NOT NULL)," \
-	" co AS MATERIALIZED (SELECT kind, identity, schema FROM drydock.catalog_objects()" \
-	"                      WHERE $6 IS NOT NULL)," \
-	" added AS (SELECT d.kind, d.identity, co.schema FROM d" \
-	"             LEFT JOIN co ON co.kind = d.kind AND co.identity = d.identity" \
-	"            WHERE d.change = 'added')"
+	"d AS (SELECT * FROM unnest($12::text[], $13::text[], $14::text[], $15::text[])" \
+	"        AS d(change, kind, identity, schema))," \
+	" added AS (SELECT kind, identity, schema FROM d WHERE change = 'added')"
 /*
  * The identity an object had before a rename captured as fact "rename_X:OLD"
  * on row ap/fx (whose identity is the new one): a relation or column keeps
@@ -327,9 +365,6 @@ static const char *const nh_sql =
 	" ELSE regexp_replace(" r ".identity, '\\.[^.]*$', '') || '.' || quote_ident(" m2 ") END"
 #define RENAMED_OLD RENAMED_OLD_OF("ap", "m[2]", "m[1]")
 #define RENAMED_OLD_FX RENAMED_OLD_OF("fx", "fx.arg", "substr(fx.fact, 8)")
-#define NO_DIFF_CTES \
-	"d AS (SELECT NULL::text AS change, NULL::text AS kind, NULL::text AS identity WHERE false)," \
-	" added AS (SELECT kind, identity, NULL::text AS schema FROM d)"
 
 /*
  * AO006 works per statement (rows of one statement share xact and stmt;
@@ -343,7 +378,10 @@ static const char *const nh_sql =
  * statement of the same transaction already held it at least as strongly.
  */
 static const char *const ao_sql =
-" ap AS (SELECT *, coalesce(stmt, -seq) AS st FROM drydock.capture_log WHERE phase = 'apply'),"
+/* the columns the rules read: not the statement texts, large and unused here */
+" ap AS (SELECT seq, xact, coalesce(stmt, -seq) AS st, event, original, classid, objid, locks,"
+"               facts, identity, command_tag, rewrite, preexisting"
+"          FROM drydock.capture_log WHERE phase = 'apply'),"
 " ren AS (SELECT " RENAMED_OLD " AS old, ap.seq FROM ap, unnest(ap.facts) f,"
 "               LATERAL regexp_match(f, '^rename_(relation|column|schema):(.*)$') m"
 "         WHERE m IS NOT NULL AND ap.identity IS NOT NULL),"
@@ -356,7 +394,8 @@ static const char *const ao_sql =
 "               max(array_position(ARRAY['AccessShareLock', 'RowShareLock', 'RowExclusiveLock',"
 "                 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock',"
 "                 'ExclusiveLock', 'AccessExclusiveLock'], m[2])) AS rank"
-"          FROM ap JOIN sts s ON s.xact IS NOT DISTINCT FROM ap.xact AND s.st = ap.st,"
+"          FROM (SELECT * FROM ap WHERE ap.locks <> '{}') ap"
+"               JOIN sts s ON s.xact IS NOT DISTINCT FROM ap.xact AND s.st = ap.st,"
 "               unnest(ap.locks) l, LATERAL regexp_match(l, '^(.*):([A-Za-z]+)$') m"
 "               LEFT JOIN drydock.capture_relations x ON x.phase = 'apply' AND x.relname = m[1]"
 "         GROUP BY 1, 2, 3)"
@@ -398,7 +437,10 @@ static const char *const ao_sql =
 "                       AND e.seq0 < lk.seq0 AND e.rank >= lk.rank)";
 
 static const char *const rb_sql =
-" lg AS (SELECT * FROM drydock.capture_log)"
+/* per rollback statement, its first ddl_command_end row with a text (RB003) */
+" cs AS (SELECT xact, stmt, min(seq) AS seq FROM drydock.capture_log"
+"         WHERE phase = 'rollback' AND event = 'ddl_command_end' AND query IS NOT NULL"
+"         GROUP BY xact, stmt)"
 " SELECT 'RB001', identity, format('%s %s was left behind by the rollback', kind, identity), NULL::bigint"
 "   FROM d WHERE change = 'added'"
 " UNION ALL"
@@ -407,13 +449,13 @@ static const char *const rb_sql =
 "   FROM d WHERE change IN ('removed', 'changed')"
 " UNION ALL"
 /* the statement's row (the DROP's own ddl_command_end row) has its text */
-" SELECT 'RB003', identity, format('%s %s was dropped by CASCADE (%s)', object_type, identity, command_tag),"
-"        (SELECT min(s.seq) FROM lg s WHERE s.phase = 'rollback' AND s.xact = lg.xact"
-"            AND s.stmt = lg.stmt AND s.event = 'ddl_command_end' AND s.query IS NOT NULL)"
-"   FROM lg WHERE phase = 'rollback' AND cascade"
+" SELECT 'RB003', lg.identity, format('%s %s was dropped by CASCADE (%s)', lg.object_type, lg.identity,"
+"                                      lg.command_tag), cs.seq"
+"   FROM drydock.capture_log lg LEFT JOIN cs ON cs.xact = lg.xact AND cs.stmt = lg.stmt"
+"  WHERE lg.phase = 'rollback' AND lg.cascade"
 " UNION ALL"
 " SELECT 'RB004', identity, format('%s %s created by the apply (%s) still exists', object_type, identity, command_tag), NULL"
-"   FROM lg WHERE phase = 'apply' AND event = 'ddl_command_end' AND command_tag LIKE 'CREATE %'"
+"   FROM drydock.capture_log lg WHERE phase = 'apply' AND event = 'ddl_command_end' AND command_tag LIKE 'CREATE %'"
 /* pg_identify_object() of a dropped object is NULL from PG 14 on, an ERROR
  * before: ask drydock.object_exists() first (CASE evaluates lazily) */
 "    AND CASE WHEN drydock.object_exists(classid, objid, objsubid)"
@@ -433,7 +475,16 @@ static const char *const rb_sql =
 	" 'ExclusiveLock', 'AccessExclusiveLock']"
 
 static const char *const ls_sql =
-"WITH lg AS MATERIALIZED (SELECT *, coalesce(stmt, -seq) AS st FROM drydock.capture_log WHERE phase = $11),"
+/*
+ * lg: the rows read below (a statement's ddl_command_end rows for sts, a
+ * rewrite of a pre-existing relation for rw; not the thousands of sql_drop
+ * rows of a rollback) and their columns (not the statement texts)
+ */
+"WITH lg AS MATERIALIZED (SELECT seq, xact, coalesce(stmt, -seq) AS st, event, identity, object_type,"
+"                                classid, objid, preexisting, locks, facts, lock_timeout, command_tag, rewrite"
+"                           FROM drydock.capture_log WHERE phase = $11"
+"                            AND (event = 'ddl_command_end'"
+"                                 OR (rewrite AND preexisting AND classid = 'pg_class'::regclass))),"
 /*
  * bs: the relations of phase $11's baseline that production has: those in
  * drydock.capture_base (they existed when capture first began: before the
@@ -444,11 +495,13 @@ static const char *const ls_sql =
 "         WHERE r.phase = $11 AND r.relkind IS DISTINCT FROM 'S'"
 "           AND r.relid IN (SELECT b.objid FROM drydock.capture_base b"
 "                            WHERE b.classid = 'pg_class'::regclass)),"
-" sts AS MATERIALIZED (SELECT DISTINCT ON (xact, st) lg.seq, lg.xact, lg.st, lg.identity, lg.object_type,"
-"                              lg.classid, lg.objid, lg.preexisting, lg.locks, lg.facts, lg.lock_timeout,"
-"                              coalesce((SELECT substr(f, 5) FROM unnest(lg.facts) f WHERE f LIKE 'tag:%' LIMIT 1),"
-"                                       lg.command_tag) AS command_tag"
-"                         FROM lg WHERE event = 'ddl_command_end' ORDER BY xact, st, seq),"
+/* the tag fact is read once per statement, after DISTINCT ON, not per row */
+" sts AS MATERIALIZED (SELECT s.seq, s.xact, s.st, s.identity, s.object_type, s.classid, s.objid,"
+"                              s.preexisting, s.locks, s.facts, s.lock_timeout,"
+"                              coalesce((SELECT substr(f, 5) FROM unnest(s.facts) f WHERE f LIKE 'tag:%' LIMIT 1),"
+"                                       s.command_tag) AS command_tag"
+"                         FROM (SELECT DISTINCT ON (xact, st) * FROM lg WHERE event = 'ddl_command_end'"
+"                                ORDER BY xact, st, seq) s),"
 " lk AS MATERIALIZED (SELECT s.xact, s.st, s.seq, s.command_tag, s.lock_timeout,"
 "               coalesce(x.tablename, m[1]) AS rel,"
 "               max(array_position(" LOCK_MODES_ARRAY ", m[2])) AS rank"
@@ -545,6 +598,13 @@ static const char *const ls_sql =
 "        SELECT 1 FROM fx p WHERE p.fact = 'alter_table' AND p.xact = fx.xact"
 "           AND p.identity = fx.identity AND p.seq < fx.seq)";
 
+/* An entry of the statement locations (load_locations). */
+typedef struct Location
+{
+	char	   *identity;
+	char	   *seq;			/* bigint text */
+} Location;
+
 typedef struct VerifyCtx
 {
 	DrydockPolicy *policy;
@@ -554,6 +614,12 @@ typedef struct VerifyCtx
 	bool		has_apply_capture;
 	bool		has_rollback_capture;
 	Datum		scope;			/* text[] of $10, or (Datum) 0: unscoped */
+	bool		locations_loaded;	/* load_locations() ran */
+	Location   *locations;		/* sorted by identity (strcmp) */
+	int			nlocations;
+	bool		diff_done;		/* ensure_diff() ran */
+	Datum		diff[4];		/* text[]s of $12..$15, or (Datum) 0 */
+	Datum		diff_scope;		/* text[]: identities added or changed */
 	const char *phase;			/* $11: "apply" (verify) or "rollback" */
 	Tuplestorestate *tupstore;
 	TupleDesc	tupdesc;
@@ -639,30 +705,232 @@ emit(VerifyCtx *ctx, const DrydockRule *rule, const char *object,
  * The statement a finding on object f.obj comes from when its query gives
  * none: the first statement of the apply whose captured row names the
  * object itself, else its table (a column "s.t.c" or constraint "s.t.c":
- * the object without its last part).
+ * the object without its last part).  Read once per call (load_locations)
+ * into an array sorted by identity in byte order, then looked up per
+ * finding by binary search.
  */
-#define LOCATE_CTE \
-	"WITH loc AS MATERIALIZED (SELECT DISTINCT ON (identity) identity, seq FROM drydock.capture_log" \
-	"  WHERE phase = 'apply' AND event = 'ddl_command_end' AND query IS NOT NULL" \
-	"    AND identity IS NOT NULL AND object_type IS DISTINCT FROM 'schema'" \
-	"  ORDER BY identity, seq) "
-/* set-based (hash joins), not a probe per finding: thousands of findings stay cheap */
-#define LOCATE_JOIN \
-	" LEFT JOIN loc l1 ON l1.identity = f.obj" \
-	" LEFT JOIN loc l2 ON l2.identity = regexp_replace(f.obj, '\\.[^.]*$', '')"
+#define LOCATE_SQL \
+	"SELECT identity, min(seq) FROM drydock.capture_log" \
+	" WHERE phase = 'apply' AND event = 'ddl_command_end' AND query IS NOT NULL" \
+	"   AND identity IS NOT NULL AND object_type IS DISTINCT FROM 'schema'" \
+	" GROUP BY identity ORDER BY identity COLLATE \"C\""
+
+/* One finding of a family query. */
+typedef struct Finding
+{
+	char	   *code;
+	char	   *obj;			/* NULL allowed */
+	char	   *msg;
+	char	   *seq;			/* bigint text, or NULL */
+	int64		seqval;
+} Finding;
+
+static void
+load_locations(VerifyCtx *ctx)
+{
+	int			ret;
+
+	ctx->locations_loaded = true;
+	ret = SPI_execute(LOCATE_SQL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "drydock: reading statement locations failed: %s", SPI_result_code_string(ret));
+	ctx->nlocations = (int) SPI_processed;
+	ctx->locations = palloc((ctx->nlocations + 1) * sizeof(Location));
+	for (int i = 0; i < ctx->nlocations; i++)
+	{
+		ctx->locations[i].identity = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		ctx->locations[i].seq = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+static int
+location_cmp(const void *key, const void *elem)
+{
+	return strcmp((const char *) key, ((const Location *) elem)->identity);
+}
+
+/* The seq of the first statement naming identity (len bytes), or NULL. */
+static char *
+find_location(VerifyCtx *ctx, const char *identity, size_t len)
+{
+	char	   *key = pnstrdup(identity, len);
+	Location   *l = bsearch(key, ctx->locations, ctx->nlocations, sizeof(Location), location_cmp);
+
+	pfree(key);
+	return l ? l->seq : NULL;
+}
+
+/*
+ * The order of the findings, as the rules consume them: code, then object
+ * and message in byte order (COLLATE "C": whatever the locale), then seq;
+ * NULLs last.
+ */
+static int
+nullable_strcmp(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == NULL) - (b == NULL);
+	return strcmp(a, b);
+}
+
+static int
+finding_cmp(const void *x, const void *y)
+{
+	const Finding *a = x;
+	const Finding *b = y;
+	int			c;
+
+	if ((c = strcmp(a->code, b->code)) != 0 ||
+		(c = nullable_strcmp(a->obj, b->obj)) != 0 ||
+		(c = nullable_strcmp(a->msg, b->msg)) != 0)
+		return c;
+	if (a->seq == NULL || b->seq == NULL)
+		return (a->seq == NULL) - (b->seq == NULL);
+	return a->seqval < b->seqval ? -1 : a->seqval > b->seqval;
+}
+
+/*
+ * Profiling: the wall and CPU time of a step, logged at DEBUG1
+ * ("drydock: WHAT (phase P) took X ms (cpu Y ms), N rows"), which
+ * bench/post_checks_bench.sh reads.
+ */
+typedef struct StepTimer
+{
+	instr_time	wall;
+	double		cpu_ms;
+} StepTimer;
+
+static double
+cpu_ms_now(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+		(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
+
+static void
+timer_start(StepTimer *t)
+{
+	INSTR_TIME_SET_CURRENT(t->wall);
+	t->cpu_ms = cpu_ms_now();
+}
+
+static void
+timer_log(StepTimer *t, const char *what, const char *phase, uint64 n, const char *unit)
+{
+	instr_time	end;
+
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_SUBTRACT(end, t->wall);
+	elog(DEBUG1, "drydock: %s (phase %s) took %.3f ms (cpu %.3f ms), " UINT64_FORMAT " %s",
+		 what, phase, INSTR_TIME_GET_MILLISEC(end), cpu_ms_now() - t->cpu_ms, n, unit);
+}
+
+/* Is text t equal to the C string s? */
+static bool
+text_equals_cstring(text *t, const char *s)
+{
+	size_t		len = strlen(s);
+
+	return VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/*
+ * The diff against the baseline, once per call: as drydock.diff(baseline)
+ * computes it (same label checks and errors, same query, same pinned
+ * settings: catalog_state.c), kept as the arrays of $12..$15.  Nothing
+ * without a baseline or without the catalog-state API.
+ */
+static void
+ensure_diff(VerifyCtx *ctx)
+{
+	Datum	   *cols[4];
+	bool	   *colnulls[4];
+	Datum	   *scope;
+	int			nscope = 0;
+	int			dims[1];
+	int			lbs[1] = {1};
+	uint64		n;
+	StepTimer	timer;
+
+	if (ctx->diff_done)
+		return;
+	ctx->diff_done = true;
+	if (ctx->baseline == NULL || !ctx->has_diff_api)
+		return;
+	timer_start(&timer);
+	drydock_check_baseline(ctx->baseline);
+	drydock_spi_diff(ctx->baseline);
+	n = SPI_processed;
+	for (int c = 0; c < 4; c++)
+	{
+		cols[c] = palloc((n + 1) * sizeof(Datum));
+		colnulls[c] = palloc((n + 1) * sizeof(bool));
+		for (uint64 r = 0; r < n; r++)
+			cols[c][r] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1,
+									   &colnulls[c][r]);
+	}
+	/* the scope ($10): the identities "added" or "changed" (never NULL) */
+	scope = palloc((n + 1) * sizeof(Datum));
+	for (uint64 r = 0; r < n; r++)
+	{
+		text	   *change = DatumGetTextPP(cols[0][r]);
+
+		if (!colnulls[2][r] &&
+			(text_equals_cstring(change, "added") || text_equals_cstring(change, "changed")))
+			scope[nscope++] = cols[2][r];
+	}
+
+	/*
+	 * After the apply, AO reads an "added" row only if it lies outside the
+	 * target schema (AO003) or is a schema (AO004): the thousands of objects
+	 * a migration adds to its own schema are left out of $12..$15.
+	 * verify_rollback's RB001 reads every "added" row.
+	 */
+	if (strcmp(ctx->phase, "apply") == 0)
+	{
+		uint64		kept = 0;
+
+		for (uint64 r = 0; r < n; r++)
+		{
+			if (text_equals_cstring(DatumGetTextPP(cols[0][r]), "added") && !colnulls[3][r] &&
+				text_equals_cstring(DatumGetTextPP(cols[3][r]), ctx->schema) &&
+				!(!colnulls[1][r] && text_equals_cstring(DatumGetTextPP(cols[1][r]), "schema")))
+				continue;
+			for (int c = 0; c < 4; c++)
+			{
+				cols[c][kept] = cols[c][r];
+				colnulls[c][kept] = colnulls[c][r];
+			}
+			kept++;
+		}
+		n = kept;
+	}
+	dims[0] = (int) n;
+	for (int c = 0; c < 4; c++)
+		ctx->diff[c] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
+														  TEXTOID, -1, false, TYPALIGN_INT));
+	ctx->diff_scope = PointerGetDatum(construct_array(scope, nscope, TEXTOID, -1, false, TYPALIGN_INT));
+	SPI_freetuptable(SPI_tuptable);
+	timer_log(&timer, "baseline diff", ctx->phase, SPI_processed, "rows");
+}
 
 /*
  * Run one family: its query (only if some rule of the family is active),
  * then one or more rows per rule of the family, in code order.  The query
  * returns (code, obj, msg) or, with_seq, (code, obj, msg, seq); locate: a
- * finding without a seq is placed with LOCATE_CTE/LOCATE_JOIN.
+ * finding without a seq is placed with the statement locations.
  */
 static void
 run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, bool locate)
 {
 	DrydockPolicy *p = ctx->policy;
 	bool		any_active = false;
-	SPITupleTable *tt = NULL;
+	Finding    *fs = NULL;
 	uint64		ntup = 0;
 	uint64		next = 0;
 	char	   *schema_obj = (char *) quote_identifier(ctx->schema);
@@ -675,11 +943,18 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 	if (any_active)
 	{
 		Oid			argtypes[NPARAMS] = {TEXTOID, TEXTARRAYOID, INT4OID, TEXTARRAYOID,
-		TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID, TEXTARRAYOID, TEXTOID};
+		TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID, TEXTARRAYOID, TEXTOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 		Datum		values[NPARAMS];
 		char		nulls[NPARAMS];
 		int			ret;
+		SPITupleTable *tt;
+		StepTimer	timer;
 
+		/* the diff first: its own DEBUG1 line, not part of the family's time */
+		if (strcmp(family, "AO") == 0 || strcmp(family, "RB") == 0)
+			ensure_diff(ctx);
+		timer_start(&timer);
 		memset(nulls, ' ', sizeof(nulls));
 		values[0] = CStringGetTextDatum(ctx->schema);
 		if (p->expected_is_list)
@@ -712,20 +987,47 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		if (ctx->scope == (Datum) 0)
 			nulls[9] = 'n';
 		values[10] = CStringGetTextDatum(ctx->phase);
+		for (int i = 0; i < 4; i++)
+		{
+			values[11 + i] = ctx->diff[i];
+			if (ctx->diff[i] == (Datum) 0)
+				nulls[11 + i] = 'n';
+		}
 
-		/* findings in code, then object order, whatever the locale */
-		sql = psprintf("%sSELECT code, obj, msg, %s FROM (%s%s) f(code, obj, msg, seq)%s"
-					   " ORDER BY code, obj COLLATE \"C\", msg COLLATE \"C\"",
-					   locate ? LOCATE_CTE : "",
-					   locate ? "coalesce(f.seq, l1.seq, l2.seq)" : "f.seq",
-					   with_seq ? "" : "SELECT *, NULL::bigint FROM (", with_seq ? sql :
-					   psprintf("%s) f0", sql),
-					   locate ? LOCATE_JOIN : "");
+		if (!with_seq)
+			sql = psprintf("SELECT *, NULL::bigint FROM (%s) f0", sql);
 		ret = SPI_execute_with_args(sql, NPARAMS, argtypes, values, nulls, true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "drydock: %s checks failed: %s", family, SPI_result_code_string(ret));
-		tt = SPI_tuptable;
 		ntup = SPI_processed;
+		tt = SPI_tuptable;		/* load_locations() runs a query of its own */
+		fs = palloc((ntup + 1) * sizeof(Finding));
+		for (uint64 r = 0; r < ntup; r++)
+		{
+			HeapTuple	tup = tt->vals[r];
+			TupleDesc	desc = tt->tupdesc;
+			Finding    *f = &fs[r];
+
+			f->code = SPI_getvalue(tup, desc, 1);
+			f->obj = SPI_getvalue(tup, desc, 2);
+			f->msg = SPI_getvalue(tup, desc, 3);
+			f->seq = SPI_getvalue(tup, desc, 4);
+			if (f->seq == NULL && locate && f->obj != NULL)
+			{
+				const char *dot = strrchr(f->obj, '.');
+
+				if (!ctx->locations_loaded)
+					load_locations(ctx);
+				f->seq = find_location(ctx, f->obj, strlen(f->obj));
+				if (f->seq == NULL && dot != NULL)
+					f->seq = find_location(ctx, f->obj, dot - f->obj);
+			}
+			f->seqval = f->seq ? strtoll(f->seq, NULL, 10) : 0;
+		}
+		SPI_freetuptable(tt);
+		/* findings in code, then object order, as the rules consume them */
+		qsort(fs, ntup, sizeof(Finding), finding_cmp);
+		timer_log(&timer, psprintf("%s checks", family), ctx->phase, ntup, "findings");
 	}
 
 	for (int i = 0; i < drydock_nrules; i++)
@@ -737,8 +1039,7 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		if (strcmp(rule->family, family) != 0)
 			continue;
 		/* drop findings of earlier rules that were off or not applicable */
-		while (next < ntup &&
-			   strcmp(SPI_getvalue(tt->vals[next], tt->tupdesc, 1), rule->code) < 0)
+		while (next < ntup && strcmp(fs[next].code, rule->code) < 0)
 			next++;
 		if (p->sev[i] == SEV_OFF)
 		{
@@ -753,16 +1054,14 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 			continue;
 		}
 		/* findings are sorted by code, like the rules: consume in one pass */
-		while (next < ntup &&
-			   strcmp(SPI_getvalue(tt->vals[next], tt->tupdesc, 1), rule->code) == 0)
+		while (next < ntup && strcmp(fs[next].code, rule->code) == 0)
 		{
-			HeapTuple	tup = tt->vals[next++];
-
-			char	   *obj = SPI_getvalue(tup, tt->tupdesc, 2);
-			char	   *msg = SPI_getvalue(tup, tt->tupdesc, 3);
-			char	   *seq = SPI_getvalue(tup, tt->tupdesc, 4);
+			char	   *obj = fs[next].obj;
+			char	   *msg = fs[next].msg;
+			char	   *seq = fs[next].seq;
 			DrydockSuppression *sup = drydock_find_suppression(p, rule->code, obj);
 
+			next++;
 			found = true;
 			if (sup)
 				emit(ctx, rule, obj, "suppressed",
@@ -773,8 +1072,6 @@ run_family(VerifyCtx *ctx, const char *family, const char *sql, bool with_seq, b
 		if (!found)
 			emit(ctx, rule, schema_obj, "pass", rule->pass_msg, NULL);
 	}
-	if (tt)
-		SPI_freetuptable(tt);
 }
 
 /*
@@ -827,7 +1124,6 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 {
 	VerifyCtx	ctx;
 	int			ret;
-	const char *diff_ctes;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -891,31 +1187,20 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 	 */
 	if (!rollback && ctx.baseline && ctx.has_diff_api && !ctx.policy->audit_existing)
 	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		values[1];
-		bool		isnull;
-
-		values[0] = CStringGetTextDatum(ctx.baseline);
-		ret = SPI_execute_with_args("SELECT coalesce(pg_catalog.array_agg(identity), '{}')"
-									"  FROM drydock.diff($1) WHERE change IN ('added', 'changed')",
-									1, argtypes, values, NULL, true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "drydock: reading the migration's scope failed");
-		ctx.scope = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		ctx.scope = isnull ? (Datum) 0 : datumCopy(ctx.scope, false, -1);
+		ensure_diff(&ctx);
+		ctx.scope = ctx.diff_scope;
 	}
 
-	diff_ctes = ctx.has_diff_api ? DIFF_CTES : NO_DIFF_CTES;
 	if (!rollback)
 	{
 		run_family(&ctx, "TV", tv_sql, false, true);
 		run_family(&ctx, "KC", kc_sql, false, true);
 		run_family(&ctx, "CV", cv_sql, false, true);
 		run_family(&ctx, "NH", nh_sql, false, true);
-		run_family(&ctx, "AO", psprintf("WITH %s,%s", diff_ctes, ao_sql), true, true);
+		run_family(&ctx, "AO", psprintf("WITH %s,%s", DIFF_CTES, ao_sql), true, true);
 	}
 	else
-		run_family(&ctx, "RB", psprintf("WITH %s,%s", diff_ctes, rb_sql), true, false);
+		run_family(&ctx, "RB", psprintf("WITH %s,%s", DIFF_CTES, rb_sql), true, false);
 	run_family(&ctx, "LS", ls_sql, true, false);
 	suppression_rows(&ctx, rollback);
 
@@ -974,6 +1259,17 @@ drydock_object_exists(PG_FUNCTION_ARGS)
 		exists = !((Form_pg_attribute) GETSTRUCT(tup))->attisdropped;
 		ReleaseSysCache(tup);
 		PG_RETURN_BOOL(exists);
+	}
+	/*
+	 * A catalog with an OID syscache: ask the cache (RB004 asks once per
+	 * object the apply created, thousands of times), without opening the
+	 * catalog; get_catalog_object_by_oid() would use the same cache.
+	 */
+	{
+		int			cacheid = (int) get_object_catcache_oid(classid);
+
+		if (cacheid > 0)
+			PG_RETURN_BOOL(SearchSysCacheExists1(cacheid, ObjectIdGetDatum(objid)));
 	}
 	rel = table_open(classid, AccessShareLock);
 	exists = HeapTupleIsValid(get_catalog_object_by_oid(rel, get_object_attnum_oid(classid), objid));
