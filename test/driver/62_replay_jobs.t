@@ -181,6 +181,33 @@ sub spew {
        'signal: no worker left');
 }
 
+# files of one name (a directory layout's up.sql): each pair's check applies
+# its own up, although the main line writes the next up meanwhile (each had
+# the same copy in the run directory, rewritten under a worker's psql)
+{
+    my $dir = File::Temp->newdir(DIR => '/tmp', TEMPLATE => 'ddjXXXXXX');
+    chmod 0755, "$dir";
+    my %m = ('1_create_schema' => ["CREATE SCHEMA app;\n", "DROP SCHEMA app;\n"],
+             # psql reads a file as it goes: a long first up, slow at its start
+             '2_a' => ["SELECT pg_sleep(1);\n" . ("-- filler line to outgrow psql's read buffer\n" x 2000)
+                       . "CREATE TABLE app.a (id integer PRIMARY KEY);\n", "DROP TABLE app.a;\n"],
+             '3_b' => ["CREATE TABLE app.b (id integer PRIMARY KEY);\n", "DROP TABLE app.b;\n"]);
+    for my $v (sort keys %m) {
+        mkdir "$dir/$v" or die;
+        for my $k (0, 1) {
+            open(my $fh, '>', "$dir/$v/" . ($k ? 'down' : 'up') . '.sql') or die;
+            print $fh $m{$v}[$k];
+            close $fh;
+        }
+        chmod 0755, "$dir/$v";
+        chmod 0644, glob("$dir/$v/*");
+    }
+    my ($one, $two) = same_as_jobs1('same-named files', "$dir");
+    is_deeply([map { $_->{objects_created} } @{ $two->{report}{rounds} || [] }],
+              [{ schema => 1 }, { table => 1, index => 1 }, { table => 1, index => 1 }],
+              'same-named files: each check created what its own up creates');
+}
+
 # many workers: the sandbox has a connection slot for each of theirs (two
 # each: its own and psql's or the side connection), a run keeps the default
 {

@@ -447,7 +447,11 @@ copy_into_sandbox(run_ctx *ctx, artifact *a)
 {
 	char	   *dir = xasprintf("%s/artifacts", ctx->sb.run_dir);
 	const char *slash = strrchr(a->path, '/');
+	const char *base;
 	char	   *copy;
+	char	   *tmp;
+	int			fd;
+	bool		ok = true;
 
 	mkdir(dir, 0700);
 	if (ctx->sb.user.switch_user && chown(dir, ctx->sb.user.uid, ctx->sb.user.gid) != 0)
@@ -455,15 +459,45 @@ copy_into_sandbox(run_ctx *ctx, artifact *a)
 		free(dir);
 		return -1;
 	}
-	copy = xasprintf("%s/%s-%s", dir, a->label, slash ? slash + 1 : a->path);
+	/*
+	 * A name of its own: a history's files may share their name (diesel's
+	 * and the directory layouts' up.sql), and with replay --jobs the main
+	 * line writes the next up while a worker's psql reads its own.  The name
+	 * holds the bytes' sha256, so it is the same from run to run (psql's
+	 * messages quote it) and one name always has the same bytes; they are
+	 * written to a temporary file renamed into place, so a psql reading the
+	 * name never sees a file being rewritten.
+	 */
+	base = slash ? slash + 1 : a->path;
+	copy = a->pf.sha256[0] ? xasprintf("%s/%s-%.12s-%s", dir, a->label, a->pf.sha256, base)
+		: xasprintf("%s/%s-%s", dir, a->label, base);
+	tmp = xasprintf("%s/.%s-XXXXXX", dir, a->label);
 	free(dir);
-	/* the bytes the preflight checked, not a re-read of a file that may change */
-	if (!write_small_file(copy, a->pf.data, a->pf.data_len) ||
-		(ctx->sb.user.switch_user && chown(copy, ctx->sb.user.uid, ctx->sb.user.gid) != 0))
+	if ((fd = mkstemp(tmp)) < 0)
 	{
+		free(tmp);
 		free(copy);
 		return -1;
 	}
+	/* the bytes the preflight checked, not a re-read of a file that may change */
+	for (size_t off = 0; ok && off < a->pf.data_len;)
+	{
+		ssize_t		n = write(fd, a->pf.data + off, a->pf.data_len - off);
+
+		if (n < 0 && errno != EINTR)
+			ok = false;
+		off += n > 0 ? (size_t) n : 0;
+	}
+	if (ctx->sb.user.switch_user && fchown(fd, ctx->sb.user.uid, ctx->sb.user.gid) != 0)
+		ok = false;
+	if (close(fd) != 0 || !ok || rename(tmp, copy) != 0)
+	{
+		unlink(tmp);
+		free(tmp);
+		free(copy);
+		return -1;
+	}
+	free(tmp);
 	a->sandbox_copy = copy;
 	return 0;
 }
