@@ -67,12 +67,12 @@ sub put { my ($n, $s) = @_; open(my $fh, '>', "$dir/$n") or die; print $fh $s; c
     my @side = grep { $_->{command} =~ /on a second connection/ && $_->{result} eq 'ok' } @{ $r->{report}{commands} };
     is_deeply([map { $_->{command} =~ /^SELECT (?:\* FROM )?(drydock\.\w+)/ ? $1 : $_->{command} } @side],
               [qw(drydock.pgtap_script drydock.verify_rollback)], 'many: pgTAP script and rollback checks on the side connection');
-    # the pgTAP script (thousands of lines, streamed 1,000 lines a row) arrives whole
+    # the pgTAP script (megabytes, streamed 256 kB a row) arrives whole
     my $tap = DD::slurp("$r->{dir}/schema-assertions.pgtap.sql") // '';
     my ($plan) = $tap =~ /^SELECT plan\((\d+)\);$/m;
     my $asserts = () = $tap =~ /^SELECT (?!plan\(|\* FROM finish\(\)).*;$/mg;
     cmp_ok($plan // 0, '>', 6000, 'many: a pgTAP script of more than 6,000 assertions');
-    is($asserts, $plan, 'many: as many assertion lines as planned (none lost or joined between chunks)');
+    is($asserts, $plan, 'many: as many assertion lines as planned (none lost or joined between pieces)');
     like($tap, qr/\nSELECT \* FROM finish\(\);\nROLLBACK;\n\z/, 'many: the script ends as generated');
     is(length($tap), $r->{report}{pgtap_script_bytes}, 'many: its size as report.json says');
 }

@@ -160,13 +160,13 @@ json_t	   *run_query_rows(run_ctx *ctx, const char *what, const char *query, int
  * server's connection slots (sandbox.c write_conf).  false
  * when it could not be sent (the caller runs it on the main line instead).
  * Rows come in single-row mode (a caller may read them with PQgetResult on
- * ctx->side).  run_side_rows waits for the rows, records the command (its
+ * ctx->side), in result_format (0 text, 1 binary: run_side_rows wants text).  run_side_rows waits for the rows, records the command (its
  * duration from the send) and returns them as run_query_rows does.
  * run_side_close ends the connection (before the main connection moves to
  * another database, and at the end).
  */
 bool		run_side_send(run_ctx *ctx, const char *what, const char *query, int nparams,
-						  const char *const *params);
+						  const char *const *params, int result_format);
 json_t	   *run_side_rows(run_ctx *ctx, int *rc);
 void		run_side_close(run_ctx *ctx);
 

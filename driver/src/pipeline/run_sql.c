@@ -196,7 +196,7 @@ run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, c
 
 bool
 run_side_send(run_ctx *ctx, const char *what, const char *query, int nparams,
-			  const char *const *params)
+			  const char *const *params, int result_format)
 {
 	char		err[1024];
 
@@ -213,7 +213,7 @@ run_side_send(run_ctx *ctx, const char *what, const char *query, int nparams,
 		}
 		signals_cancel_side_on_signal(PQgetCancel(ctx->side));
 	}
-	if (!PQsendQueryParams(ctx->side, query, nparams, NULL, params, NULL, NULL, 0) ||
+	if (!PQsendQueryParams(ctx->side, query, nparams, NULL, params, NULL, NULL, result_format) ||
 		!PQsetSingleRowMode(ctx->side))
 	{
 		run_command(ctx, "sql", what, PQerrorMessage(ctx->side), 0);
