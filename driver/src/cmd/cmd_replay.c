@@ -1068,6 +1068,7 @@ reap_workers(replay_state *rs, bool all)
 	}
 }
 
+
 /*
  * Merge a checked pair into the report, in order, as --jobs 1 makes it:
  * the pair's round and line, its commands, counts and error; then the
@@ -1207,6 +1208,19 @@ pair_job_free(pair_job *j)
 	memset(j, 0, sizeof(*j));
 }
 
+/* A stop: the running workers are told to end, reaped, and their pairs dropped unmerged. */
+static void
+stop_workers(replay_state *rs)
+{
+	for (size_t k = rs->q_head; k < rs->q_tail; k++)
+		if (rs->q[k].pid > 0)
+			kill(rs->q[k].pid, SIGTERM);
+	reap_workers(rs, true);
+	while (rs->q_head < rs->q_tail)
+		pair_job_free(&rs->q[rs->q_head++]);
+}
+
+
 /*
  * Merge every checked pair at the head of the queue.  After one that stops
  * the replay, the later ones are dropped unmerged (their workers stopped):
@@ -1230,12 +1244,7 @@ merge_ready(replay_state *rs)
 	}
 	if (rc != 0 || dd_got_signal)
 	{
-		for (size_t k = rs->q_head; k < rs->q_tail; k++)
-			if (rs->q[k].pid > 0)
-				kill(rs->q[k].pid, SIGTERM);
-		reap_workers(rs, true);
-		while (rs->q_head < rs->q_tail)
-			pair_job_free(&rs->q[rs->q_head++]);
+		stop_workers(rs);
 	}
 	return rc;
 }
@@ -1422,12 +1431,7 @@ replay_history(replay_state *rs)
 	else
 	{
 		/* stopped: what is still running is not merged */
-		for (size_t k = rs->q_head; k < rs->q_tail; k++)
-			if (rs->q[k].pid > 0)
-				kill(rs->q[k].pid, SIGTERM);
-		reap_workers(rs, true);
-		while (rs->q_head < rs->q_tail)
-			pair_job_free(&rs->q[rs->q_head++]);
+		stop_workers(rs);
 	}
 	free(rs->q);
 	rs->q = NULL;

@@ -300,28 +300,35 @@ mkdir_p(const char *path, mode_t parents_mode, mode_t mode)
 }
 
 bool
-write_small_file(const char *path, const char *data, size_t len)
+write_all(int fd, const char *data, size_t len)
 {
-	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	size_t		off = 0;
 
-	if (fd < 0)
-		return false;
 	while (off < len)
 	{
 		ssize_t		n = write(fd, data + off, len - off);
 
-		if (n < 0)
-		{
-			int			save = errno;
-
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			errno = save;
+		if (n < 0 && errno != EINTR)
 			return false;
-		}
-		off += (size_t) n;
+		off += n > 0 ? (size_t) n : 0;
+	}
+	return true;
+}
+
+bool
+write_small_file(const char *path, const char *data, size_t len)
+{
+	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return false;
+	if (!write_all(fd, data, len))
+	{
+		int			save = errno;
+
+		close(fd);
+		errno = save;
+		return false;
 	}
 	return close(fd) == 0;
 }

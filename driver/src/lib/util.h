@@ -81,6 +81,8 @@ char	   *read_small_file(const char *path, size_t *len_out);
 
 /* Write a whole file (mode 0600) in one go; false with errno on failure. */
 bool		write_small_file(const char *path, const char *data, size_t len);
+/* write() all of data to fd, retrying on EINTR; false with errno set. */
+bool		write_all(int fd, const char *data, size_t len);
 /* mkdir -p: the missing parents with parents_mode, path itself with mode. */
 bool		mkdir_p(const char *path, mode_t parents_mode, mode_t mode);
 

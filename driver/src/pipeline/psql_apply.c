@@ -140,7 +140,7 @@ psql_has_restrict(const char *psql)
 	{
 		has = probe_restrict(psql, &known);
 		/* written whole, then renamed: a reader sees the old file or the new one */
-		if (known && path && mkdir_p(cache, 0755, geteuid() == 0 ? 0755 : 0700))
+		if (known && path && template_cache_mkdir(cache))
 		{
 			char	   *tmp = xasprintf("%s.%d", path, (int) getpid());
 

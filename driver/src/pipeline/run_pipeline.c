@@ -451,7 +451,7 @@ copy_into_sandbox(run_ctx *ctx, artifact *a)
 	char	   *copy;
 	char	   *tmp;
 	int			fd;
-	bool		ok = true;
+	bool		ok;
 
 	mkdir(dir, 0700);
 	if (ctx->sb.user.switch_user && chown(dir, ctx->sb.user.uid, ctx->sb.user.gid) != 0)
@@ -480,16 +480,8 @@ copy_into_sandbox(run_ctx *ctx, artifact *a)
 		return -1;
 	}
 	/* the bytes the preflight checked, not a re-read of a file that may change */
-	for (size_t off = 0; ok && off < a->pf.data_len;)
-	{
-		ssize_t		n = write(fd, a->pf.data + off, a->pf.data_len - off);
-
-		if (n < 0 && errno != EINTR)
-			ok = false;
-		off += n > 0 ? (size_t) n : 0;
-	}
-	if (ctx->sb.user.switch_user && fchown(fd, ctx->sb.user.uid, ctx->sb.user.gid) != 0)
-		ok = false;
+	ok = write_all(fd, a->pf.data, a->pf.data_len) &&
+		!(ctx->sb.user.switch_user && fchown(fd, ctx->sb.user.uid, ctx->sb.user.gid) != 0);
 	if (close(fd) != 0 || !ok || rename(tmp, copy) != 0)
 	{
 		unlink(tmp);

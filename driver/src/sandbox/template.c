@@ -63,6 +63,12 @@ template_cache_dir(void)
 	return NULL;
 }
 
+bool
+template_cache_mkdir(const char *cache)
+{
+	return mkdir_p(cache, 0755, geteuid() == 0 ? 0755 : 0700);
+}
+
 static char *
 template_key(const cluster_spec *cs)
 {
@@ -326,7 +332,7 @@ template_clone(const cluster_spec *cs, const char *data_dir, template_clone_resu
 	bool		built = false;
 
 	memset(res, 0, sizeof(*res));
-	if (!cache || !mkdir_p(cache, 0755, geteuid() == 0 ? 0755 : 0700))
+	if (!cache || !template_cache_mkdir(cache))
 		goto fallback;
 	key = template_key(cs);
 	tpl = xasprintf("%s/%s", cache, key);
@@ -447,7 +453,7 @@ cache_entry_clone(const char *key, int major, const char *extra_name, const char
 	int			rc = 0;
 
 	memset(hit, 0, sizeof(*hit));
-	if (!cache || !mkdir_p(cache, 0755, geteuid() == 0 ? 0755 : 0700))
+	if (!cache || !template_cache_mkdir(cache))
 		goto out;
 	entry = xasprintf("%s/%s", cache, key);
 	lockpath = xasprintf("%s/%s.lock", cache, key);
@@ -569,7 +575,7 @@ cache_entry_store(const char *key, int major, const char *src_data, const char *
 
 	*stored = false;
 	*ms = 0;
-	if (!cache || !mkdir_p(cache, 0755, geteuid() == 0 ? 0755 : 0700))
+	if (!cache || !template_cache_mkdir(cache))
 	{
 		snprintf(err, errlen, "no cache directory");
 		goto out;

@@ -36,6 +36,9 @@ int			template_clone(const cluster_spec *cs, const char *data_dir,
 /* The cache directory for this user ($XDG_CACHE_HOME/drydock, ~/.cache/drydock, /var/cache/drydock as root). */
 char	   *template_cache_dir(void);
 
+/* Make the cache directory if it is missing (readable by all as root, the user's alone otherwise). */
+bool		template_cache_mkdir(const char *cache);
+
 /* ---- other cached clusters, by the same mechanism (the base cache) ---- */
 
 /* What cache_entry_clone() found. */
