@@ -34,8 +34,12 @@ for s in $SUITES; do
 		run_suite pgtap "$DRYDOCK" exec --quiet "${PGOPT[@]}" -- \
 			pg_prove --ext .sql test/pgtap/ ;;
 	driver)
+		# the failures' diagnostics (Test::More's diag, on stderr) are
+		# repeated at the end: a CI log is often read from its tail
+		mkdir -p build
 		run_suite driver "$DRYDOCK" exec --quiet "${PGOPT[@]}" -- \
-			prove test/driver/ ;;
+			prove test/driver/ 2> >(tee build/driver-suite.stderr >&2)
+		wait $! 2>/dev/null ;;
 	*)
 		echo "unknown suite $s"; failed=$((failed + 1)) ;;
 	esac
@@ -48,5 +52,9 @@ if [ -n "$leftover" ]; then
 	echo "left behind: $leftover"; failed=$((failed + 1)); failed_names="$failed_names leftovers"
 fi
 
+if [[ " $failed_names " == *" driver "* ]] && [ -s build/driver-suite.stderr ]; then
+	echo "=== the driver suite's failure diagnostics (build/driver-suite.stderr, last 120 lines):"
+	grep -v '^[[:space:]]*$' build/driver-suite.stderr | tail -n 120
+fi
 echo "suites: $passed passed, $failed failed${failed_names:+ ($failed_names )}"
 [ "$failed" -eq 0 ]

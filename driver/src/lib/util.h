@@ -90,6 +90,14 @@ bool		mkdir_p(const char *path, mode_t parents_mode, mode_t mode);
 bool		remove_tree(const char *path);
 
 /*
+ * Copy the directory tree src to dst (which must not exist): regular files,
+ * directories and symbolic links with their modes and, as root, owners; on
+ * two threads (copy_tree.c).  false with err on failure (dst may be half
+ * made: the caller removes it).
+ */
+bool		copy_tree(const char *src, const char *dst, char *err, size_t errlen);
+
+/*
  * Start time of a process in clock ticks since boot (/proc/PID/stat field
  * 22), 0 if unknown: with the pid, it names a process unambiguously.
  */

@@ -85,6 +85,11 @@ typedef struct run_ctx
 								 * line goes on (run_side_send), or NULL */
 	char	   *side_what;		/* its query as the command log shows it */
 	double		side_t0;		/* when it was sent */
+	char	   *side_next_what; /* a query queued behind it (pipeline), or NULL */
+	bool		rollback_follows;	/* run_round: this apply's rollback comes next */
+	bool		rollback_begun; /* capture_begin('rollback') ran on the side */
+	PGconn	   *checkpoint_conn;	/* a CHECKPOINT under way, or NULL */
+	double		checkpoint_t0;
 	char	   *dbname;
 	char	   *schema;
 	json_t	   *policy;			/* parsed --policy, or {} */
@@ -169,6 +174,32 @@ bool		run_side_send(run_ctx *ctx, const char *what, const char *query, int npara
 						  const char *const *params, int result_format);
 json_t	   *run_side_rows(run_ctx *ctx, int *rc);
 void		run_side_close(run_ctx *ctx);
+
+/*
+ * run_side_send_pipelined: as run_side_send, with a second query (text
+ * results, no rows wanted) queued behind the first in libpq's pipeline mode:
+ * the server runs it as soon as the first ends, while the main line still
+ * works.  Once the first query's results are read (to PQgetResult's NULL),
+ * run_side_next_result reads the second's: true if it ran and succeeded
+ * (recorded as a command, with the duration the server measured); false if
+ * it failed or never ran (the first failed): the caller runs it itself.
+ */
+bool		run_side_send_pipelined(run_ctx *ctx, const char *what, const char *query, int nparams,
+									const char *const *params, int result_format,
+									const char *next_what, const char *next_query, int next_nparams,
+									const char *const *next_params);
+bool		run_side_next_result(run_ctx *ctx);
+
+/*
+ * A CHECKPOINT on a connection of its own, not waited for: after a
+ * rollback that dropped many relations, the checkpointer unlinks their files
+ * (kept by PostgreSQL until the next checkpoint) on another core while the
+ * rollback is checked, instead of the teardown removing them one by one.
+ * run_checkpoint_wait waits for it (before anything else changes the
+ * database, and before the teardown) and records it.
+ */
+void		run_checkpoint_send(run_ctx *ctx);
+void		run_checkpoint_wait(run_ctx *ctx);
 
 /* Tear down, record it, write the reports, print the summary: exit code. */
 int			run_finish(run_ctx *ctx, int code, const char *status, const char *message);

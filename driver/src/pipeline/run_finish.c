@@ -641,6 +641,11 @@ run_finish(run_ctx *ctx, int code, const char *status, const char *message)
 	}
 	signals_cancel_on_signal(NULL);
 	run_side_close(ctx);
+	if (ctx->checkpoint_conn)
+	{
+		PQfinish(ctx->checkpoint_conn);
+		ctx->checkpoint_conn = NULL;
+	}
 	if (ctx->conn)
 	{
 		PQfinish(ctx->conn);

@@ -194,35 +194,103 @@ run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, c
 	return rows;
 }
 
+/* Open the side connection if it is not (false: could not, recorded). */
+static bool
+side_open(run_ctx *ctx)
+{
+	char		err[1024];
+
+	if (ctx->side)
+		return true;
+	/* the same checks as the main connection: this sandbox, its socket */
+	ctx->side = sandbox_connect(&ctx->sb, ctx->dbname, err, sizeof(err));
+	if (!ctx->side)
+	{
+		run_command(ctx, "sql", "second connection (for checks run side by side)", err, 0);
+		return false;
+	}
+	signals_cancel_side_on_signal(PQgetCancel(ctx->side));
+	return true;
+}
+
 bool
 run_side_send(run_ctx *ctx, const char *what, const char *query, int nparams,
 			  const char *const *params, int result_format)
 {
-	char		err[1024];
+	return run_side_send_pipelined(ctx, what, query, nparams, params, result_format,
+								   NULL, NULL, 0, NULL);
+}
+
+bool
+run_side_send_pipelined(run_ctx *ctx, const char *what, const char *query, int nparams,
+						const char *const *params, int result_format,
+						const char *next_what, const char *next_query, int next_nparams,
+						const char *const *next_params)
+{
+	PGconn	   *c;
 
 	if (ctx->side_what)
 		return false;			/* one query at a time */
-	if (!ctx->side)
+	if (!side_open(ctx))
+		return false;
+	c = ctx->side;
+	if ((next_query && !PQenterPipelineMode(c)) ||
+		!PQsendQueryParams(c, query, nparams, NULL, params, NULL, NULL, result_format) ||
+		!PQsetSingleRowMode(c) ||
+		(next_query && (!PQsendQueryParams(c, next_query, next_nparams, NULL, next_params, NULL, NULL, 0) ||
+						!PQpipelineSync(c))))
 	{
-		/* the same checks as the main connection: this sandbox, its socket */
-		ctx->side = sandbox_connect(&ctx->sb, ctx->dbname, err, sizeof(err));
-		if (!ctx->side)
-		{
-			run_command(ctx, "sql", "second connection (for checks run side by side)", err, 0);
-			return false;
-		}
-		signals_cancel_side_on_signal(PQgetCancel(ctx->side));
-	}
-	if (!PQsendQueryParams(ctx->side, query, nparams, NULL, params, NULL, NULL, result_format) ||
-		!PQsetSingleRowMode(ctx->side))
-	{
-		run_command(ctx, "sql", what, PQerrorMessage(ctx->side), 0);
+		run_command(ctx, "sql", what, PQerrorMessage(c), 0);
 		run_side_close(ctx);
 		return false;
 	}
 	ctx->side_what = xstrdup(what);
+	ctx->side_next_what = next_query ? xstrdup(next_what) : NULL;
 	ctx->side_t0 = now_ms();
 	return true;
+}
+
+bool
+run_side_next_result(run_ctx *ctx)
+{
+	PGconn	   *c = ctx->side;
+	PGresult   *r;
+	bool		ok = false;
+	double		ms = 0;
+	char	   *msg = NULL;
+
+	if (!c || !ctx->side_next_what)
+		return false;
+	/* the queued query's result, its end (NULL), then the pipeline's sync */
+	while ((r = PQgetResult(c)) != NULL)
+	{
+		ExecStatusType st = PQresultStatus(r);
+
+		if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) >= 1 && !PQgetisnull(r, 0, PQnfields(r) - 1))
+		{
+			ok = true;
+			/* its last column: how long the server took, in ms */
+			ms = atof(PQgetvalue(r, 0, PQnfields(r) - 1));
+		}
+		else if (!msg)
+			msg = xstrdup(st == PGRES_PIPELINE_ABORTED ? "not run: the query before it failed"
+						  : PQresultErrorMessage(r));
+		PQclear(r);
+	}
+	while ((r = PQgetResult(c)) != NULL)
+	{
+		bool		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	(void) PQexitPipelineMode(c);
+	run_command(ctx, "sql", ctx->side_next_what, ok ? "ok" : (msg ? msg : "failed"), ms);
+	free(msg);
+	free(ctx->side_next_what);
+	ctx->side_next_what = NULL;
+	return ok;
 }
 
 json_t *
@@ -254,4 +322,52 @@ run_side_close(run_ctx *ctx)
 	ctx->side = NULL;
 	free(ctx->side_what);
 	ctx->side_what = NULL;
+	free(ctx->side_next_what);
+	ctx->side_next_what = NULL;
+}
+
+void
+run_checkpoint_send(run_ctx *ctx)
+{
+	char		err[1024];
+
+	if (ctx->checkpoint_conn)
+		return;
+	ctx->checkpoint_conn = sandbox_connect(&ctx->sb, ctx->dbname, err, sizeof(err));
+	if (!ctx->checkpoint_conn)
+	{
+		run_command(ctx, "sql", "connection for a CHECKPOINT", err, 0);
+		return;
+	}
+	if (!PQsendQuery(ctx->checkpoint_conn, "CHECKPOINT"))
+	{
+		run_command(ctx, "sql", "CHECKPOINT", PQerrorMessage(ctx->checkpoint_conn), 0);
+		PQfinish(ctx->checkpoint_conn);
+		ctx->checkpoint_conn = NULL;
+		return;
+	}
+	ctx->checkpoint_t0 = now_ms();
+}
+
+void
+run_checkpoint_wait(run_ctx *ctx)
+{
+	PGresult   *r;
+	char	   *msg = NULL;
+
+	if (!ctx->checkpoint_conn)
+		return;
+	while ((r = PQgetResult(ctx->checkpoint_conn)) != NULL)
+	{
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && !msg)
+			msg = xstrdup(PQresultErrorMessage(r));
+		PQclear(r);
+	}
+	/* a failed CHECKPOINT changes nothing: the teardown removes the files */
+	run_command(ctx, "sql", "CHECKPOINT (on a third connection while the rollback was checked: "
+				"the files of the dropped relations go now, not in the teardown)",
+				msg ? msg : "ok", now_ms() - ctx->checkpoint_t0);
+	free(msg);
+	PQfinish(ctx->checkpoint_conn);
+	ctx->checkpoint_conn = NULL;
 }

@@ -18,7 +18,7 @@
  * with it (lock_take() explains how that stays safe).
  *
  * The same mechanism (key file, flock, build in a temporary directory then
- * rename, validity checks, cp -a --reflink=auto) also keeps other cached
+ * rename, validity checks, copy_tree()) also keeps other cached
  * clusters: cache_entry_clone() and cache_entry_store() below, used for the
  * base cache (a cluster with a restored --base, stopped cleanly; see
  * sandbox_base_cache_store()).  Such an entry must have been shut down
@@ -199,6 +199,7 @@ template_build(const cluster_spec *cs, const char *cache, const char *tpl, const
 	}
 	if (cs->user->switch_user && chown(build, cs->user->uid, cs->user->gid) != 0)
 	{
+		snprintf(err, errlen, "cannot give %s to the cluster user: %s", build, strerror(errno));
 		remove_tree(build);
 		free(build);
 		return -1;
@@ -231,34 +232,24 @@ template_build(const cluster_spec *cs, const char *cache, const char *tpl, const
 	return rc;
 }
 
+/* Copy a template's data directory into a run's: 0, -1 with err, or a signal's exit code. */
 static int
-copy_tree(const char *src, const char *dst, double *ms, char *err, size_t errlen)
+clone_data_dir(const char *src, const char *dst, double *ms, char *err, size_t errlen)
 {
-	/* cp -a keeps modes and owners; reflinks where the filesystem can */
-	const char *argv[] = {"/bin/cp", "-a", "--reflink=auto", src, dst, NULL};
-	char	  **env = child_env_new(NULL);
-	proc_result res;
-	bool		started = proc_run(&(proc_spec)
-								   {
-								   .argv = argv,.envp = env,.timeout_ms = 120000
-								   }, &res, err, errlen);
+	double		t0 = now_ms();
+	bool		ok = copy_tree(src, dst, err, errlen);
 
-	child_env_free(env);
-	if (!started)
-		return -1;
-	*ms = res.ms;
-	if (res.interrupted && dd_got_signal)
-	{
-		proc_result_free(&res);
+	*ms = now_ms() - t0;
+	if (dd_got_signal)
 		return signals_pending_code(err, errlen);
-	}
-	if (res.exit_code != 0)
+	if (!ok)
 	{
-		snprintf(err, errlen, "copying the template failed: %s", res.err);
-		proc_result_free(&res);
+		char		why[1024];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "copying the template failed: %s", why);
 		return -1;
 	}
-	proc_result_free(&res);
 	return 0;
 }
 
@@ -381,7 +372,7 @@ relock:
 		flock(lockfd, LOCK_SH);
 	}
 	src = xasprintf("%s/data", tpl);
-	if ((rc = copy_tree(src, data_dir, &res->ms_clone, err, errlen)) != 0)
+	if ((rc = clone_data_dir(src, data_dir, &res->ms_clone, err, errlen)) != 0)
 	{
 		remove_tree(data_dir);
 		if (rc > 0)
@@ -469,7 +460,7 @@ cache_entry_clone(const char *key, int major, const char *extra_name, const char
 	if (extra_name && !hit->extra)
 		goto out;
 	src = xasprintf("%s/data", entry);
-	if ((rc = copy_tree(src, data_dir, &hit->ms_clone, err, errlen)) != 0)
+	if ((rc = clone_data_dir(src, data_dir, &hit->ms_clone, err, errlen)) != 0)
 	{
 		remove_tree(data_dir);
 		free(hit->extra);
@@ -608,7 +599,7 @@ cache_entry_store(const char *key, int major, const char *src_data, const char *
 		goto out;
 	}
 	data = xasprintf("%s/data", build);
-	if ((rc = copy_tree(src_data, data, ms, err, errlen)) != 0 ||
+	if ((rc = clone_data_dir(src_data, data, ms, err, errlen)) != 0 ||
 		!cluster_read_system_identifier(data, &sysid))
 	{
 		remove_tree(build);
