@@ -57,7 +57,7 @@ is($second->{report}{environment}{apply_role_reason}, $first->{report}{environme
 is($second->{report}{baseline_fingerprint}, $first->{report}{baseline_fingerprint}, 'second run: the same baseline fingerprint');
 is(scalar(commands_of_kind($first, 'base')), 1, 'first run: the command list shows the restore');
 is(scalar(commands_of_kind($second, 'base')), 0, 'second run: no restore in the command list');
-ok((grep { $_->{command} =~ /BASECACHE\/data RUN\/data/ } commands_of_kind($second, 'clone')), 'second run: the command list shows the clone');
+ok((grep { $_->{command} =~ /BASECACHE\/data to RUN\/data/ } commands_of_kind($second, 'clone')), 'second run: the command list shows the clone');
 is(scalar(entries()), 1, 'still one entry');
 my @first_cmds = map { $_->{command} } @{ $first->{report}{commands} };
 my ($i_base) = grep { $first_cmds[$_] =~ /baseline_save/ } 0 .. $#first_cmds;

@@ -86,6 +86,7 @@ typedef struct run_ctx
 	char	   *side_what;		/* its query as the command log shows it */
 	double		side_t0;		/* when it was sent */
 	char	   *side_next_what; /* a query queued behind it (pipeline), or NULL */
+	struct side_spool *side_spool;	/* a thread reading its rows, or NULL */
 	bool		rollback_follows;	/* run_round: this apply's rollback comes next */
 	bool		rollback_begun; /* capture_begin('rollback') ran on the side */
 	PGconn	   *checkpoint_conn;	/* a CHECKPOINT under way, or NULL */
@@ -189,6 +190,19 @@ bool		run_side_send_pipelined(run_ctx *ctx, const char *what, const char *query,
 									const char *next_what, const char *next_query, int next_nparams,
 									const char *const *next_params);
 bool		run_side_next_result(run_ctx *ctx);
+
+/*
+ * run_side_spool_start: a thread of its own reads the side query's rows
+ * (their first column's bytes, in order) into f as they come, then the
+ * queued query's result: the server is never held up by a main line busy
+ * elsewhere (a 5 MB script does not fit a socket's buffers).  false: no
+ * thread (the caller reads on its own).  run_side_spool_finish waits for
+ * it, records the command(s) and returns whether every row came (*bytes),
+ * else *msg (malloc'd, or NULL); the queued query's outcome goes to
+ * *next_ok.  run_side_close waits for a thread still reading.
+ */
+bool		run_side_spool_start(run_ctx *ctx, FILE *f);
+bool		run_side_spool_finish(run_ctx *ctx, long long *bytes, char **msg, bool *next_ok);
 
 /*
  * A CHECKPOINT on a connection of its own, not waited for: after a

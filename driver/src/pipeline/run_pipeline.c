@@ -1604,69 +1604,109 @@ fetch_ddl_log(run_ctx *ctx, const char *phase, long long total, json_t *round_js
 	" pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - pg_catalog.statement_timestamp()) * 1000"
 #define ROLLBACK_BEGIN_WHAT "SELECT drydock.capture_begin('rollback') (on the second connection after the pgTAP script, while the checks ran)"
 
-/* Start the script on the side connection; false: not started (run it on the main line). */
-static bool
+/*
+ * Start the script on the side connection, read into a temporary file by a
+ * thread of its own as it comes: the file, or NULL if not started (it runs
+ * on the main line then).
+ */
+static FILE *
 pgtap_send(run_ctx *ctx)
 {
 	const char *sp[1] = {ctx->schema};
 	const char *rp[1] = {"rollback"};
+	FILE	   *f = tmpfile();
+	bool		sent;
 
+	if (!f)
+		return NULL;
 	if (ctx->rollback_follows)
-		return run_side_send_pipelined(ctx, PGTAP_WHAT_SIDE, PGTAP_QUERY, 1, sp, 1,
+		sent = run_side_send_pipelined(ctx, PGTAP_WHAT_SIDE, PGTAP_QUERY, 1, sp, 1,
 									   ROLLBACK_BEGIN_WHAT, ROLLBACK_BEGIN_QUERY, 1, rp);
-	return run_side_send(ctx, PGTAP_WHAT_SIDE, PGTAP_QUERY, 1, sp, 1);
+	else
+		sent = run_side_send(ctx, PGTAP_WHAT_SIDE, PGTAP_QUERY, 1, sp, 1);
+	if (sent && run_side_spool_start(ctx, f))
+		return f;
+	if (sent)
+		run_side_close(ctx);	/* no thread: the main line makes it again */
+	fclose(f);
+	return NULL;
 }
 
-/* Read the script: on the side connection where pgtap_send() started it. */
-static void
-fetch_pgtap(run_ctx *ctx, bool on_side)
+/* The script on the main line, into f: true if it all came. */
+static bool
+pgtap_read_here(run_ctx *ctx, FILE *f, long long *bytes, char **msg)
 {
 	const char *sp[1] = {ctx->schema};
-	PGconn	   *conn = on_side ? ctx->side : ctx->conn;
-	double		t = on_side ? ctx->side_t0 : now_ms();
-	FILE	   *f = tmpfile();
 	PGresult   *res;
-	bool		ok = f != NULL;
-	long long	bytes = 0;
-	char	   *msg = NULL;
+	bool		ok = true;
 
-	if (!on_side &&
-		(!ok || !PQsendQueryParams(conn, PGTAP_QUERY, 1, NULL, sp, NULL, NULL, 1) ||
-		 !PQsetSingleRowMode(conn)))
-		ok = false;
-	/* on the side, the query runs: read it to its end even without a file */
-	while ((f || on_side) && (res = PQgetResult(conn)) != NULL)
+	if (!PQsendQueryParams(ctx->conn, PGTAP_QUERY, 1, NULL, sp, NULL, NULL, 1) ||
+		!PQsetSingleRowMode(ctx->conn))
+	{
+		*msg = xstrdup(PQerrorMessage(ctx->conn));
+		return false;
+	}
+	while ((res = PQgetResult(ctx->conn)) != NULL)
 	{
 		ExecStatusType st = PQresultStatus(res);
 
 		if (st == PGRES_SINGLE_TUPLE && ok)
 		{
-			const char *chunk = PQgetvalue(res, 0, 0);
 			size_t		len = (size_t) PQgetlength(res, 0, 0);
 
 			/* the script's bytes, exactly (binary: no escaping) */
-			if (fwrite(chunk, 1, len, f) != len)
+			if (fwrite(PQgetvalue(res, 0, 0), 1, len, f) != len)
 				ok = false;
-			bytes += (long long) len;
+			*bytes += (long long) len;
 		}
 		else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE)
 		{
 			ok = false;
-			if (!msg)
-				msg = xstrdup(PQresultErrorMessage(res));
+			if (!*msg)
+				*msg = xstrdup(PQresultErrorMessage(res));
 		}
 		PQclear(res);
 	}
-	if (f && fflush(f) != 0)
-		ok = false;
-	run_command(ctx, "sql", on_side ? PGTAP_WHAT_SIDE : PGTAP_WHAT,
-				ok ? "ok" : (msg ? msg : "failed"), now_ms() - t);
-	free(msg);
-	if (on_side)
+	return ok;
+}
+
+/* The run stops before reading the script: its thread ends first, then its file. */
+static void
+pgtap_abandon(run_ctx *ctx, FILE *side_file)
+{
+	if (!side_file)
+		return;
+	run_side_close(ctx);
+	fclose(side_file);
+}
+
+/* Read the script: from the side's thread (side_file) or on the main line. */
+static void
+fetch_pgtap(run_ctx *ctx, FILE *side_file)
+{
+	FILE	   *f = side_file ? side_file : tmpfile();
+	bool		ok;
+	long long	bytes = 0;
+	char	   *msg = NULL;
+
+	if (side_file)
 	{
-		ctx->rollback_begun = run_side_next_result(ctx);
+		bool		next_ok;
+
+		ok = run_side_spool_finish(ctx, &bytes, &msg, &next_ok);
+		ctx->rollback_begun = next_ok;
 		run_side_close(ctx);
 	}
+	else
+	{
+		double		t = now_ms();
+
+		ok = f && pgtap_read_here(ctx, f, &bytes, &msg);
+		run_command(ctx, "sql", PGTAP_WHAT, ok ? "ok" : (msg ? msg : "failed"), now_ms() - t);
+	}
+	free(msg);
+	if (ok && fflush(f) != 0)
+		ok = false;
 	if (!ok)
 	{
 		if (f)
@@ -1802,7 +1842,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	json_t	   *log;
 	bool		need_pgtap = !json_object_get(ctx->report, "pgtap_script") &&
 		!json_object_get(ctx->report, "pgtap_script_bytes");
-	bool		pgtap_on_side = false;
+	FILE	   *pgtap_file = NULL;	/* the script, read on the side */
 	long long	events;
 	long long	relations;
 
@@ -1853,7 +1893,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	if (events + relations >= SIDE_MIN_WORK)
 	{
 		if (strcmp(phase, "apply") == 0)
-			pgtap_on_side = need_pgtap && pgtap_send(ctx);
+			pgtap_file = need_pgtap ? pgtap_send(ctx) : NULL;
 		else
 		{
 			(void) verify_rollback_send(ctx);
@@ -1865,6 +1905,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	log = fetch_ddl_log(ctx, phase, events, round_json, &rc);
 	if (!log)
 	{
+		pgtap_abandon(ctx, pgtap_file);
 		psql_apply_result_free(&ar);
 		return rc;
 	}
@@ -1892,6 +1933,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		free(policy);
 		if (!rows)
 		{
+			pgtap_abandon(ctx, pgtap_file);
 			psql_apply_result_free(&ar);
 			return rc;
 		}
@@ -1901,7 +1943,7 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 		count_findings(ctx, rows);
 		json_object_set_new(round_json, "verification", rows);
 		if (need_pgtap)
-			fetch_pgtap(ctx, pgtap_on_side);
+			fetch_pgtap(ctx, pgtap_file);
 		/* this apply's checks, not the run's running totals */
 		dd_progress("verify: %d failing, %d warning checks", report_count_status(rows, "fail"),
 					report_count_status(rows, "warn"));

@@ -10,6 +10,8 @@
  */
 #include "run.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,18 +252,18 @@ run_side_send_pipelined(run_ctx *ctx, const char *what, const char *query, int n
 	return true;
 }
 
-bool
-run_side_next_result(run_ctx *ctx)
+/*
+ * The queued query's result on c, its end (NULL), then the pipeline's sync;
+ * leaves pipeline mode.  Touches nothing but c (the spool thread calls it).
+ */
+static bool
+side_read_next(PGconn *c, double *ms, char **msg)
 {
-	PGconn	   *c = ctx->side;
 	PGresult   *r;
 	bool		ok = false;
-	double		ms = 0;
-	char	   *msg = NULL;
 
-	if (!c || !ctx->side_next_what)
-		return false;
-	/* the queued query's result, its end (NULL), then the pipeline's sync */
+	*ms = 0;
+	*msg = NULL;
 	while ((r = PQgetResult(c)) != NULL)
 	{
 		ExecStatusType st = PQresultStatus(r);
@@ -270,11 +272,11 @@ run_side_next_result(run_ctx *ctx)
 		{
 			ok = true;
 			/* its last column: how long the server took, in ms */
-			ms = atof(PQgetvalue(r, 0, PQnfields(r) - 1));
+			*ms = atof(PQgetvalue(r, 0, PQnfields(r) - 1));
 		}
-		else if (!msg)
-			msg = xstrdup(st == PGRES_PIPELINE_ABORTED ? "not run: the query before it failed"
-						  : PQresultErrorMessage(r));
+		else if (!*msg)
+			*msg = xstrdup(st == PGRES_PIPELINE_ABORTED ? "not run: the query before it failed"
+						   : PQresultErrorMessage(r));
 		PQclear(r);
 	}
 	while ((r = PQgetResult(c)) != NULL)
@@ -286,10 +288,143 @@ run_side_next_result(run_ctx *ctx)
 			break;
 	}
 	(void) PQexitPipelineMode(c);
+	return ok;
+}
+
+/* Record the queued query's outcome as a command; forget it. */
+static bool
+side_record_next(run_ctx *ctx, bool ok, double ms, char *msg)
+{
 	run_command(ctx, "sql", ctx->side_next_what, ok ? "ok" : (msg ? msg : "failed"), ms);
 	free(msg);
 	free(ctx->side_next_what);
 	ctx->side_next_what = NULL;
+	return ok;
+}
+
+bool
+run_side_next_result(run_ctx *ctx)
+{
+	double		ms;
+	char	   *msg;
+	bool		ok;
+
+	if (!ctx->side || !ctx->side_next_what)
+		return false;
+	ok = side_read_next(ctx->side, &ms, &msg);
+	return side_record_next(ctx, ok, ms, msg);
+}
+
+/* ---------- the spool thread ---------- */
+
+struct side_spool
+{
+	pthread_t	thread;
+	PGconn	   *conn;
+	FILE	   *f;
+	bool		with_next;
+	/* results, read by the main thread after pthread_join */
+	bool		ok;
+	long long	bytes;
+	char	   *msg;
+	double		t_end;
+	bool		next_ok;
+	double		next_ms;
+	char	   *next_msg;
+};
+
+static void *
+side_spool_main(void *arg)
+{
+	struct side_spool *sp = arg;
+	PGresult   *res;
+
+	sp->ok = true;
+	while ((res = PQgetResult(sp->conn)) != NULL)
+	{
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_SINGLE_TUPLE && sp->ok)
+		{
+			size_t		len = (size_t) PQgetlength(res, 0, 0);
+
+			/* the bytes, exactly (binary: no escaping) */
+			if (fwrite(PQgetvalue(res, 0, 0), 1, len, sp->f) != len)
+				sp->ok = false;
+			sp->bytes += (long long) len;
+		}
+		else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE)
+		{
+			sp->ok = false;
+			if (!sp->msg)
+				sp->msg = xstrdup(PQresultErrorMessage(res));
+		}
+		PQclear(res);
+	}
+	sp->t_end = now_ms();
+	if (sp->with_next)
+		sp->next_ok = side_read_next(sp->conn, &sp->next_ms, &sp->next_msg);
+	return NULL;
+}
+
+bool
+run_side_spool_start(run_ctx *ctx, FILE *f)
+{
+	struct side_spool *sp;
+	sigset_t	all,
+				old;
+	int			rc;
+
+	if (!ctx->side || !ctx->side_what || ctx->side_spool)
+		return false;
+	sp = xcalloc(1, sizeof(*sp));
+	sp->conn = ctx->side;
+	sp->f = f;
+	sp->with_next = ctx->side_next_what != NULL;
+	/* the signals stay the main thread's (the thread inherits the mask) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&sp->thread, NULL, side_spool_main, sp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+	{
+		free(sp);
+		return false;
+	}
+	ctx->side_spool = sp;
+	return true;
+}
+
+/* Wait for the spool thread; NULL if there is none. */
+static struct side_spool *
+side_spool_join(run_ctx *ctx)
+{
+	struct side_spool *sp = ctx->side_spool;
+
+	if (sp)
+		pthread_join(sp->thread, NULL);
+	ctx->side_spool = NULL;
+	return sp;
+}
+
+bool
+run_side_spool_finish(run_ctx *ctx, long long *bytes, char **msg, bool *next_ok)
+{
+	struct side_spool *sp = side_spool_join(ctx);
+	bool		ok;
+
+	*next_ok = false;
+	*bytes = 0;
+	*msg = NULL;
+	if (!sp)
+		return false;
+	ok = sp->ok;
+	*bytes = sp->bytes;
+	*msg = sp->msg;
+	run_command(ctx, "sql", ctx->side_what, ok ? "ok" : (sp->msg ? sp->msg : "failed"), sp->t_end - ctx->side_t0);
+	if (sp->with_next)
+		*next_ok = side_record_next(ctx, sp->next_ok, sp->next_ms, sp->next_msg);
+	free(sp);
 	return ok;
 }
 
@@ -316,6 +451,14 @@ run_side_rows(run_ctx *ctx, int *rc)
 void
 run_side_close(run_ctx *ctx)
 {
+	struct side_spool *sp = side_spool_join(ctx);	/* before its connection goes */
+
+	if (sp)
+	{
+		free(sp->msg);
+		free(sp->next_msg);
+		free(sp);
+	}
 	signals_cancel_side_on_signal(NULL);
 	if (ctx->side)
 		PQfinish(ctx->side);
