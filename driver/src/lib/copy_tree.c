@@ -268,7 +268,9 @@ copy_scan(copy_job *job, const char *rel)
 		}
 		else
 		{
-			copy_fail(job, "copy (not a file, directory or link)", path, EINVAL);
+			/* before the threads start: nobody else writes err */
+			snprintf(job->err, job->errlen, "cannot copy %s: not a regular file, directory or symbolic link", path);
+			atomic_store(&job->failed, true);
 			ok = false;
 		}
 	}

@@ -178,18 +178,15 @@ void		run_side_close(run_ctx *ctx);
 
 /*
  * run_side_send_pipelined: as run_side_send, with a second query (text
- * results, no rows wanted) queued behind the first in libpq's pipeline mode:
- * the server runs it as soon as the first ends, while the main line still
- * works.  Once the first query's results are read (to PQgetResult's NULL),
- * run_side_next_result reads the second's: true if it ran and succeeded
- * (recorded as a command, with the duration the server measured); false if
- * it failed or never ran (the first failed): the caller runs it itself.
+ * results, no rows wanted; its last column the server's time for it, in ms)
+ * queued behind the first in libpq's pipeline mode: the server runs it as
+ * soon as the first ends, while the main line still works.  Its result is
+ * read by the spool thread below after the first's rows.
  */
 bool		run_side_send_pipelined(run_ctx *ctx, const char *what, const char *query, int nparams,
 									const char *const *params, int result_format,
 									const char *next_what, const char *next_query, int next_nparams,
 									const char *const *next_params);
-bool		run_side_next_result(run_ctx *ctx);
 
 /*
  * run_side_spool_start: a thread of its own reads the side query's rows

@@ -302,19 +302,6 @@ side_record_next(run_ctx *ctx, bool ok, double ms, char *msg)
 	return ok;
 }
 
-bool
-run_side_next_result(run_ctx *ctx)
-{
-	double		ms;
-	char	   *msg;
-	bool		ok;
-
-	if (!ctx->side || !ctx->side_next_what)
-		return false;
-	ok = side_read_next(ctx->side, &ms, &msg);
-	return side_record_next(ctx, ok, ms, msg);
-}
-
 /* ---------- the spool thread ---------- */
 
 struct side_spool
