@@ -5,7 +5,10 @@
 # artifact, whole results and renderings held in memory, and OpenSSL's
 # digest initialisation.  Skipped for a sanitizer build or a wrapped driver
 # (DRYDOCK=a script, as make valgrind-test sets), whose memory is not the
-# driver's.
+# driver's.  The same run is the suite's one large enough for the work done
+# side by side (issue 17): the pgTAP script read on the side by a thread, the
+# rollback's capture_begin queued behind it, the CHECKPOINT after the
+# rollback; its report must say what a run without them says.
 use strict;
 use warnings;
 use FindBin;
@@ -13,6 +16,7 @@ use lib "$FindBin::Bin/lib";
 use DD;
 use Test::More;
 use File::Temp ();
+use JSON::PP ();
 use POSIX ':sys_wait_h';
 use Time::HiRes ();
 
@@ -59,4 +63,21 @@ is($rc, 1, "$n tables: the run completes with its findings (exit 1)")
 ok(-s "$tmp/out/report.json", "$n tables: report written");
 ok($hwm > 0, "$n tables: VmHWM sampled ($hwm kB)");
 cmp_ok($hwm, '<=', $TARGET_KB, "$n tables: driver peak RSS $hwm kB <= $TARGET_KB kB");
+
+my $r = eval { JSON::PP->new->decode(DD::slurp("$tmp/out/report.json") // '') } // {};
+my @cmds = @{ $r->{commands} || [] };
+my ($begun) = grep { ($_->{command} // '') =~ /capture_begin\('rollback'\) \(on the second connection/ } @cmds;
+ok($begun && $begun->{result} eq 'ok', "$n tables: the rollback's capture began on the side, behind the pgTAP script")
+    or diag(explain([map { $_->{command} } @cmds]));
+is(scalar(grep { ($_->{command} // '') eq 'SELECT drydock.capture_begin($1)' } @cmds), 1,
+   "$n tables: on the main line, only the apply's capture began");
+my ($ckpt) = grep { ($_->{command} // '') =~ /^CHECKPOINT/ } @cmds;
+ok($ckpt && $ckpt->{result} eq 'ok', "$n tables: a CHECKPOINT after the rollback");
+my $round = $r->{rounds}[0] // {};
+is_deeply($round->{apply_ddl_log_summary}{omitted_by_tag},
+          { 'CREATE SCHEMA' => 1, 'CREATE TABLE' => $n, 'CREATE INDEX' => 2 * $n, 'ALTER TABLE' => $n },
+          "$n tables: the apply's DDL log, as captured");
+is($round->{rollback_ddl_log_summary}{objects}{table}, $n, "$n tables: the rollback's DDL log (captured in its own phase) drops $n tables");
+is_deeply($round->{residue}, [], "$n tables: no residue");
+is($r->{pgtap_script_bytes}, -s "$tmp/out/schema-assertions.pgtap.sql", "$n tables: the pgTAP script, whole");
 done_testing();
