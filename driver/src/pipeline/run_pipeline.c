@@ -1857,7 +1857,14 @@ run_apply_phase(run_ctx *ctx, artifact *a, const char *phase, json_t *round_json
 	json_object_set(round_json, phase, ar.json);
 	if (!ar.ok && !ar.interrupted && !postmaster_survived(ctx, &ar))
 	{
-		char	   *msg = xasprintf("the sandbox's postmaster died during the %s phase; nothing more could run", phase);
+		char		why[512];
+		char	   *msg;
+
+		if (sandbox_log_reason(&ctx->sb, why, sizeof(why)))
+			msg = xasprintf("the sandbox's postmaster died during the %s phase (server log: %s); nothing more could run",
+							phase, why);
+		else
+			msg = xasprintf("the sandbox's postmaster died during the %s phase; nothing more could run", phase);
 
 		run_record_error(ctx, a->path, 0, msg);
 		free(msg);

@@ -243,6 +243,36 @@ log_tail(const char *path, char *out, size_t outlen)
 	free(log);
 }
 
+bool
+sandbox_log_reason(const sandbox *sb, char *out, size_t outlen)
+{
+	static const char *const levels[] = {"PANIC:", "FATAL:", "terminated by signal"};
+	char	   *log = sb->log_path ? read_small_file(sb->log_path, NULL) : NULL;
+	bool		found = false;
+
+	out[0] = '\0';
+	for (size_t l = 0; log && !found && l < sizeof(levels) / sizeof(levels[0]); l++)
+	{
+		/* the last line that says it */
+		for (char *p = log; (p = strstr(p, levels[l])) != NULL; p++)
+		{
+			char	   *bol = p;
+			size_t		n;
+
+			while (bol > log && bol[-1] != '\n')
+				bol--;
+			n = strcspn(bol, "\n");
+			/* without the log_line_prefix (time and pid): from the level on */
+			if (l < 2)
+				n -= (size_t) (p - bol), bol = p;
+			snprintf(out, outlen, "%.*s", (int) n, bol);
+			found = true;
+		}
+	}
+	free(log);
+	return found;
+}
+
 static int
 start_postmaster(sandbox *sb, int timeout_ms, char *err, size_t errlen)
 {

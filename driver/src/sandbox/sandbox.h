@@ -113,6 +113,12 @@ PGconn	   *sandbox_connect(sandbox *sb, const char *dbname, char *err, size_t er
 bool		sandbox_alive(sandbox *sb);
 
 /*
+ * Why the server stopped, from its log: the last PANIC (else FATAL, else
+ * "terminated by signal") line, from its level on; false if none.
+ */
+bool		sandbox_log_reason(const sandbox *sb, char *out, size_t outlen);
+
+/*
  * Immediate stop (SIGQUIT; SIGKILL after a timeout), wait for every process
  * of the cluster and postmaster.pid to be gone, remove the run directory,
  * and verify both.  Idempotent.  Returns true when verified clean.
