@@ -6,6 +6,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <fcntl.h>
 #include <dirent.h>
@@ -392,6 +394,34 @@ bool
 remove_tree(const char *path)
 {
 	return remove_at(AT_FDCWD, path, 0);
+}
+
+static void *
+remove_tree_thread(void *path)
+{
+	return remove_tree(path) ? path : NULL;
+}
+
+bool
+remove_trees_side_by_side(const char *a, const char *b)
+{
+	pthread_t	t;
+	void	   *ret = NULL;
+	bool		ok_b;
+
+	sigset_t	all,
+				old;
+	int			rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&t, NULL, remove_tree_thread, (void *) a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return remove_tree(a) && remove_tree(b);
+	ok_b = remove_tree(b);
+	pthread_join(t, &ret);
+	return ret != NULL && ok_b;
 }
 
 void

@@ -90,6 +90,14 @@ bool		mkdir_p(const char *path, mode_t parents_mode, mode_t mode);
 bool		remove_tree(const char *path);
 
 /*
+ * remove_tree of a and of b at once, on two threads: most of a large
+ * tmpfs tree's removal is the kernel freeing its pages, on the calling core
+ * (a cluster's WAL and its base: 38 -> 24 ms).  Signals stay with the
+ * calling thread.
+ */
+bool		remove_trees_side_by_side(const char *a, const char *b);
+
+/*
  * Copy the directory tree src to dst (which must not exist): regular files,
  * directories and symbolic links with their modes and, as root, owners; on
  * two threads (copy_tree.c).  false with err on failure (dst may be half

@@ -943,6 +943,16 @@ sandbox_teardown(sandbox *sb)
 	sb->postmaster_pid = 0;
 	if (sb->run_dir)
 	{
+		/* the cluster's two large trees side by side, then the rest */
+		if (sb->data_dir)
+		{
+			char	   *wal = xasprintf("%s/pg_wal", sb->data_dir);
+			char	   *base = xasprintf("%s/base", sb->data_dir);
+
+			(void) remove_trees_side_by_side(wal, base);
+			free(wal);
+			free(base);
+		}
 		if (!remove_tree(sb->run_dir) || lstat(sb->run_dir, &st) == 0)
 		{
 			clean = false;
