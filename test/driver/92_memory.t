@@ -7,8 +7,9 @@
 # (DRYDOCK=a script, as make valgrind-test sets), whose memory is not the
 # driver's.  The same run is the suite's one large enough for the work done
 # side by side (issue 17): the pgTAP script read on the side by a thread, the
-# rollback's capture_begin queued behind it, the CHECKPOINT after the
-# rollback; its report must say what a run without them says.
+# rollback's capture_begin queued behind it, the residue queued behind
+# verify_rollback(), the CHECKPOINT after the rollback; its report must say
+# what a run without them says.
 use strict;
 use warnings;
 use FindBin;
@@ -71,6 +72,8 @@ ok($begun && $begun->{result} eq 'ok', "$n tables: the rollback's capture began 
     or diag(explain([map { $_->{command} } @cmds]));
 is(scalar(grep { ($_->{command} // '') eq 'SELECT drydock.capture_begin($1)' } @cmds), 1,
    "$n tables: on the main line, only the apply's capture began");
+my ($residue) = grep { ($_->{command} // '') =~ /drydock\.diff\('pre-apply'\) \(on the second connection, queued behind verify_rollback/ } @cmds;
+ok($residue && $residue->{result} eq 'ok', "$n tables: the residue read on the side, behind verify_rollback()");
 my ($ckpt) = grep { ($_->{command} // '') =~ /^CHECKPOINT/ } @cmds;
 ok($ckpt && $ckpt->{result} eq 'ok', "$n tables: a CHECKPOINT after the rollback");
 my $round = $r->{rounds}[0] // {};

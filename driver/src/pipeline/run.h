@@ -178,10 +178,11 @@ void		run_side_close(run_ctx *ctx);
 
 /*
  * run_side_send_pipelined: as run_side_send, with a second query (text
- * results, no rows wanted; its last column the server's time for it, in ms)
- * queued behind the first in libpq's pipeline mode: the server runs it as
- * soon as the first ends, while the main line still works.  Its result is
- * read by the spool thread below after the first's rows.
+ * results) queued behind the first in libpq's pipeline mode: the server
+ * runs it as soon as the first ends, while the main line still works.  Its
+ * result is read by the spool thread below after the first's rows (one row
+ * whose last column is the server's time for it, in ms), or its rows by
+ * run_side_next_rows after run_side_rows.
  */
 bool		run_side_send_pipelined(run_ctx *ctx, const char *what, const char *query, int nparams,
 									const char *const *params, int result_format,
@@ -199,6 +200,14 @@ bool		run_side_send_pipelined(run_ctx *ctx, const char *what, const char *query,
  * *next_ok.  run_side_close waits for a thread still reading.
  */
 bool		run_side_spool_start(run_ctx *ctx, FILE *f);
+
+/*
+ * run_side_next_rows: after run_side_rows, the rows of the query queued
+ * behind (run_side_send_pipelined), as run_query_rows returns them; its
+ * duration in the command log is what the main line waited for it after
+ * the first.  Closes the side connection.
+ */
+json_t	   *run_side_next_rows(run_ctx *ctx, int *rc);
 bool		run_side_spool_finish(run_ctx *ctx, long long *bytes, char **msg, bool *next_ok);
 
 /*

@@ -1821,13 +1821,24 @@ verify_rollback_policy(run_ctx *ctx)
 	return policy;
 }
 
-/* Start verify_rollback() on the side connection (run_check_rollback reads it). */
+/*
+ * The residue (the diff against the baseline) after the rollback; on the
+ * side, queued behind verify_rollback(), whose own diff has just filled that
+ * backend's catalog caches (the main line's were emptied by the rollback).
+ */
+#define RESIDUE_QUERY "SELECT change, kind, identity, before, after FROM drydock.diff($1)"
+#define RESIDUE_WHAT "SELECT * FROM drydock.diff('pre-apply')"
+#define RESIDUE_WHAT_SIDE RESIDUE_WHAT " (on the second connection, queued behind verify_rollback(): the time the main line waited for it after that)"
+
+/* Start verify_rollback() and the residue on the side connection (run_check_rollback reads them). */
 static bool
 verify_rollback_send(run_ctx *ctx)
 {
 	char	   *policy = verify_rollback_policy(ctx);
 	const char *vp[3] = {ctx->schema, policy, BASELINE_LABEL};
-	bool		sent = run_side_send(ctx, VERIFY_ROLLBACK_WHAT_SIDE, VERIFY_ROLLBACK_QUERY, 3, vp, 0);
+	const char *bp[1] = {BASELINE_LABEL};
+	bool		sent = run_side_send_pipelined(ctx, VERIFY_ROLLBACK_WHAT_SIDE, VERIFY_ROLLBACK_QUERY, 3, vp, 0,
+											   RESIDUE_WHAT_SIDE, RESIDUE_QUERY, 1, bp);
 
 	free(policy);
 	return sent;
@@ -1987,7 +1998,7 @@ run_round(run_ctx *ctx, int round)
 	return 0;
 }
 
-static int	rollback_state(run_ctx *ctx, json_t *round_json);
+static int	rollback_state(run_ctx *ctx, json_t *round_json, json_t *residue);
 
 int
 run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
@@ -2003,16 +2014,24 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 
 	/*
 	 * verify_rollback() was started on the side connection when the
-	 * rollback phase ended, if it could be: the state queries below run
-	 * meanwhile (its key keeps its place in the report).
+	 * rollback phase ended, if it could be, with the residue queued behind
+	 * it: the main line read the DDL log meanwhile.
 	 */
 	on_side = ctx->side_what && strcmp(ctx->side_what, VERIFY_ROLLBACK_WHAT_SIDE) == 0;
 	if (on_side)
 	{
+		json_t	   *residue;
+
+		/* its key keeps its place in the report */
 		json_object_set_new(round_json, "rollback_verification", json_null());
-		if ((rc = rollback_state(ctx, round_json)) != 0)
+		if (!(rows = run_side_rows(ctx, &rc)))
 			return rc;
-		rows = run_side_rows(ctx, &rc);
+		if (!(residue = run_side_next_rows(ctx, &rc)) ||
+			(rc = rollback_state(ctx, round_json, residue)) != 0)
+		{
+			json_decref(rows);
+			return rc;
+		}
 	}
 	else
 	{
@@ -2028,7 +2047,7 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	suppress_annotate_rows(ctx, rows);
 	count_findings(ctx, rows);
 	json_object_set_new(round_json, "rollback_verification", rows);
-	if (!on_side && (rc = rollback_state(ctx, round_json)) != 0)
+	if (!on_side && (rc = rollback_state(ctx, round_json, NULL)) != 0)
 		return rc;
 	run_checkpoint_wait(ctx);
 	dd_progress("rollback: re-check done, %zu residue rows",
@@ -2036,18 +2055,21 @@ run_check_rollback(run_ctx *ctx, artifact *down, json_t *round_json)
 	return 0;
 }
 
-/* After the rollback: the residue against the baseline, the target schema's objects. */
+/*
+ * After the rollback: the residue against the baseline (residue: read on
+ * the side already; NULL: read it here), the target schema's objects.
+ */
 static int
-rollback_state(run_ctx *ctx, json_t *round_json)
+rollback_state(run_ctx *ctx, json_t *round_json, json_t *residue)
 {
 	int			rc;
-	json_t	   *rows;
+	json_t	   *rows = residue;
 	const char *sp[1] = {ctx->schema};
 	const char *bp[1] = {BASELINE_LABEL};
 	bool		schema_present;
 
-	rows = run_query_rows(ctx, "SELECT * FROM drydock.diff('pre-apply')",
-					  "SELECT change, kind, identity, before, after FROM drydock.diff($1)", 1, bp, &rc);
+	if (!rows)
+		rows = run_query_rows(ctx, RESIDUE_WHAT, RESIDUE_QUERY, 1, bp, &rc);
 	if (!rows)
 		return rc;
 	suppress_mark_residue(ctx, rows);	/* accept-residue KIND IDENTITY */

@@ -423,6 +423,48 @@ run_side_rows(run_ctx *ctx, int *rc)
 	PGresult   *res = sql_result(ctx, ctx->side, ctx->side_what, ctx->side_what, ctx->side_t0,
 								 collect_rows(ctx->side, rows), err, sizeof(err));
 
+	if (!ctx->side_next_what)
+		run_side_close(ctx);	/* else run_side_next_rows reads the queued query */
+	ctx->side_t0 = now_ms();
+	if (!res)
+	{
+		json_decref(rows);
+		*rc = query_failed(ctx, err);
+		return NULL;
+	}
+	PQclear(res);
+	*rc = 0;
+	return rows;
+}
+
+json_t *
+run_side_next_rows(run_ctx *ctx, int *rc)
+{
+	char		err[1024];
+	json_t	   *rows = json_array();
+	PGresult   *res = NULL;
+	PGresult   *r;
+	char	   *what = ctx->side_next_what;
+
+	if (!ctx->side || !what)
+	{
+		json_decref(rows);
+		*rc = -1;
+		return NULL;
+	}
+	ctx->side_next_what = NULL;
+	/* its rows (or PIPELINE_ABORTED: the query before it failed), then the sync */
+	res = collect_rows(ctx->side, rows);
+	while ((r = PQgetResult(ctx->side)) != NULL)
+	{
+		bool		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	res = sql_result(ctx, ctx->side, what, what, ctx->side_t0, res, err, sizeof(err));
+	free(what);
 	run_side_close(ctx);
 	if (!res)
 	{
