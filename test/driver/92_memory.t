@@ -83,4 +83,39 @@ is_deeply($round->{apply_ddl_log_summary}{omitted_by_tag},
 is($round->{rollback_ddl_log_summary}{objects}{table}, $n, "$n tables: the rollback's DDL log (captured in its own phase) drops $n tables");
 is_deeply($round->{residue}, [], "$n tables: no residue");
 is($r->{pgtap_script_bytes}, -s "$tmp/out/schema-assertions.pgtap.sql", "$n tables: the pgTAP script, whole");
+
+# SIGINT while the checks after the apply run on both connections (the
+# spool thread reading the pgTAP script): the queries are cancelled, the
+# thread ends, the sandbox goes.
+sub apply_psql_running {
+    my ($ppid) = @_;
+    for my $p (glob('/proc/[0-9]*')) {
+        my $stat = DD::slurp("$p/stat") // next;
+        my ($pp) = $stat =~ /\)\s+\S+\s+(\d+)/ or next;
+        next unless $pp == $ppid;
+        return 1 if (DD::slurp("$p/cmdline") // '') =~ m{/artifacts/ddl-};
+    }
+    return 0;
+}
+my $ipid = fork() // die "fork: $!";
+if ($ipid == 0) {
+    $ENV{TMPDIR} = "$tmp";
+    open(STDOUT, '>', "$tmp/int.out") or die;
+    open(STDERR, '>', "$tmp/int.err") or die;
+    exec($dd, 'run', '-q', '--schema', 'bench', "$tmp/up.sql", "$tmp/down.sql", '--out', "$tmp/int")
+        or die "exec: $!";
+}
+my $t0 = time;
+Time::HiRes::sleep(0.01) until apply_psql_running($ipid) || time - $t0 > 60;
+Time::HiRes::sleep(0.005) while apply_psql_running($ipid) && time - $t0 < 120;
+Time::HiRes::sleep(0.1);
+kill 'INT', $ipid;
+waitpid($ipid, 0);
+is($? >> 8, 130, "$n tables, SIGINT during the checks after the apply: exit 130")
+    or diag(DD::slurp("$tmp/int.err") // '');
+my $ir = eval { JSON::PP->new->decode(DD::slurp("$tmp/int/report.json") // '') } // {};
+is($ir->{status}, 'interrupted', "$n tables, SIGINT: the report says interrupted");
+ok($ir->{teardown} && $ir->{teardown}{clean}, "$n tables, SIGINT: teardown clean");
+is(scalar(glob("$tmp/drydock-??????")), undef, "$n tables, SIGINT: no run directory left");
+ok(DD::postgres_pids_in("$tmp") == 0, "$n tables, SIGINT: no process of the run left");
 done_testing();
