@@ -158,6 +158,19 @@ my $changed_base;
     is(scalar(grep { !-d substr($_, 0, -5) } glob("$cache/drydock/base-*.lock")), 0, 'bounded: the lock file went with its entry');
 }
 
+# a base that fails to restore is never stored: its miss leaves no lock file
+{
+    my $tmp = tempdir(CLEANUP => 1);
+    chmod 0755, $tmp;
+    open(my $fh, '>', "$tmp/broken.sql") or die;
+    print $fh "CREATE TABLE app.t (id int PRIMARY KEY);\nCREATE TABLE app.t (id int);\n";
+    close $fh;
+    my @locks_before = sort glob("$cache/drydock/base-*.lock");
+    my $r = dd_run('broken-base', ['--schema', 'app', '--base', "$tmp/broken.sql", @mig], env => \%env);
+    isnt($r->{rc}, 0, 'a base that fails to restore: the run fails') or diag($r->{err});
+    is_deeply([sort glob("$cache/drydock/base-*.lock")], \@locks_before, 'a base that fails to restore: no lock file left for it');
+}
+
 # gc --cache empties it, and removes lock files whose entry is gone
 {
     open(my $fh, '>', "$cache/drydock/base-15-00000000000dead0.lock") or die;

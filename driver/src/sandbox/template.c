@@ -476,7 +476,21 @@ out:
 	if (!hit->hit && rc == 0)
 		err[0] = '\0';
 	if (lockfd >= 0)
+	{
+		struct stat st;
+
+		/*
+		 * A miss leaves no lock file behind: the run may never store the
+		 * entry (its base fails to restore), and cache_entry_store makes
+		 * the file anew.  Removed as an entry's is, exclusively and only
+		 * if it is still the file named so and no entry came meanwhile.
+		 */
+		if (!hit->hit && entry && lstat(entry, &st) != 0 &&
+			flock(lockfd, LOCK_EX | LOCK_NB) == 0 && lock_is_current(lockfd, lockpath) &&
+			lstat(entry, &st) != 0)
+			(void) unlink(lockpath);
 		close(lockfd);
+	}
 	free(cache);
 	free(entry);
 	free(lockpath);
