@@ -175,7 +175,7 @@ tok_is(const pf *p, const sqltoken *t, const char *kw)
 static bool
 names(const pf *p, const sqltoken *t, const char *s, bool prefix)
 {
-	size_t		n = strlen(s);
+	size_t		n;
 	const char *txt;
 	size_t		tl;
 
@@ -183,6 +183,10 @@ names(const pf *p, const sqltoken *t, const char *s, bool prefix)
 	{
 		txt = p->buf + t->off;
 		tl = t->len;
+		/* the first letter first: called for every name against lists of names */
+		if (s[0] != '\0' && (tl == 0 || lower_ascii(txt[0]) != s[0]))
+			return false;
+		n = strlen(s);
 		if (prefix ? tl < n : tl != n)
 			return false;
 		for (size_t i = 0; i < n; i++)
@@ -194,6 +198,7 @@ names(const pf *p, const sqltoken *t, const char *s, bool prefix)
 	{
 		txt = p->buf + t->body_off;
 		tl = t->body_len;
+		n = strlen(s);
 		return prefix ? (tl >= n && memcmp(txt, s, n) == 0) : (tl == n && memcmp(txt, s, n) == 0);
 	}
 	return false;

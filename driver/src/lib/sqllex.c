@@ -544,8 +544,18 @@ sqllex_copy_data(sqllex *lx, sqltoken *tok)
 bool
 sqllex_word_is(const char *buf, const sqltoken *tok, const char *kw)
 {
-	size_t		n = strlen(kw);
+	size_t		n;
+	char		c0;
 
+	/* the first letter first: every word is tried against many keywords */
+	if (kw[0] == '\0' || tok->len == 0)
+		return kw[0] == '\0' && tok->len == 0;
+	c0 = buf[tok->off];
+	if (c0 >= 'A' && c0 <= 'Z')
+		c0 = (char) (c0 + 32);
+	if (c0 != kw[0])
+		return false;
+	n = strlen(kw);
 	if (tok->len != n)
 		return false;
 	for (size_t k = 0; k < n; k++)
