@@ -42,14 +42,22 @@ for (my $i = $n; $i >= 1; $i--) {
 print $fh "DROP SCHEMA bench;\nCOMMIT;\n";
 close $fh;
 
-my $pid = fork() // die "fork: $!";
-if ($pid == 0) {
-    $ENV{TMPDIR} = "$tmp";
-    open(STDOUT, '>', "$tmp/out.txt") or die;
-    open(STDERR, '>', "$tmp/err.txt") or die;
-    exec($dd, 'run', '-q', '--schema', 'bench', "$tmp/up.sql", "$tmp/down.sql", '--out', "$tmp/out")
-        or die "exec: $!";
+# drydock run of the 2,000 tables in the background: report in $tmp/NAME,
+# stdout and stderr in $tmp/NAME.out and .err; its pid
+sub start_large_run {
+    my ($name) = @_;
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        $ENV{TMPDIR} = "$tmp";
+        open(STDOUT, '>', "$tmp/$name.out") or die;
+        open(STDERR, '>', "$tmp/$name.err") or die;
+        exec($dd, 'run', '-q', '--schema', 'bench', "$tmp/up.sql", "$tmp/down.sql", '--out', "$tmp/$name")
+            or die "exec: $!";
+    }
+    return $pid;
 }
+
+my $pid = start_large_run('out');
 my $hwm = 0;
 while (waitpid($pid, WNOHANG) == 0) {
     if (open(my $st, '<', "/proc/$pid/status")) {
@@ -60,7 +68,7 @@ while (waitpid($pid, WNOHANG) == 0) {
 }
 my $rc = $? >> 8;
 is($rc, 1, "$n tables: the run completes with its findings (exit 1)")
-    or diag(DD::slurp("$tmp/err.txt") // '');
+    or diag(DD::slurp("$tmp/out.err") // '');
 ok(-s "$tmp/out/report.json", "$n tables: report written");
 ok($hwm > 0, "$n tables: VmHWM sampled ($hwm kB)");
 cmp_ok($hwm, '<=', $TARGET_KB, "$n tables: driver peak RSS $hwm kB <= $TARGET_KB kB");
@@ -97,14 +105,7 @@ sub apply_psql_running {
     }
     return 0;
 }
-my $ipid = fork() // die "fork: $!";
-if ($ipid == 0) {
-    $ENV{TMPDIR} = "$tmp";
-    open(STDOUT, '>', "$tmp/int.out") or die;
-    open(STDERR, '>', "$tmp/int.err") or die;
-    exec($dd, 'run', '-q', '--schema', 'bench', "$tmp/up.sql", "$tmp/down.sql", '--out', "$tmp/int")
-        or die "exec: $!";
-}
+my $ipid = start_large_run('int');
 my $t0 = time;
 Time::HiRes::sleep(0.01) until apply_psql_running($ipid) || time - $t0 > 60;
 Time::HiRes::sleep(0.005) while apply_psql_running($ipid) && time - $t0 < 120;

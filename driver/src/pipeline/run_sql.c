@@ -170,6 +170,24 @@ collect_rows(PGconn *conn, json_t *rows)
 	return res;
 }
 
+/*
+ * The rows of a finished query (res from sql_result: NULL if it failed, the
+ * failure recorded and *rc its exit code), as run_query_rows returns them.
+ */
+static json_t *
+rows_or_failure(run_ctx *ctx, PGresult *res, json_t *rows, const char *err, int *rc)
+{
+	if (!res)
+	{
+		json_decref(rows);
+		*rc = query_failed(ctx, err);
+		return NULL;
+	}
+	PQclear(res);
+	*rc = 0;
+	return rows;
+}
+
 json_t *
 run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, const char *const *params,
 		   int *rc)
@@ -185,15 +203,7 @@ run_query_rows(run_ctx *ctx, const char *what, const char *query, int nparams, c
 		res = collect_rows(ctx->conn, rows);
 	}
 	res = sql_result(ctx, ctx->conn, what, query, t, res, err, sizeof(err));
-	if (!res)
-	{
-		json_decref(rows);
-		*rc = query_failed(ctx, err);
-		return NULL;
-	}
-	PQclear(res);
-	*rc = 0;
-	return rows;
+	return rows_or_failure(ctx, res, rows, err, rc);
 }
 
 /* Open the side connection if it is not (false: could not, recorded). */
@@ -426,15 +436,7 @@ run_side_rows(run_ctx *ctx, int *rc)
 	if (!ctx->side_next_what)
 		run_side_close(ctx);	/* else run_side_next_rows reads the queued query */
 	ctx->side_t0 = now_ms();
-	if (!res)
-	{
-		json_decref(rows);
-		*rc = query_failed(ctx, err);
-		return NULL;
-	}
-	PQclear(res);
-	*rc = 0;
-	return rows;
+	return rows_or_failure(ctx, res, rows, err, rc);
 }
 
 json_t *
@@ -466,15 +468,7 @@ run_side_next_rows(run_ctx *ctx, int *rc)
 	res = sql_result(ctx, ctx->side, what, what, ctx->side_t0, res, err, sizeof(err));
 	free(what);
 	run_side_close(ctx);
-	if (!res)
-	{
-		json_decref(rows);
-		*rc = query_failed(ctx, err);
-		return NULL;
-	}
-	PQclear(res);
-	*rc = 0;
-	return rows;
+	return rows_or_failure(ctx, res, rows, err, rc);
 }
 
 void
