@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,16 +295,9 @@ copy_tree(const char *src, const char *dst, char *err, size_t errlen)
 	err[0] = '\0';
 	if (copy_scan(&job, ""))
 	{
-		sigset_t	all,
-					old;
-
-		/* signals stay with the calling thread */
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
 		for (int t = 1; t < COPY_THREADS; t++)
-			if (pthread_create(&threads[started], NULL, copy_worker, &job) == 0)
+			if (thread_start(&threads[started], copy_worker, &job))
 				started++;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		copy_worker(&job);		/* this thread too */
 		for (int t = 0; t < started; t++)
 			pthread_join(threads[t], NULL);

@@ -396,6 +396,21 @@ remove_tree(const char *path)
 	return remove_at(AT_FDCWD, path, 0);
 }
 
+bool
+thread_start(pthread_t *t, void *(*fn) (void *), void *arg)
+{
+	sigset_t	all,
+				old;
+	int			rc;
+
+	/* the thread inherits the mask: every signal stays the caller's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0;
+}
+
 static void *
 remove_tree_thread(void *path)
 {
@@ -409,15 +424,7 @@ remove_trees_side_by_side(const char *a, const char *b)
 	void	   *ret = NULL;
 	bool		ok_b;
 
-	sigset_t	all,
-				old;
-	int			rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&t, NULL, remove_tree_thread, (void *) a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
+	if (!thread_start(&t, remove_tree_thread, (void *) a))
 		return remove_tree(a) && remove_tree(b);
 	ok_b = remove_tree(b);
 	pthread_join(t, &ret);

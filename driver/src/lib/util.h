@@ -7,6 +7,7 @@
 #define DRYDOCK_UTIL_H
 
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,6 +97,13 @@ bool		remove_tree(const char *path);
  * calling thread.
  */
 bool		remove_trees_side_by_side(const char *a, const char *b);
+
+/*
+ * pthread_create(t, fn, arg) with every signal blocked in the new thread:
+ * the handlers (signals.c) stay with the thread that waits on the server
+ * and the children.  false if no thread was started.
+ */
+bool		thread_start(pthread_t *t, void *(*fn) (void *), void *arg);
 
 /*
  * Copy the directory tree src to dst (which must not exist): regular files,

@@ -202,6 +202,14 @@ bool		run_side_send_pipelined(run_ctx *ctx, const char *what, const char *query,
 bool		run_side_spool_start(run_ctx *ctx, FILE *f);
 
 /*
+ * The rows of the query sent on conn in single-row mode, their first
+ * column's bytes appended to f in order (*bytes counts them): true if all
+ * came and were written, else false with the first error in *msg
+ * (malloc'd).  Touches nothing but conn, f and its arguments.
+ */
+bool		run_spool_rows(PGconn *conn, FILE *f, long long *bytes, char **msg);
+
+/*
  * run_side_next_rows: after run_side_rows, the rows of the query queued
  * behind (run_side_send_pipelined), as run_query_rows returns them; its
  * duration in the command log is what the main line waited for it after

@@ -1637,8 +1637,6 @@ static bool
 pgtap_read_here(run_ctx *ctx, FILE *f, long long *bytes, char **msg)
 {
 	const char *sp[1] = {ctx->schema};
-	PGresult   *res;
-	bool		ok = true;
 
 	if (!PQsendQueryParams(ctx->conn, PGTAP_QUERY, 1, NULL, sp, NULL, NULL, 1) ||
 		!PQsetSingleRowMode(ctx->conn))
@@ -1646,28 +1644,7 @@ pgtap_read_here(run_ctx *ctx, FILE *f, long long *bytes, char **msg)
 		*msg = xstrdup(PQerrorMessage(ctx->conn));
 		return false;
 	}
-	while ((res = PQgetResult(ctx->conn)) != NULL)
-	{
-		ExecStatusType st = PQresultStatus(res);
-
-		if (st == PGRES_SINGLE_TUPLE && ok)
-		{
-			size_t		len = (size_t) PQgetlength(res, 0, 0);
-
-			/* the script's bytes, exactly (binary: no escaping) */
-			if (fwrite(PQgetvalue(res, 0, 0), 1, len, f) != len)
-				ok = false;
-			*bytes += (long long) len;
-		}
-		else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE)
-		{
-			ok = false;
-			if (!*msg)
-				*msg = xstrdup(PQresultErrorMessage(res));
-		}
-		PQclear(res);
-	}
-	return ok;
+	return run_spool_rows(ctx->conn, f, bytes, msg);
 }
 
 /* The run stops before reading the script: its thread ends first, then its file. */

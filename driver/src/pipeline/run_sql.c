@@ -11,7 +11,6 @@
 #include "run.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,9 +256,27 @@ run_side_send_pipelined(run_ctx *ctx, const char *what, const char *query, int n
 		return false;
 	}
 	ctx->side_what = xstrdup(what);
-	ctx->side_next_what = next_query ? xstrdup(next_what) : NULL;
+	/* as the command log shows it: what, else the query itself (sql_result) */
+	ctx->side_next_what = next_query ? xstrdup(next_what ? next_what : next_query) : NULL;
 	ctx->side_t0 = now_ms();
 	return true;
+}
+
+/* The results up to the pipeline's sync, then out of pipeline mode. */
+static void
+pipeline_end(PGconn *c)
+{
+	PGresult   *r;
+
+	while ((r = PQgetResult(c)) != NULL)
+	{
+		bool		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	(void) PQexitPipelineMode(c);
 }
 
 /*
@@ -289,15 +306,7 @@ side_read_next(PGconn *c, double *ms, char **msg)
 						   : PQresultErrorMessage(r));
 		PQclear(r);
 	}
-	while ((r = PQgetResult(c)) != NULL)
-	{
-		bool		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-
-		PQclear(r);
-		if (sync)
-			break;
-	}
-	(void) PQexitPipelineMode(c);
+	pipeline_end(c);
 	return ok;
 }
 
@@ -330,34 +339,42 @@ struct side_spool
 	char	   *next_msg;
 };
 
-static void *
-side_spool_main(void *arg)
+bool
+run_spool_rows(PGconn *conn, FILE *f, long long *bytes, char **msg)
 {
-	struct side_spool *sp = arg;
 	PGresult   *res;
+	bool		ok = true;
 
-	sp->ok = true;
-	while ((res = PQgetResult(sp->conn)) != NULL)
+	while ((res = PQgetResult(conn)) != NULL)
 	{
 		ExecStatusType st = PQresultStatus(res);
 
-		if (st == PGRES_SINGLE_TUPLE && sp->ok)
+		if (st == PGRES_SINGLE_TUPLE && ok)
 		{
 			size_t		len = (size_t) PQgetlength(res, 0, 0);
 
 			/* the bytes, exactly (binary: no escaping) */
-			if (fwrite(PQgetvalue(res, 0, 0), 1, len, sp->f) != len)
-				sp->ok = false;
-			sp->bytes += (long long) len;
+			if (fwrite(PQgetvalue(res, 0, 0), 1, len, f) != len)
+				ok = false;
+			*bytes += (long long) len;
 		}
 		else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE)
 		{
-			sp->ok = false;
-			if (!sp->msg)
-				sp->msg = xstrdup(PQresultErrorMessage(res));
+			ok = false;
+			if (!*msg)
+				*msg = xstrdup(PQresultErrorMessage(res));
 		}
 		PQclear(res);
 	}
+	return ok;
+}
+
+static void *
+side_spool_main(void *arg)
+{
+	struct side_spool *sp = arg;
+
+	sp->ok = run_spool_rows(sp->conn, sp->f, &sp->bytes, &sp->msg);
 	sp->t_end = now_ms();
 	if (sp->with_next)
 		sp->next_ok = side_read_next(sp->conn, &sp->next_ms, &sp->next_msg);
@@ -368,22 +385,13 @@ bool
 run_side_spool_start(run_ctx *ctx, FILE *f)
 {
 	struct side_spool *sp;
-	sigset_t	all,
-				old;
-	int			rc;
-
 	if (!ctx->side || !ctx->side_what || ctx->side_spool)
 		return false;
 	sp = xcalloc(1, sizeof(*sp));
 	sp->conn = ctx->side;
 	sp->f = f;
 	sp->with_next = ctx->side_next_what != NULL;
-	/* the signals stay the main thread's (the thread inherits the mask) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&sp->thread, NULL, side_spool_main, sp);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
+	if (!thread_start(&sp->thread, side_spool_main, sp))
 	{
 		free(sp);
 		return false;
@@ -445,7 +453,6 @@ run_side_next_rows(run_ctx *ctx, int *rc)
 	char		err[1024];
 	json_t	   *rows = json_array();
 	PGresult   *res = NULL;
-	PGresult   *r;
 	char	   *what = ctx->side_next_what;
 
 	if (!ctx->side || !what)
@@ -457,14 +464,7 @@ run_side_next_rows(run_ctx *ctx, int *rc)
 	ctx->side_next_what = NULL;
 	/* its rows (or PIPELINE_ABORTED: the query before it failed), then the sync */
 	res = collect_rows(ctx->side, rows);
-	while ((r = PQgetResult(ctx->side)) != NULL)
-	{
-		bool		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-
-		PQclear(r);
-		if (sync)
-			break;
-	}
+	pipeline_end(ctx->side);
 	res = sql_result(ctx, ctx->side, what, what, ctx->side_t0, res, err, sizeof(err));
 	free(what);
 	run_side_close(ctx);

@@ -308,6 +308,23 @@ lock_take(const char *lockpath, int op, int *fd, char *err, size_t errlen)
 	}
 }
 
+/*
+ * fd holds lockpath (shared or not): if entry does not exist, unlink the lock
+ * file as an entry's removal does -- exclusively, only if it is still the
+ * file named so, and if no entry came meanwhile (lock_take() explains why
+ * that is safe).  A miss whose entry is never stored (a base that fails to
+ * restore, a template that fails to build) then leaves nothing behind.
+ */
+static void
+lock_drop_if_orphan(int fd, const char *lockpath, const char *entry)
+{
+	struct stat st;
+
+	if (lstat(entry, &st) != 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		lock_is_current(fd, lockpath) && lstat(entry, &st) != 0)
+		(void) unlink(lockpath);
+}
+
 int
 template_clone(const cluster_spec *cs, const char *data_dir, template_clone_result *res,
 			   char *err, size_t errlen)
@@ -392,7 +409,11 @@ fallback:
 	err[0] = '\0';
 out:
 	if (lockfd >= 0)
+	{
+		if (!res->cloned && tpl)
+			lock_drop_if_orphan(lockfd, lockpath, tpl);
 		close(lockfd);
+	}
 	/* one template per installation and locale: old installations' go, oldest first */
 	if (built)
 		cache_prune(cache, "tpl-", TEMPLATE_CACHE_MAX);
@@ -477,18 +498,9 @@ out:
 		err[0] = '\0';
 	if (lockfd >= 0)
 	{
-		struct stat st;
-
-		/*
-		 * A miss leaves no lock file behind: the run may never store the
-		 * entry (its base fails to restore), and cache_entry_store makes
-		 * the file anew.  Removed as an entry's is, exclusively and only
-		 * if it is still the file named so and no entry came meanwhile.
-		 */
-		if (!hit->hit && entry && lstat(entry, &st) != 0 &&
-			flock(lockfd, LOCK_EX | LOCK_NB) == 0 && lock_is_current(lockfd, lockpath) &&
-			lstat(entry, &st) != 0)
-			(void) unlink(lockpath);
+		/* a miss: cache_entry_store makes the lock file anew if it stores */
+		if (!hit->hit && entry)
+			lock_drop_if_orphan(lockfd, lockpath, entry);
 		close(lockfd);
 	}
 	free(cache);
@@ -685,9 +697,7 @@ remove_orphan_locks(const char *cache)
 		entry = xasprintf("%s/%.*s", cache, (int) (len - 5), de->d_name);
 		if (lstat(entry, &st) != 0 && (fd = open(lockpath, O_RDWR | O_CLOEXEC)) >= 0)
 		{
-			if (flock(fd, LOCK_EX | LOCK_NB) == 0 && lock_is_current(fd, lockpath) &&
-				lstat(entry, &st) != 0)
-				unlink(lockpath);
+			lock_drop_if_orphan(fd, lockpath, entry);
 			close(fd);
 		}
 		free(lockpath);
