@@ -43,6 +43,25 @@ SELECT drydock.capture_reset();
 SELECT drydock.baseline_drop('ao_pre');
 
 -- ---------------------------------------------------------------------------
+-- AO001 of a table and of a table constraint, beside a new table: the diff
+-- renders the definitions of what the baseline has (and only those), so
+-- the altered pre-existing table and constraint are found, the new table
+-- is "added" and judged by the other families only.
+SELECT drydock.baseline_save('ao_pre') IS NOT NULL AS saved;
+SELECT drydock.capture_begin('apply');
+ALTER TABLE ao.customers SET (fillfactor = 70);
+COMMENT ON CONSTRAINT customers_email_key ON ao.customers IS 'one account per address';
+CREATE TABLE ao.invoices (id integer PRIMARY KEY, customer_id integer NOT NULL REFERENCES ao.customers);
+SELECT drydock.capture_end();
+SELECT * FROM ao.findings WHERE code IN ('AO001', 'AO002');
+SELECT change, kind, identity FROM drydock.diff('ao_pre') ORDER BY identity COLLATE "C", kind COLLATE "C";
+DROP TABLE ao.invoices;
+COMMENT ON CONSTRAINT customers_email_key ON ao.customers IS NULL;
+ALTER TABLE ao.customers RESET (fillfactor);
+SELECT drydock.capture_reset();
+SELECT drydock.baseline_drop('ao_pre');
+
+-- ---------------------------------------------------------------------------
 -- AO002: a DROP of a pre-existing table
 SELECT drydock.baseline_save('ao_pre') IS NOT NULL AS saved;
 SELECT drydock.capture_begin('apply');

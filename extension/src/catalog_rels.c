@@ -124,7 +124,7 @@ typedef struct ConInfo
 	RelInfo    *rel;
 	const char *name;			/* quoted */
 	char		contype;
-	char	   *def;
+	HeapTuple	tup;			/* its pg_constraint tuple, for the definition */
 	bool		validated;
 	int			inhcount;
 	bool		islocal;
@@ -512,8 +512,6 @@ resolve_qualname(void *arg, Oid relid)
 static void
 scan_constraints(Builder *b)
 {
-	ConstraintNameResolver res = {resolve_attname, resolve_qualname, b};
-
 	Relation	rel = table_open(ConstraintRelationId, AccessShareLock);
 	SysScanDesc scan;
 	HeapTuple	tup;
@@ -539,9 +537,8 @@ scan_constraints(Builder *b)
 		if (ci->name == NameStr(con->conname))
 			ci->name = pstrdup(ci->name);
 		ci->contype = con->contype;
-		ci->def = drydock_fast_constraint_def(tup, &res);
-		if (ci->def == NULL)
-			ci->def = call_text_fn(pg_get_constraintdef, 1, ObjectIdGetDatum(con->oid), (Datum) 0);
+		/* deparsed only if its row wants a definition */
+		ci->tup = heap_copytuple(tup);
 		ci->validated = con->convalidated;
 		ci->inhcount = con->coninhcount;
 		ci->islocal = con->conislocal;
@@ -969,19 +966,23 @@ column_definition(Builder *b, RelInfo *r, ColInfo *col, int position)
 }
 
 static char *
-constraint_definition(ConInfo *ci)
+constraint_definition(Builder *b, ConInfo *ci)
 {
+	ConstraintNameResolver res = {resolve_attname, resolve_qualname, b};
 	StringInfoData buf;
 	char		num[32];
 	char		ct[2] = {ci->contype, '\0'};
+	char	   *def = drydock_fast_constraint_def(ci->tup, &res);
 
+	if (def == NULL)
+		def = call_text_fn(pg_get_constraintdef, 1, ObjectIdGetDatum(ci->oid), (Datum) 0);
 	initStringInfo(&buf);
 	item(&buf, "type=", ci->contype == CONSTRAINT_PRIMARY ? "primary key" :
 		 ci->contype == CONSTRAINT_UNIQUE ? "unique" :
 		 ci->contype == CONSTRAINT_FOREIGN ? "foreign key" :
 		 ci->contype == CONSTRAINT_CHECK ? "check" :
 		 ci->contype == CONSTRAINT_EXCLUSION ? "exclude" : ct);
-	item(&buf, "def=", ci->def);
+	item(&buf, "def=", def);
 	item(&buf, "validated=", bool_text(ci->validated));
 	if (ci->inhcount != 0)
 	{
@@ -1023,14 +1024,23 @@ sort_rows(CatalogRow *rows, int n)
 		}
 }
 
+/* Does this row want its definition (filter NULL: every row does)? */
+static bool
+definition_wanted(const DefinitionFilter *filter, const char *kind, const char *identity)
+{
+	return filter == NULL || filter->wanted(filter->arg, kind, identity);
+}
+
 /*
  * Build the rows of ranks 10 (tables), 11 (columns) and 12 (table
  * constraints) for the schemas filter (NULL = every user schema), each rank
- * in catalog_objects() order, allocated in the current memory context.
- * Must run under the catalog query's pinned settings.
+ * in catalog_objects() order, allocated in the current memory context; a
+ * row the filter does not want gets a NULL definition.  Must run under the
+ * catalog query's pinned settings.
  */
 CatalogRows *
-drydock_catalog_rel_rows(const char *const *schemas, int nschemas)
+drydock_catalog_rel_rows(const char *const *schemas, int nschemas,
+						 const DefinitionFilter *filter)
 {
 	Builder		b;
 	HASHCTL		ctl;
@@ -1094,7 +1104,8 @@ drydock_catalog_rel_rows(const char *const *schemas, int nschemas)
 		row->identity = r->qrel;
 		row->schema = r->nspname;
 		row->parent = NULL;
-		row->definition = table_definition(&b, r);
+		row->definition = definition_wanted(filter, row->kind, row->identity) ?
+			table_definition(&b, r) : NULL;
 		ncolrows += r->ncols;
 	}
 	out->ntables = b.nrels;
@@ -1124,7 +1135,8 @@ drydock_catalog_rel_rows(const char *const *schemas, int nschemas)
 			row->identity = psprintf("%s.%s", r->qrel, col->name);
 			row->schema = r->nspname;
 			row->parent = r->qrel;
-			row->definition = column_definition(&b, r, col, j + 1);
+			row->definition = definition_wanted(filter, kind, row->identity) ?
+				column_definition(&b, r, col, j + 1) : NULL;
 		}
 		qsort(&out->columns[first], k - first, sizeof(CatalogRow), cmp_row);
 	}
@@ -1143,7 +1155,8 @@ drydock_catalog_rel_rows(const char *const *schemas, int nschemas)
 		row->identity = psprintf("%s on %s", ci->name, ci->rel->qrel);
 		row->schema = ci->rel->nspname;
 		row->parent = ci->rel->qrel;
-		row->definition = constraint_definition(ci);
+		row->definition = definition_wanted(filter, row->kind, row->identity) ?
+			constraint_definition(&b, ci) : NULL;
 	}
 	out->nconstraints = b.ncons;
 	qsort(out->constraints, out->nconstraints, sizeof(CatalogRow), cmp_row);

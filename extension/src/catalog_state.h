@@ -35,8 +35,21 @@ typedef struct CatalogRows
 	int			nconstraints;
 } CatalogRows;
 
+/*
+ * Which rows need their definition: wanted(arg, kind, identity) false
+ * leaves a row's definition NULL and skips rendering it (the deparsers are
+ * most of the cost).  A false "true" only costs the rendering; a false
+ * "false" would lose a definition.  NULL filter: every row.
+ */
+typedef struct DefinitionFilter
+{
+	bool		(*wanted) (void *arg, const char *kind, const char *identity);
+	void	   *arg;
+} DefinitionFilter;
+
 /* catalog_rels.c: built in C; schemas NULL = every user schema */
-extern CatalogRows *drydock_catalog_rel_rows(const char *const *schemas, int nschemas);
+extern CatalogRows *drydock_catalog_rel_rows(const char *const *schemas, int nschemas,
+											 const DefinitionFilter *filter);
 
 /*
  * catalog_defs.c: pg_get_constraintdef() text for PK/UNIQUE/FK, else NULL.
