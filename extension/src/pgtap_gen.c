@@ -14,11 +14,13 @@
  * The assertions come in a stable order: table name in byte order (as
  * COLLATE "C"), then assertion kind, then column number or constraint or
  * index name in byte order.  They are built here in C straight from the
- * catalogs (one scan of pg_class for the schema's tables, then per table
- * the attribute syscache and index scans of pg_constraint and pg_index):
- * the former single SQL query spent most of its time in format() over
- * tens of thousands of rows and in sorting them (about 270 ms for 2,000
- * tables).  The text is exactly what that query's format() calls produced:
+ * catalogs, one scan of each: pg_class for the schema's tables and index
+ * names, pg_attribute, pg_constraint and pg_index for what belongs to
+ * those tables.  The former single SQL query spent most of its time in
+ * format() over tens of thousands of rows and in sorting them (about 270
+ * ms for 2,000 tables); per-table syscache lookups and index scans after a
+ * migration, when every cache is cold, cost 12,000 attribute probes and
+ * 4,000 index scans for 2,000 tables.  The text is exactly what that query's format() calls produced:
  * names as literals via quote_literal_cstr() (format's %L), identifiers
  * in descriptions via quote_identifier() (quote_ident), types via
  * format_type_extended() with the flags of SQL format_type(), which
@@ -43,6 +45,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -52,15 +55,54 @@
 
 PG_FUNCTION_INFO_V1(drydock_pgtap_script);
 
+/* A pg_attribute row of a table of the schema. */
+typedef struct TapAttr
+{
+	bool		present;		/* false: no row for this attnum */
+	bool		dropped;
+	bool		notnull;
+	char	   *name;
+	Oid			typid;
+	int32		typmod;
+} TapAttr;
+
+typedef struct TapConstraint TapConstraint;
+typedef struct TapIndex TapIndex;
+
 typedef struct TapTable
 {
 	Oid			oid;
 	char	   *relname;
 	int16		natts;			/* relnatts */
+	TapAttr    *atts;			/* [1..natts] */
+	TapConstraint *cons;		/* PRIMARY KEY, FOREIGN KEY, UNIQUE */
+	int			ncons;
+	int			maxcons;
+	TapIndex   *idx;
+	int			nidx;
+	int			maxidx;
 } TapTable;
 
+/* An oid (hash key) and what it names. */
+typedef struct TapOidEnt
+{
+	Oid			oid;
+	void	   *ptr;
+} TapOidEnt;
+
+/* The schema's tables by oid, and its relations' names (indexes) by oid. */
+typedef struct TapSchema
+{
+	Oid			nspoid;
+	char	   *nspname;
+	TapTable   *tables;			/* by name */
+	int			ntables;
+	HTAB	   *table_by_oid;	/* -> TapTable * */
+	HTAB	   *relname_by_oid; /* -> char *, every relation of the schema */
+} TapSchema;
+
 /* A PRIMARY KEY, FOREIGN KEY or UNIQUE constraint of a table. */
-typedef struct TapConstraint
+struct TapConstraint
 {
 	char	   *conname;
 	char		contype;
@@ -69,16 +111,16 @@ typedef struct TapConstraint
 	char	   *fcols;			/* FK: referenced columns as literals */
 	char	   *fschema;		/* FK: referenced table's schema and name */
 	char	   *ftable;
-} TapConstraint;
+};
 
-typedef struct TapIndex
+struct TapIndex
 {
 	char	   *idxname;
 	bool		unique;
 	bool		plain;			/* no expression column */
 	char	   *cols;
 	char	   *dcols;
-} TapIndex;
+};
 
 /* The generated calls, and how many. */
 typedef struct TapOut
@@ -147,11 +189,16 @@ emit(TapOut *out, const char *fmt,...)
  * The names of columns attnums[0..n-1] of relid, in that order, joined by
  * ", ": as literals (*lits) and as identifiers (*idents); an attnum with no
  * pg_attribute row is skipped, as the SQL join skipped it; NULL when none
- * is left (string_agg over no rows).
+ * is left (string_agg over no rows).  A table of the schema is read from
+ * what load_attributes() kept, any other (an FK's referenced table in
+ * another schema) from the syscache.
  */
 static void
-column_list(Oid relid, const int16 *attnums, int n, char **lits, char **idents)
+column_list(const TapSchema *sc, Oid relid, const int16 *attnums, int n,
+			char **lits, char **idents)
 {
+	TapOidEnt  *ent = hash_search(sc->table_by_oid, &relid, HASH_FIND, NULL);
+	const TapTable *t = ent ? ent->ptr : NULL;
 	StringInfoData l;
 	StringInfoData d;
 	int			found = 0;
@@ -160,20 +207,28 @@ column_list(Oid relid, const int16 *attnums, int n, char **lits, char **idents)
 	initStringInfo(&d);
 	for (int i = 0; i < n; i++)
 	{
-		HeapTuple	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnums[i]));
+		HeapTuple	tup = NULL;
 		const char *name;
 
-		if (!HeapTupleIsValid(tup))
-			continue;
-		name = NameStr(((Form_pg_attribute) GETSTRUCT(tup))->attname);
-		if (found++ > 0)
+		if (t != NULL && attnums[i] >= 1 && attnums[i] <= t->natts)
+			name = t->atts[attnums[i]].present ? t->atts[attnums[i]].name : NULL;
+		else
 		{
-			appendStringInfoString(&l, ", ");
-			appendStringInfoString(&d, ", ");
+			tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnums[i]));
+			name = HeapTupleIsValid(tup) ? NameStr(((Form_pg_attribute) GETSTRUCT(tup))->attname) : NULL;
 		}
-		appendStringInfoString(&l, quote_literal_cstr(name));
-		appendStringInfoString(&d, quote_identifier(name));
-		ReleaseSysCache(tup);
+		if (name != NULL)
+		{
+			if (found++ > 0)
+			{
+				appendStringInfoString(&l, ", ");
+				appendStringInfoString(&d, ", ");
+			}
+			appendStringInfoString(&l, quote_literal_cstr(name));
+			appendStringInfoString(&d, quote_identifier(name));
+		}
+		if (HeapTupleIsValid(tup))
+			ReleaseSysCache(tup);
 	}
 	*lits = found ? l.data : NULL;
 	if (idents)
@@ -201,9 +256,34 @@ constraint_keys(HeapTuple tup, TupleDesc desc, int attnum, int *n)
 	return keys;
 }
 
-/* The tables (plain and partitioned) of namespace nspoid, by name. */
+static HTAB *
+oid_map(const char *name, long size)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(TapOidEnt);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, size, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* The table of the schema with this oid, or NULL. */
 static TapTable *
-schema_tables(Oid nspoid, int *ntables)
+schema_table(const TapSchema *sc, Oid relid)
+{
+	TapOidEnt  *ent = hash_search(sc->table_by_oid, &relid, HASH_FIND, NULL);
+
+	return ent ? ent->ptr : NULL;
+}
+
+/*
+ * One scan of pg_class for namespace sc->nspoid: its tables (plain and
+ * partitioned), by name, and the names of all its relations by oid (an
+ * index is always in its table's schema).
+ */
+static void
+load_schema_relations(TapSchema *sc)
 {
 	Relation	rel = table_open(RelationRelationId, AccessShareLock);
 	ScanKeyData key;
@@ -213,46 +293,95 @@ schema_tables(Oid nspoid, int *ntables)
 	int			cap = 64;
 	TapTable   *tables = palloc(cap * sizeof(TapTable));
 
+	sc->relname_by_oid = oid_map("drydock pgtap relnames", 1024);
 	ScanKeyInit(&key, Anum_pg_class_relnamespace, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(nspoid));
+				ObjectIdGetDatum(sc->nspoid));
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_class c = (Form_pg_class) GETSTRUCT(tup);
+		char	   *relname = pstrdup(NameStr(c->relname));
+		TapOidEnt  *ent = hash_search(sc->relname_by_oid, &c->oid, HASH_ENTER, NULL);
 
+		ent->ptr = relname;
 		if (c->relkind != RELKIND_RELATION && c->relkind != RELKIND_PARTITIONED_TABLE)
 			continue;
 		if (n == cap)
 			tables = repalloc(tables, (cap *= 2) * sizeof(TapTable));
+		memset(&tables[n], 0, sizeof(TapTable));
 		tables[n].oid = c->oid;
-		tables[n].relname = pstrdup(NameStr(c->relname));
+		tables[n].relname = relname;
 		tables[n].natts = c->relnatts;
+		tables[n].atts = palloc0((c->relnatts + 1) * sizeof(TapAttr));
 		n++;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	qsort(tables, n, sizeof(TapTable), table_cmp);
-	*ntables = n;
-	return tables;
+	sc->tables = tables;
+	sc->ntables = n;
+	sc->table_by_oid = oid_map("drydock pgtap tables", Max(n, 16));
+	for (int i = 0; i < n; i++)
+	{
+		TapOidEnt  *ent = hash_search(sc->table_by_oid, &tables[i].oid, HASH_ENTER, NULL);
+
+		ent->ptr = &tables[i];
+	}
 }
 
-/* The PRIMARY KEY, FOREIGN KEY and UNIQUE constraints of relid, by name. */
-static TapConstraint *
-table_constraints(Relation conrel, Oid relid, int *ncons)
+/* The name of relation relid (get_rel_name()), from the schema's if it is there. */
+static char *
+relation_name(const TapSchema *sc, Oid relid)
 {
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	int			n = 0;
-	int			cap = 8;
-	TapConstraint *cons = palloc(cap * sizeof(TapConstraint));
+	TapOidEnt  *ent = hash_search(sc->relname_by_oid, &relid, HASH_FIND, NULL);
 
-	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(conrel, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+	return ent ? ent->ptr : get_rel_name(relid);
+}
+
+/* One scan of pg_attribute: the user columns of the schema's tables. */
+static void
+load_attributes(TapSchema *sc)
+{
+	Relation	rel = table_open(AttributeRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	HeapTuple	tup;
+
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_attribute a = (Form_pg_attribute) GETSTRUCT(tup);
+		TapTable   *t;
+		TapAttr    *att;
+
+		if (a->attnum < 1 || (t = schema_table(sc, a->attrelid)) == NULL || a->attnum > t->natts)
+			continue;
+		att = &t->atts[a->attnum];
+		att->present = true;
+		att->dropped = a->attisdropped;
+		att->notnull = a->attnotnull;
+		att->name = pstrdup(NameStr(a->attname));
+		att->typid = a->atttypid;
+		att->typmod = a->atttypmod;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/*
+ * One scan of pg_constraint: the PRIMARY KEY, FOREIGN KEY and UNIQUE
+ * constraints of the schema's tables, then each table's by name.  Runs
+ * after load_attributes() (column names).
+ */
+static void
+load_constraints(TapSchema *sc)
+{
+	Relation	rel = table_open(ConstraintRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	HeapTuple	tup;
+
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+		TapTable   *t;
 		TapConstraint *c;
 		int16	   *keys;
 		int			nkeys;
@@ -260,71 +389,93 @@ table_constraints(Relation conrel, Oid relid, int *ncons)
 		if (con->contype != CONSTRAINT_PRIMARY && con->contype != CONSTRAINT_FOREIGN &&
 			con->contype != CONSTRAINT_UNIQUE)
 			continue;
-		if (n == cap)
-			cons = repalloc(cons, (cap *= 2) * sizeof(TapConstraint));
-		c = &cons[n++];
+		if (!OidIsValid(con->conrelid) || (t = schema_table(sc, con->conrelid)) == NULL)
+			continue;
+		if (t->ncons == t->maxcons)
+		{
+			t->maxcons = t->maxcons ? t->maxcons * 2 : 4;
+			t->cons = t->cons ? repalloc(t->cons, t->maxcons * sizeof(TapConstraint)) :
+				palloc(t->maxcons * sizeof(TapConstraint));
+		}
+		c = &t->cons[t->ncons++];
 		memset(c, 0, sizeof(*c));
 		c->conname = pstrdup(NameStr(con->conname));
 		c->contype = con->contype;
-		keys = constraint_keys(tup, RelationGetDescr(conrel), Anum_pg_constraint_conkey, &nkeys);
-		column_list(relid, keys, nkeys, &c->cols, &c->dcols);
+		keys = constraint_keys(tup, RelationGetDescr(rel), Anum_pg_constraint_conkey, &nkeys);
+		column_list(sc, t->oid, keys, nkeys, &c->cols, &c->dcols);
 		if (con->contype == CONSTRAINT_FOREIGN)
 		{
-			keys = constraint_keys(tup, RelationGetDescr(conrel), Anum_pg_constraint_confkey, &nkeys);
-			column_list(con->confrelid, keys, nkeys, &c->fcols, NULL);
-			c->ftable = get_rel_name(con->confrelid);
-			c->fschema = c->ftable ? get_namespace_name(get_rel_namespace(con->confrelid)) : NULL;
+			TapTable   *ft = schema_table(sc, con->confrelid);
+
+			keys = constraint_keys(tup, RelationGetDescr(rel), Anum_pg_constraint_confkey, &nkeys);
+			column_list(sc, con->confrelid, keys, nkeys, &c->fcols, NULL);
+			if (ft != NULL)
+			{
+				c->ftable = ft->relname;
+				c->fschema = sc->nspname;
+			}
+			else
+			{
+				c->ftable = get_rel_name(con->confrelid);
+				c->fschema = c->ftable ? get_namespace_name(get_rel_namespace(con->confrelid)) : NULL;
+			}
 		}
 	}
 	systable_endscan(scan);
-	qsort(cons, n, sizeof(TapConstraint), constraint_cmp);
-	*ncons = n;
-	return cons;
+	table_close(rel, AccessShareLock);
+	for (int i = 0; i < sc->ntables; i++)
+		if (sc->tables[i].ncons > 1)
+			qsort(sc->tables[i].cons, sc->tables[i].ncons, sizeof(TapConstraint), constraint_cmp);
 }
 
-/* The indexes of relid, by name. */
-static TapIndex *
-table_indexes(Relation indrel, Oid relid, int *nidx)
+/*
+ * One scan of pg_index: the indexes of the schema's tables, then each
+ * table's by name.  Runs after load_attributes() (column names).
+ */
+static void
+load_indexes(TapSchema *sc)
 {
-	ScanKeyData key;
-	SysScanDesc scan;
+	Relation	rel = table_open(IndexRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
 	HeapTuple	tup;
-	int			n = 0;
-	int			cap = 8;
-	TapIndex   *idx = palloc(cap * sizeof(TapIndex));
 
-	ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(indrel, IndexIndrelidIndexId, true, NULL, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
+		TapTable   *t = schema_table(sc, x->indrelid);
 		TapIndex   *i;
-		char	   *name = get_rel_name(x->indexrelid);
+		char	   *name;
 
+		if (t == NULL)
+			continue;
+		name = relation_name(sc, x->indexrelid);
 		if (name == NULL)		/* the join with pg_class found no row */
 			continue;
-		if (n == cap)
-			idx = repalloc(idx, (cap *= 2) * sizeof(TapIndex));
-		i = &idx[n++];
+		if (t->nidx == t->maxidx)
+		{
+			t->maxidx = t->maxidx ? t->maxidx * 2 : 4;
+			t->idx = t->idx ? repalloc(t->idx, t->maxidx * sizeof(TapIndex)) :
+				palloc(t->maxidx * sizeof(TapIndex));
+		}
+		i = &t->idx[t->nidx++];
 		i->idxname = name;
 		i->unique = x->indisunique;
 		i->plain = heap_attisnull(tup, Anum_pg_index_indexprs, NULL);
 		for (int k = 0; k < x->indkey.dim1; k++)
 			if (x->indkey.values[k] == 0)
 				i->plain = false;
-		column_list(relid, x->indkey.values, x->indkey.dim1, &i->cols, &i->dcols);
+		column_list(sc, t->oid, x->indkey.values, x->indkey.dim1, &i->cols, &i->dcols);
 	}
 	systable_endscan(scan);
-	qsort(idx, n, sizeof(TapIndex), index_cmp);
-	*nidx = n;
-	return idx;
+	table_close(rel, AccessShareLock);
+	for (int i = 0; i < sc->ntables; i++)
+		if (sc->tables[i].nidx > 1)
+			qsort(sc->tables[i].idx, sc->tables[i].nidx, sizeof(TapIndex), index_cmp);
 }
 
 /* The assertions of one table, in kind order. */
 static void
-table_assertions(TapOut *out, const char *sch, const char *qs, const TapTable *t,
-				 Relation conrel, Relation indrel)
+table_assertions(TapOut *out, const char *sch, const char *qs, const TapTable *t)
 {
 	const char *rel = lit(t->relname);
 	char	   *qt = psprintf("%s.%s", qs, quote_identifier(t->relname));
@@ -333,10 +484,10 @@ table_assertions(TapOut *out, const char *sch, const char *qs, const TapTable *t
 	char	  **attnames = palloc((t->natts + 1) * sizeof(char *));
 	char	  **types = palloc((t->natts + 1) * sizeof(char *));
 	bool	   *notnull = palloc((t->natts + 1) * sizeof(bool));
-	TapConstraint *cons;
-	int			ncons;
-	TapIndex   *idx;
-	int			nidx;
+	const TapConstraint *cons = t->cons;
+	int			ncons = t->ncons;
+	const TapIndex *idx = t->idx;
+	int			nidx = t->nidx;
 	bool		has_pk = false;
 
 	emit(out, "has_table(%s, %s::name, %s::text)", sch, rel, lit(psprintf("%s exists", qt)));
@@ -345,24 +496,18 @@ table_assertions(TapOut *out, const char *sch, const char *qs, const TapTable *t
 	initStringInfo(&names);
 	for (int16 attnum = 1; attnum <= t->natts; attnum++)
 	{
-		HeapTuple	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(t->oid), Int16GetDatum(attnum));
-		Form_pg_attribute a;
+		const TapAttr *a = &t->atts[attnum];
 
-		if (!HeapTupleIsValid(tup))
+		if (!a->present || a->dropped)
 			continue;
-		a = (Form_pg_attribute) GETSTRUCT(tup);
-		if (!a->attisdropped)
-		{
-			attnames[ncols] = pstrdup(NameStr(a->attname));
-			types[ncols] = format_type_extended(a->atttypid, a->atttypmod,
-												FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_ALLOW_INVALID);
-			notnull[ncols] = a->attnotnull;
-			if (ncols > 0)
-				appendStringInfoString(&names, ", ");
-			appendStringInfoString(&names, quote_literal_cstr(attnames[ncols]));
-			ncols++;
-		}
-		ReleaseSysCache(tup);
+		attnames[ncols] = a->name;
+		types[ncols] = format_type_extended(a->typid, a->typmod,
+											FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_ALLOW_INVALID);
+		notnull[ncols] = a->notnull;
+		if (ncols > 0)
+			appendStringInfoString(&names, ", ");
+		appendStringInfoString(&names, quote_literal_cstr(attnames[ncols]));
+		ncols++;
 	}
 	emit(out, "columns_are(%s, %s::name, ARRAY[%s]::name[], %s::text)", sch, rel, names.data,
 		 lit(psprintf("%s has exactly the expected columns", qt)));
@@ -379,7 +524,6 @@ table_assertions(TapOut *out, const char *sch, const char *qs, const TapTable *t
 	}
 
 	/* keys */
-	cons = table_constraints(conrel, t->oid, &ncons);
 	for (int i = 0; i < ncons; i++)
 		if (cons[i].contype == CONSTRAINT_PRIMARY)
 			has_pk = true;
@@ -407,7 +551,6 @@ table_assertions(TapOut *out, const char *sch, const char *qs, const TapTable *t
 				 lit(cons[i].dcols ? psprintf("%s has UNIQUE (%s)", qt, cons[i].dcols) : NULL));
 
 	/* indexes */
-	idx = table_indexes(indrel, t->oid, &nidx);
 	resetStringInfo(&names);
 	for (int i = 0; i < nidx; i++)
 	{
@@ -445,14 +588,11 @@ drydock_pgtap_script(PG_FUNCTION_ARGS)
 	Oid			nspoid = get_namespace_oid(schema, true);
 	char	   *sch;
 	const char *qs;
-	TapTable   *tables;
-	int			ntables;
+	TapSchema	sc;
 	TapOut		out;
 	StringInfoData names;
 	StringInfoData head;
 	text	   *result;
-	Relation	conrel;
-	Relation	indrel;
 
 	if (!OidIsValid(nspoid))
 		ereport(ERROR,
@@ -461,27 +601,29 @@ drydock_pgtap_script(PG_FUNCTION_ARGS)
 				 errhint("Generate the script in the database the migration was applied to.")));
 	sch = psprintf("%s::name", quote_literal_cstr(schema));
 	qs = quote_identifier(schema);
-	tables = schema_tables(nspoid, &ntables);
+	memset(&sc, 0, sizeof(sc));
+	sc.nspoid = nspoid;
+	sc.nspname = get_namespace_name(nspoid);
+	load_schema_relations(&sc);
+	load_attributes(&sc);
+	load_constraints(&sc);
+	load_indexes(&sc);
 
 	initStringInfo(&out.body);
 	out.n = 0;
 	emit(&out, "has_schema(%s, %s::text)", sch, lit(psprintf("schema %s exists", qs)));
 	initStringInfo(&names);
-	for (int i = 0; i < ntables; i++)
+	for (int i = 0; i < sc.ntables; i++)
 	{
 		if (i > 0)
 			appendStringInfoString(&names, ", ");
-		appendStringInfoString(&names, quote_literal_cstr(tables[i].relname));
+		appendStringInfoString(&names, quote_literal_cstr(sc.tables[i].relname));
 	}
 	emit(&out, "tables_are(%s, ARRAY[%s]::name[], %s::text)", sch, names.data,
 		 lit(psprintf("schema %s has exactly the expected tables", qs)));
 
-	conrel = table_open(ConstraintRelationId, AccessShareLock);
-	indrel = table_open(IndexRelationId, AccessShareLock);
-	for (int i = 0; i < ntables; i++)
-		table_assertions(&out, sch, qs, &tables[i], conrel, indrel);
-	table_close(indrel, AccessShareLock);
-	table_close(conrel, AccessShareLock);
+	for (int i = 0; i < sc.ntables; i++)
+		table_assertions(&out, sch, qs, &sc.tables[i]);
 
 	initStringInfo(&head);
 	appendStringInfo(&head,
