@@ -109,14 +109,15 @@ my @twelve = ('--schema', 'app', '--scaffold-schema', '--policy', "$DD::ROOT/exa
     like($u->{err}, qr/^drydock: --prod-sysid must be a system identifier/, 'sysid-bad: one-line error');
 }
 # --prod-sysid equal to the sandbox's: exit 4, nothing applied.  Honest only
-# when clones share a template's system identifier (the template cache): a
-# first run tells it, a second run from the same template must refuse it.
+# when clones share a template's system identifier (the template cache, and
+# the base cache entries made from its clones): a first run tells it, a
+# second run from the same template or entry must refuse it.
 {
     my $first = dd_run('sysid-probe', ['--schema', 'app', '--scaffold-schema', F('simple/up.sql'), F('simple/down.sql')]);
     my $env = $first->{report}{environment} || {};
     SKIP: {
         skip 'sandboxes come from initdb (no template cache): each has a new system identifier, so none can be known in advance', 6
-            unless ($env->{cluster_origin} // '') eq 'template clone' && $env->{system_identifier};
+            unless ($env->{cluster_origin} // '') =~ /^(?:template|base cache) clone$/ && $env->{system_identifier};
         my $r = dd_run('sysid-equal', ['--prod-sysid', $env->{system_identifier}, '--schema', 'app', '--scaffold-schema',
                                        F('simple/up.sql'), F('simple/down.sql')]);
         is($r->{rc}, 4, 'sysid-equal: exit 4');

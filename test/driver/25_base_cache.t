@@ -237,4 +237,46 @@ my $changed_base;
     is($b->{report}{environment}{apply_role}, $a->{report}{environment}{apply_role}, 'replay --base: the same apply role');
 }
 
+# Without --base: the prepared empty database (apply role, database,
+# extension) is an entry too.  The first run stores it, the next clones it
+# with the same verdicts and residue; with the target schema created by the
+# DDL (nothing changes the database after the entry) the baseline comes
+# with the entry; with --scaffold-schema it is saved again after the
+# scaffold, and a residue is still found.
+{
+    my $nc = tempdir(CLEANUP => 1);
+    chmod 0755, $nc;
+    my %nenv = (XDG_CACHE_HOME => $nc);
+    my @cs = ('--schema', 'app', F('creates_schema/up.sql'), F('creates_schema/down.sql'));
+    my $n1 = dd_run('nobase-first', \@cs, env => \%nenv);
+    ok($n1->{rc} == 0 || $n1->{rc} == 1, 'no --base, first run: a verdict (exit 0/1)') or diag($n1->{err});
+    is(bc($n1)->{origin}, 'restored', 'no --base, first run: prepared by this run');
+    ok(bc($n1)->{stored_by_this_run} && bc($n1)->{empty_base}, 'no --base, first run: it stored the empty-base entry');
+    is(scalar(grep { -d } glob("$nc/drydock/base-*")), 1, 'no --base: one entry');
+    like(DD::slurp("$n1->{dir}/execution-log.md"), qr/no --base: apply role, database and extension prepared by this run; cached for the next run/,
+         'no --base, first run: the execution log says so');
+    my $n2 = dd_run('nobase-second', \@cs, env => \%nenv);
+    is($n2->{rc}, $n1->{rc}, 'no --base, second run: the same exit code') or diag($n2->{err});
+    is($n2->{report}{environment}{cluster_origin}, 'base cache clone', 'no --base, second run: a clone of the entry');
+    is(bc($n2)->{origin}, 'cache', 'no --base, second run: from the cache');
+    like(bc($n2)->{baseline} // '', qr/saved with the entry/, 'no --base, second run: the baseline came with the entry');
+    ok(!(grep { $_->{command} =~ /CREATE DATABASE|CREATE EXTENSION|baseline_save/ } @{ $n2->{report}{commands} || [] }),
+       'no --base, second run: no database, extension or baseline made');
+    like(DD::slurp("$n2->{dir}/execution-log.md"), qr/no --base: apply role, database and extension prepared from cache \(made at \d{4}-/,
+         'no --base, second run: the execution log says from cache');
+    is_deeply(verdicts($n2), verdicts($n1), 'no --base, second run: the same verdicts');
+    is($n2->{report}{baseline_fingerprint}, $n1->{report}{baseline_fingerprint}, 'no --base, second run: the same baseline fingerprint');
+    is($n2->{report}{environment}{apply_role}, $n1->{report}{environment}{apply_role}, 'no --base, second run: the same apply role');
+
+    my @res = ('--schema', 'app', '--scaffold-schema', F('rollback_residue/up.sql'), F('rollback_residue/down.sql'));
+    my $n3 = dd_run('nobase-scaffold', \@res, env => \%nenv);
+    is(bc($n3)->{origin}, 'cache', 'no --base, --scaffold-schema: from the cache');
+    ok(!defined bc($n3)->{baseline}, 'no --base, --scaffold-schema: the entry\'s baseline is not used');
+    ok((grep { $_->{command} =~ /baseline_save/ } @{ $n3->{report}{commands} || [] }), 'no --base, --scaffold-schema: the baseline is saved after the scaffold');
+    is($n3->{rc}, 1, 'no --base, --scaffold-schema: the residue fails the run');
+    ok((grep { $_ =~ /^RB00[14]:fail$/ } @{ verdicts($n3) }), 'no --base, --scaffold-schema: the residue is found');
+    my $n4 = dd_run('nobase-fresh', [@res, '--fresh'], env => \%nenv);
+    is_deeply(verdicts($n4), verdicts($n3), 'no --base: the same verdicts as --fresh (initdb, nothing cached)');
+}
+
 done_testing();

@@ -231,7 +231,11 @@ run_preflight(run_ctx *ctx)
  * version and install script (unreleased versions change under one name),
  * the psql that restores it, the database name and the apply-role options.
  * --synthetic-rows is keyed too, though the rows come after the cached
- * point.  NULL: no base, or --fresh (which bypasses every cache).
+ * point.  A run without --base prepares an empty base (the apply role, the
+ * database, the extension): cached the same way, as base "none", it saves
+ * every later run those statements and the baseline's first catalog
+ * query.  NULL: --fresh (which bypasses every cache), or a base whose bytes
+ * were not read.
  */
 static char *
 base_cache_material(run_ctx *ctx)
@@ -244,7 +248,7 @@ base_cache_material(run_ctx *ctx)
 	char	   *script_sha = NULL;
 	char	   *material;
 
-	if (!ctx->opt->base_path || ctx->opt->fresh || !ctx->base.pf.sha256[0])
+	if (ctx->opt->fresh || (ctx->opt->base_path && !ctx->base.pf.sha256[0]))
 		return NULL;
 	env = child_env_new(NULL);
 	if (proc_run(&(proc_spec)
@@ -289,7 +293,8 @@ base_cache_material(run_ctx *ctx)
 	}
 	material = xasprintf("drydock-basecache-1\nbase=%s\ncontrol=%s\nscript=%s\npsql=%s\ndb=%s\n"
 						 "apply_role=%s\nsuperuser=%d\nsynthetic_rows=%d\n",
-						 ctx->base.pf.sha256, control, script_sha, ctx->pg.psql, ctx->dbname,
+						 ctx->opt->base_path ? ctx->base.pf.sha256 : "none", control, script_sha,
+						 ctx->pg.psql, ctx->dbname,
 						 ctx->opt->apply_role ? ctx->opt->apply_role : "", (int) ctx->opt->apply_as_superuser,
 						 ctx->opt->synthetic_rows);
 	free(control);
@@ -357,8 +362,11 @@ run_start_sandbox(run_ctx *ctx)
 	}
 	if (ctx->sb.base_cloned)
 	{
-		char	   *c = xasprintf("copy BASECACHE/data to RUN/data (two threads, instead of restoring the base: roles, restore, materialized views, extension, apply role and grants as cached at %s)",
-								  ctx->sb.base_created_at);
+		char	   *c = ctx->opt->base_path ?
+			xasprintf("copy BASECACHE/data to RUN/data (two threads, instead of restoring the base: roles, restore, materialized views, extension, apply role and grants as cached at %s)",
+					  ctx->sb.base_created_at) :
+			xasprintf("copy BASECACHE/data to RUN/data (two threads, instead of preparing the database without --base: apply role, database and extension as cached at %s)",
+					  ctx->sb.base_created_at);
 
 		run_command(ctx, "clone", c, "ok", ctx->sb.ms_clone);
 		free(c);
@@ -1171,10 +1179,22 @@ prep_connect_db(run_ctx *ctx)
 }
 
 /*
+ * Does preparing the database leave it as the cache has it: the target
+ * schema is there or is not scaffolded (prep_target_schema() creates
+ * nothing), and no --synthetic-rows?  Then a baseline saved with the entry
+ * holds for the run.
+ */
+static bool
+nothing_after_cache(run_ctx *ctx, bool schema_exists)
+{
+	return (schema_exists || !ctx->opt->scaffold_schema) && !ctx->opt->synthetic_rows;
+}
+
+/*
  * Before the base is cached: when nothing is left to do between the cache
- * and the baseline (the target schema is in the base, no --synthetic-rows),
- * the baseline is saved now and becomes part of the entry -- on a 2,000-table
- * base it costs a quarter of a second that a hit then does not pay.
+ * and the baseline (nothing_after_cache()), the baseline is saved now and
+ * becomes part of the entry -- on a 2,000-table base it costs a quarter of
+ * a second that a hit then does not pay.
  */
 static int
 baseline_before_caching(run_ctx *ctx, prep_state *ps)
@@ -1184,7 +1204,7 @@ baseline_before_caching(run_ctx *ctx, prep_state *ps)
 
 	if (ctx->opt->synthetic_rows)
 		return 0;
-	if ((rc = target_schema_exists(ctx, &exists)) != 0 || !exists)
+	if ((rc = target_schema_exists(ctx, &exists)) != 0 || !nothing_after_cache(ctx, exists))
 		return rc;
 	if ((rc = save_baseline(ctx)) == 0)
 		ps->baseline_saved = true;
@@ -1193,8 +1213,8 @@ baseline_before_caching(run_ctx *ctx, prep_state *ps)
 
 /*
  * A hit whose entry has a baseline: it holds when nothing changed the
- * database since (the target schema was there, no --synthetic-rows); else
- * it goes, and the caller saves the baseline anew.
+ * database since (nothing_after_cache()); else it goes, and the caller
+ * saves the baseline anew.
  */
 static int
 reuse_cached_baseline(run_ctx *ctx, prep_state *ps)
@@ -1203,8 +1223,8 @@ reuse_cached_baseline(run_ctx *ctx, prep_state *ps)
 	char		err[1024];
 	PGresult   *res;
 
-	if (json_is_true(json_object_get(json_object_get(ctx->report, "environment"), "target_schema_existed")) &&
-		!ctx->opt->synthetic_rows)
+	if (nothing_after_cache(ctx, json_is_true(json_object_get(json_object_get(ctx->report, "environment"),
+															  "target_schema_existed"))))
 	{
 		ps->baseline_saved = true;
 		json_object_set_new(json_object_get(json_object_get(ctx->report, "environment"), "base_cache"),
@@ -1233,6 +1253,8 @@ base_cache_report(run_ctx *ctx, const char *origin, const char *created_at, bool
 
 	if (created_at && created_at[0])
 		json_object_set_new(bc, "created_at", json_string(created_at));
+	if (!ctx->opt->base_path)
+		json_object_set_new(bc, "empty_base", json_true());
 	json_object_set_new(json_object_get(ctx->report, "environment"), "base_cache", bc);
 }
 
@@ -1280,7 +1302,8 @@ base_cache_save(run_ctx *ctx, prep_state *ps, size_t n_scaffolds)
 				"ok", now_ms() - t);
 	lifecycle_event(ctx, "restarted after caching the base");
 	base_cache_report(ctx, "restored", NULL, stored, ms_store);
-	dd_progress("base: cached in %.0f ms (stop %.0f ms, copy %.0f ms)", now_ms() - t, ms_stop, ms_store);
+	dd_progress("%s: cached in %.0f ms (stop %.0f ms, copy %.0f ms)", ctx->opt->base_path ? "base" : "prepared database",
+				now_ms() - t, ms_stop, ms_store);
 	return prep_connect_db(ctx);
 }
 
@@ -1380,7 +1403,8 @@ run_prepare_database(run_ctx *ctx)
 	role_list_free(&ps.roles);
 	if (rc == 0)
 		dd_progress("database: prepared in %.0f ms%s%s%s", now_ms() - t,
-					!ctx->opt->base_path ? "" : ctx->sb.base_cloned ? " (base restored from cache, made at " : " (base restored)",
+					ctx->sb.base_cloned ? (ctx->opt->base_path ? " (base restored from cache, made at " : " (from cache, made at ") :
+					ctx->opt->base_path ? " (base restored)" : "",
 					ctx->sb.base_cloned ? ctx->sb.base_created_at : "", ctx->sb.base_cloned ? ")" : "");
 	return rc;
 }

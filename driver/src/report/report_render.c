@@ -234,10 +234,14 @@ environment_section(strbuf *sb, json_t *doc)
 	{
 		json_t	   *bc = json_object_get(env, "base_cache");
 
+		/* no --base: the entry is the prepared empty database */
+		bool		empty = bc && json_is_true(json_object_get(bc, "empty_base"));
+
 		if (bc && strcmp(report_str(bc, "origin"), "cache") == 0)
 		{
 			sb_init(&tmp);
-			sb_printf(&tmp, "base restored from cache (made at %s, cloned in %.0f ms; entry %s)",
+			sb_printf(&tmp, "%s from cache (made at %s, cloned in %.0f ms; entry %s)",
+					  empty ? "no --base: apply role, database and extension prepared" : "base restored",
 					  report_str(bc, "created_at"), json_real_value(json_object_get(bc, "ms")), report_str(bc, "key"));
 			row(sb, "base", tmp.data);
 			sb_free(&tmp);
@@ -245,7 +249,8 @@ environment_section(strbuf *sb, json_t *doc)
 		else if (bc)
 		{
 			sb_init(&tmp);
-			sb_printf(&tmp, "base restored by this run; %s (entry %s)",
+			sb_printf(&tmp, "%s by this run; %s (entry %s)",
+					  empty ? "no --base: apply role, database and extension prepared" : "base restored",
 					  json_is_true(json_object_get(bc, "stored_by_this_run")) ? "cached for the next run" : "a concurrent run had cached it",
 					  report_str(bc, "key"));
 			row(sb, "base", tmp.data);
