@@ -60,3 +60,21 @@ SELECT count(*) FROM drydock.verify('sc', '{}', '');
 SELECT drydock.baseline_drop('sc_pre');
 SELECT drydock.capture_reset();
 DROP SCHEMA sc CASCADE;
+-- a schema the baseline has empty (scaffolded): everything in it is the
+-- migration's, so the default policy judges what audit_existing judges
+CREATE SCHEMA sc_new;
+SELECT drydock.baseline_save('sc_new_pre') IS NOT NULL AS saved;
+SELECT drydock.capture_begin('apply');
+CREATE TABLE sc_new.debt (id integer PRIMARY KEY, at timestamp, j json, "Bad" text);
+CREATE TABLE sc_new.nokey (x text);
+SELECT drydock.capture_end();
+SELECT code, object, status
+  FROM drydock.verify('sc_new', '{}', 'sc_new_pre')
+ WHERE status NOT IN ('pass', 'skipped') AND family <> 'LS' ORDER BY code, object;
+SELECT (SELECT array_agg(code || ' ' || object || ' ' || status ORDER BY code, object)
+          FROM drydock.verify('sc_new', '{}', 'sc_new_pre'))
+     = (SELECT array_agg(code || ' ' || object || ' ' || status ORDER BY code, object)
+          FROM drydock.verify('sc_new', '{"audit_existing": true}', 'sc_new_pre')) AS same_as_audit_existing;
+SELECT drydock.baseline_drop('sc_new_pre');
+SELECT drydock.capture_reset();
+DROP SCHEMA sc_new CASCADE;

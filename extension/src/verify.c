@@ -62,7 +62,9 @@
  * migration created or changed (identities "added" or "changed" in
  * drydock.diff(baseline)), unless policy key audit_existing is true: a
  * migration that adds one column to production is not blamed for
- * production's existing columns.
+ * production's existing columns.  When the baseline has nothing in the
+ * target schema but the schema itself, everything there is new and the
+ * families run unscoped (baseline_has_schema_objects()).
  *
  * Location: every row carries "seq", the drydock.capture_log row of the
  * statement that caused it (its query text is there), or NULL; the driver
@@ -619,6 +621,7 @@ typedef struct VerifyCtx
 	int			nlocations;
 	bool		diff_done;		/* ensure_diff() ran */
 	Datum		diff[4];		/* text[]s of $12..$15, or (Datum) 0 */
+	bool		want_scope;		/* ensure_diff() builds diff_scope */
 	Datum		diff_scope;		/* text[]: identities added or changed */
 	const char *phase;			/* $11: "apply" (verify) or "rollback" */
 	Tuplestorestate *tupstore;
@@ -876,7 +879,7 @@ ensure_diff(VerifyCtx *ctx)
 	}
 	/* the scope ($10): the identities "added" or "changed" (never NULL) */
 	scope = palloc((n + 1) * sizeof(Datum));
-	for (uint64 r = 0; r < n; r++)
+	for (uint64 r = 0; ctx->want_scope && r < n; r++)
 	{
 		text	   *change = DatumGetTextPP(cols[0][r]);
 
@@ -914,9 +917,38 @@ ensure_diff(VerifyCtx *ctx)
 	for (int c = 0; c < 4; c++)
 		ctx->diff[c] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
 														  TEXTOID, -1, false, TYPALIGN_INT));
-	ctx->diff_scope = PointerGetDatum(construct_array(scope, nscope, TEXTOID, -1, false, TYPALIGN_INT));
+	if (ctx->want_scope)
+		ctx->diff_scope = PointerGetDatum(construct_array(scope, nscope, TEXTOID, -1, false, TYPALIGN_INT));
 	SPI_freetuptable(SPI_tuptable);
 	timer_log(&timer, "baseline diff", ctx->phase, SPI_processed, "rows");
+}
+
+/*
+ * Does the baseline have objects in the target schema (other than the
+ * schema itself)?  If not, every object the families judge there is new
+ * since the baseline -- "added" -- so the scope would hold all of them: the
+ * families run unscoped instead of building a hash of thousands of
+ * identities per query.  (The difference: an object the catalog state does
+ * not describe, e.g. a NOT NULL constraint row of PostgreSQL 18, is judged
+ * too; it was created by the migration like everything else there.)
+ */
+static bool
+baseline_has_schema_objects(VerifyCtx *ctx)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	bool		isnull;
+	bool		result;
+
+	values[0] = CStringGetTextDatum(ctx->baseline);
+	values[1] = CStringGetTextDatum(ctx->schema);
+	if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM drydock.baseline_object"
+							  "                WHERE label = $1 AND schema = $2 AND kind <> 'schema')",
+							  2, argtypes, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "drydock: reading the baseline's objects failed");
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return result;
 }
 
 /*
@@ -1187,8 +1219,10 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 	 */
 	if (!rollback && ctx.baseline && ctx.has_diff_api && !ctx.policy->audit_existing)
 	{
+		ctx.want_scope = baseline_has_schema_objects(&ctx);
 		ensure_diff(&ctx);
-		ctx.scope = ctx.diff_scope;
+		if (ctx.want_scope)
+			ctx.scope = ctx.diff_scope;
 	}
 
 	if (!rollback)
