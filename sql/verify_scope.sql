@@ -61,12 +61,14 @@ SELECT drydock.baseline_drop('sc_pre');
 SELECT drydock.capture_reset();
 DROP SCHEMA sc CASCADE;
 -- a schema the baseline has empty (scaffolded): everything in it is the
--- migration's, so the default policy judges what audit_existing judges
+-- migration's, so the default policy judges what audit_existing judges;
+-- a table the migration puts outside it is still found (AO003)
 CREATE SCHEMA sc_new;
 SELECT drydock.baseline_save('sc_new_pre') IS NOT NULL AS saved;
 SELECT drydock.capture_begin('apply');
 CREATE TABLE sc_new.debt (id integer PRIMARY KEY, at timestamp, j json, "Bad" text);
 CREATE TABLE sc_new.nokey (x text);
+CREATE TABLE public.sc_new_stray (id bigint PRIMARY KEY);
 SELECT drydock.capture_end();
 SELECT code, object, status
   FROM drydock.verify('sc_new', '{}', 'sc_new_pre')
@@ -75,6 +77,10 @@ SELECT (SELECT array_agg(code || ' ' || object || ' ' || status ORDER BY code, o
           FROM drydock.verify('sc_new', '{}', 'sc_new_pre'))
      = (SELECT array_agg(code || ' ' || object || ' ' || status ORDER BY code, object)
           FROM drydock.verify('sc_new', '{"audit_existing": true}', 'sc_new_pre')) AS same_as_audit_existing;
+-- the diff leaves the new schema's tables out (they are all "added"), not
+-- what lies outside it
+SELECT code, object, status FROM drydock.verify('sc_new', '{}', 'sc_new_pre') WHERE code = 'AO003';
+DROP TABLE public.sc_new_stray;
 SELECT drydock.baseline_drop('sc_new_pre');
 SELECT drydock.capture_reset();
 DROP SCHEMA sc_new CASCADE;

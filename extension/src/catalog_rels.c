@@ -287,7 +287,7 @@ scan_extension_members(Builder *b)
 
 /* The namespaces in scope: the catalog query's "ns". */
 static void
-scan_namespaces(Builder *b, const char *const *schemas, int nschemas)
+scan_namespaces(Builder *b, const char *const *schemas, int nschemas, const char *skip_schema)
 {
 	Relation	rel;
 	SysScanDesc scan;
@@ -322,6 +322,8 @@ scan_namespaces(Builder *b, const char *const *schemas, int nschemas)
 		wanted = (schemas == NULL);
 		for (int i = 0; !wanted && i < nschemas; i++)
 			wanted = (strcmp(schemas[i], name) == 0);
+		if (skip_schema && strcmp(skip_schema, name) == 0)
+			wanted = false;
 		if (wanted)
 			oid_insert(b->ns, n->oid, pstrdup(name));
 	}
@@ -1026,7 +1028,7 @@ sort_rows(CatalogRow *rows, int n)
 
 /* Does this row want its definition (filter NULL: every row does)? */
 static bool
-definition_wanted(const DefinitionFilter *filter, const char *kind, const char *identity)
+definition_wanted(const CatalogRowFilter *filter, const char *kind, const char *identity)
 {
 	return filter == NULL || filter->wanted(filter->arg, kind, identity);
 }
@@ -1035,12 +1037,13 @@ definition_wanted(const DefinitionFilter *filter, const char *kind, const char *
  * Build the rows of ranks 10 (tables), 11 (columns) and 12 (table
  * constraints) for the schemas filter (NULL = every user schema), each rank
  * in catalog_objects() order, allocated in the current memory context; a
- * row the filter does not want gets a NULL definition.  Must run under the
+ * row the filter does not want gets a NULL definition, the filter's
+ * skip_schema gets no row.  Must run under the
  * catalog query's pinned settings.
  */
 CatalogRows *
 drydock_catalog_rel_rows(const char *const *schemas, int nschemas,
-						 const DefinitionFilter *filter)
+						 const CatalogRowFilter *filter)
 {
 	Builder		b;
 	HASHCTL		ctl;
@@ -1081,7 +1084,7 @@ drydock_catalog_rel_rows(const char *const *schemas, int nschemas,
 	b.conlist = palloc(b.maxcons * sizeof(ConInfo *));
 
 	scan_extension_members(&b);
-	scan_namespaces(&b, schemas, nschemas);
+	scan_namespaces(&b, schemas, nschemas, filter ? filter->skip_schema : NULL);
 	scan_relations(&b);
 	CHECK_FOR_INTERRUPTS();
 	scan_attributes(&b);

@@ -932,9 +932,10 @@ merge_destroy(DestReceiver *self)
  * the rows whose (kind, identity) the baseline has: the checks read no
  * definition, and the diff compares the definitions of objects on both
  * sides only.  After a migration that adds 2,000 tables to an empty base
- * that is none of its 20,000 rows.  NULL at every other time.
+ * that is none of its 20,000 rows.  With a schema to skip, those of that
+ * schema are left out altogether.  NULL at every other time.
  */
-static const DefinitionFilter *diff_definition_filter = NULL;
+static const CatalogRowFilter *diff_row_filter = NULL;
 
 /*
  * Run the catalog query (ranks 10-12 built in C) into a tuplestore or a
@@ -942,7 +943,7 @@ static const DefinitionFilter *diff_definition_filter = NULL;
  */
 static void
 run_merged(FunctionCallInfo fcinfo, Tuplestorestate *tupstore, TupleDesc tupdesc,
-		   Fingerprint *fp, const DefinitionFilter *filter)
+		   Fingerprint *fp, const CatalogRowFilter *filter)
 {
 	MergeReceiver m;
 	MemoryContext cxt;
@@ -1002,7 +1003,7 @@ drydock_catalog_objects(PG_FUNCTION_ARGS)
 	check_schemas(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), NULL);
 	nestlevel = pin_search_path();
 	drydock_init_srf(fcinfo, &tupstore, &tupdesc);
-	run_merged(fcinfo, tupstore, tupdesc, NULL, diff_definition_filter);
+	run_merged(fcinfo, tupstore, tupdesc, NULL, diff_row_filter);
 	AtEOXact_GUC(true, nestlevel);
 
 	return (Datum) 0;
@@ -1186,7 +1187,7 @@ object_key_hash(const char *kind, const char *identity)
 }
 
 /*
- * DefinitionFilter callback: might the baseline have this row?  Only the
+ * CatalogRowFilter callback: might the baseline have this row?  Only the
  * key hashes are kept, so a collision renders a definition for nothing;
  * a row of the baseline is never missed.
  */
@@ -1241,22 +1242,25 @@ baseline_key_set(const char *label)
  * SPI_tuptable.  For verify.c, inside SPI, after drydock_check_baseline().
  * Tables, columns and table constraints the baseline does not have are
  * "added" whatever their definition, so theirs is not rendered
- * (diff_definition_filter).
+ * (diff_row_filter).  skip_new_schema (or NULL): a schema the baseline has
+ * nothing in (but itself), whose tables, columns and constraints -- all
+ * "added" -- the caller does not read: they are left out of the diff.
  */
 void
-drydock_spi_diff(const char *label)
+drydock_spi_diff(const char *label, const char *skip_new_schema)
 {
 	Oid			argtypes[2] = {NAMEARRAYOID, TEXTOID};
 	Datum		values[2];
 	char		nulls[2] = {'n', ' '};
 	int			nestlevel = pin_search_path();
-	DefinitionFilter filter;
+	CatalogRowFilter filter;
 
 	filter.wanted = baseline_may_have;
 	filter.arg = baseline_key_set(label);
+	filter.skip_schema = skip_new_schema;
 	values[0] = (Datum) 0;
 	values[1] = CStringGetTextDatum(label);
-	diff_definition_filter = &filter;
+	diff_row_filter = &filter;
 	PG_TRY();
 	{
 		if (SPI_execute_with_args(diff_query(false, false), 2, argtypes, values, nulls, true, 0) != SPI_OK_SELECT)
@@ -1264,7 +1268,7 @@ drydock_spi_diff(const char *label)
 	}
 	PG_FINALLY();
 	{
-		diff_definition_filter = NULL;
+		diff_row_filter = NULL;
 	}
 	PG_END_TRY();
 	hash_destroy((HTAB *) filter.arg);

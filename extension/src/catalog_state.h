@@ -36,20 +36,23 @@ typedef struct CatalogRows
 } CatalogRows;
 
 /*
- * Which rows need their definition: wanted(arg, kind, identity) false
- * leaves a row's definition NULL and skips rendering it (the deparsers are
- * most of the cost).  A false "true" only costs the rendering; a false
- * "false" would lose a definition.  NULL filter: every row.
+ * What a caller needs of the C-built rows.  wanted(arg, kind, identity)
+ * false leaves a row's definition NULL and skips rendering it (the
+ * deparsers are most of the cost); a false "true" only costs the
+ * rendering, a false "false" would lose a definition.  skip_schema (or
+ * NULL): the tables, columns and constraints of that schema are left out.
+ * NULL filter: every row, whole.
  */
-typedef struct DefinitionFilter
+typedef struct CatalogRowFilter
 {
 	bool		(*wanted) (void *arg, const char *kind, const char *identity);
 	void	   *arg;
-} DefinitionFilter;
+	const char *skip_schema;
+} CatalogRowFilter;
 
 /* catalog_rels.c: built in C; schemas NULL = every user schema */
 extern CatalogRows *drydock_catalog_rel_rows(const char *const *schemas, int nschemas,
-											 const DefinitionFilter *filter);
+											 const CatalogRowFilter *filter);
 
 /*
  * catalog_defs.c: pg_get_constraintdef() text for PK/UNIQUE/FK, else NULL.
@@ -72,6 +75,6 @@ extern char *drydock_fast_constraint_def(HeapTuple tup, const ConstraintNameReso
  * in SPI_tuptable.  Both inside SPI.
  */
 extern void drydock_check_baseline(const char *label);
-extern void drydock_spi_diff(const char *label);
+extern void drydock_spi_diff(const char *label, const char *skip_new_schema);
 
 #endif							/* CATALOG_STATE_H */

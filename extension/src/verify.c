@@ -622,6 +622,7 @@ typedef struct VerifyCtx
 	bool		diff_done;		/* ensure_diff() ran */
 	Datum		diff[4];		/* text[]s of $12..$15, or (Datum) 0 */
 	bool		want_scope;		/* ensure_diff() builds diff_scope */
+	bool		skip_new_schema;	/* the diff leaves out the target schema's rels */
 	Datum		diff_scope;		/* text[]: identities added or changed */
 	const char *phase;			/* $11: "apply" (verify) or "rollback" */
 	Tuplestorestate *tupstore;
@@ -867,7 +868,7 @@ ensure_diff(VerifyCtx *ctx)
 		return;
 	timer_start(&timer);
 	drydock_check_baseline(ctx->baseline);
-	drydock_spi_diff(ctx->baseline);
+	drydock_spi_diff(ctx->baseline, ctx->skip_new_schema ? ctx->schema : NULL);
 	n = SPI_processed;
 	for (int c = 0; c < 4; c++)
 	{
@@ -891,8 +892,9 @@ ensure_diff(VerifyCtx *ctx)
 	/*
 	 * After the apply, AO reads an "added" row only if it lies outside the
 	 * target schema (AO003) or is a schema (AO004): the thousands of objects
-	 * a migration adds to its own schema are left out of $12..$15.
-	 * verify_rollback's RB001 reads every "added" row.
+	 * a migration adds to its own schema are left out of $12..$15 (those
+	 * of a schema new since the baseline were not even computed:
+	 * skip_new_schema).  verify_rollback's RB001 reads every "added" row.
 	 */
 	if (strcmp(ctx->phase, "apply") == 0)
 	{
@@ -1220,10 +1222,13 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 	if (!rollback && ctx.baseline && ctx.has_diff_api && !ctx.policy->audit_existing)
 	{
 		ctx.want_scope = baseline_has_schema_objects(&ctx);
+		ctx.skip_new_schema = !ctx.want_scope;
 		ensure_diff(&ctx);
 		if (ctx.want_scope)
 			ctx.scope = ctx.diff_scope;
 	}
+	else if (!rollback && ctx.baseline && ctx.has_diff_api)
+		ctx.skip_new_schema = !baseline_has_schema_objects(&ctx);
 
 	if (!rollback)
 	{
