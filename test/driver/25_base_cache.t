@@ -277,6 +277,19 @@ my $changed_base;
     ok((grep { $_ =~ /^RB00[14]:fail$/ } @{ verdicts($n3) }), 'no --base, --scaffold-schema: the residue is found');
     my $n4 = dd_run('nobase-fresh', [@res, '--fresh'], env => \%nenv);
     is_deeply(verdicts($n4), verdicts($n3), 'no --base: the same verdicts as --fresh (initdb, nothing cached)');
+
+    # an entry made by a --scaffold-schema run still carries the baseline of
+    # the database it holds: a later run that scaffolds nothing uses it
+    my $sc = tempdir(CLEANUP => 1);
+    chmod 0755, $sc;
+    my $s1 = dd_run('nobase-scaffold-first', \@res, env => { XDG_CACHE_HOME => $sc });
+    is(bc($s1)->{origin}, 'restored', 'entry by a --scaffold-schema run: stored');
+    is(scalar(grep { $_->{command} =~ /baseline_save/ } @{ $s1->{report}{commands} || [] }), 2,
+       'entry by a --scaffold-schema run: the entry\'s baseline, then the run\'s after the scaffold');
+    my $s2 = dd_run('nobase-after-scaffold', \@cs, env => { XDG_CACHE_HOME => $sc });
+    like(bc($s2)->{baseline} // '', qr/saved with the entry/, 'a run without scaffold after it: the entry\'s baseline is used');
+    ok(!(grep { $_->{command} =~ /baseline_save/ } @{ $s2->{report}{commands} || [] }), 'a run without scaffold after it: no baseline saved');
+    is_deeply(verdicts($s2), verdicts($n2), 'a run without scaffold after it: the same verdicts');
 }
 
 done_testing();

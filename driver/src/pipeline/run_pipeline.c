@@ -850,7 +850,7 @@ typedef struct prep_state
 	char	   *db_ident;
 	bool		from_base;		/* the apply role follows the base's owner */
 	bool		baseline_saved; /* before the base was cached */
-	bool		baseline_cached;	/* a hit's entry has one */
+	bool		baseline_cached;	/* the entry has one (a hit's, or stored by this run) */
 	char		why[1024];
 } prep_state;
 
@@ -1191,21 +1191,20 @@ nothing_after_cache(run_ctx *ctx, bool schema_exists)
 }
 
 /*
- * Before the base is cached: when nothing is left to do between the cache
- * and the baseline (nothing_after_cache()), the baseline is saved now and
- * becomes part of the entry -- on a 2,000-table base it costs a quarter of
- * a second that a hit then does not pay.
+ * Before the base is cached, the baseline is saved and becomes part of the
+ * entry -- on a 2,000-table base it costs a quarter of a second that a hit
+ * then does not pay.  Whether it holds for this run, as for a hit's, is
+ * decided after the preparation that follows (reuse_cached_baseline()):
+ * the entry serves every later run, with or without --scaffold-schema.
+ * Not with --synthetic-rows: its rows come before the baseline.
  */
 static int
 baseline_before_caching(run_ctx *ctx, prep_state *ps)
 {
-	bool		exists;
 	int			rc;
 
 	if (ctx->opt->synthetic_rows)
 		return 0;
-	if ((rc = target_schema_exists(ctx, &exists)) != 0 || !nothing_after_cache(ctx, exists))
-		return rc;
 	if ((rc = save_baseline(ctx)) == 0)
 		ps->baseline_saved = true;
 	return rc;
@@ -1381,6 +1380,12 @@ run_prepare_database(run_ctx *ctx)
 			rc = baseline_before_caching(ctx, &ps);
 		if (rc == 0 && ctx->sb.base_cache_key)
 			rc = base_cache_save(ctx, &ps, n_scaffolds);
+		/* the entry's baseline is now this run's as it is a hit's */
+		if (rc == 0 && ps.baseline_saved)
+		{
+			ps.baseline_saved = false;
+			ps.baseline_cached = true;
+		}
 	}
 	if (rc == 0)
 	{
