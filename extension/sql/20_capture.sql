@@ -142,20 +142,23 @@ BEGIN
     END IF;
     DELETE FROM drydock.capture_baseline;
     DELETE FROM drydock.capture_relations r WHERE r.phase = capture_begin.phase;
-    INSERT INTO drydock.capture_relations (phase, relid, relname, tablename, relkind)
-        SELECT capture_begin.phase, c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
-               CASE WHEN c.relkind IN ('i', 'I') THEN
-                   (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname)
-                      FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
-                      JOIN pg_namespace tn ON tn.oid = t.relnamespace
-                     WHERE i.indexrelid = c.oid) END, c.relkind
+    -- one scan of pg_class for both tables; an index's table by a hash join
+    -- (a probe per index cost more than the rest after a large apply)
+    WITH rel AS MATERIALIZED (
+        SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS relname,
+               c.relkind, c.relfilenode
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'drydock')
-           AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%';
+           AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'),
+    ins AS (
+        INSERT INTO drydock.capture_relations (phase, relid, relname, tablename, relkind)
+        SELECT capture_begin.phase, r.oid, r.relname, t.relname, r.relkind
+          FROM rel r
+          LEFT JOIN pg_index i ON i.indexrelid = r.oid AND r.relkind IN ('i', 'I')
+          -- an index is in its table's schema: the table is in rel too
+          LEFT JOIN rel t ON t.oid = i.indrelid)
     INSERT INTO drydock.capture_baseline (relid, relname, relfilenode)
-        SELECT r.relid, r.relname, c.relfilenode FROM drydock.capture_relations r
-          JOIN pg_class c ON c.oid = r.relid
-         WHERE r.phase = capture_begin.phase;
+        SELECT r.oid, r.relname, r.relfilenode FROM rel r;
     IF NOT EXISTS (SELECT 1 FROM drydock.capture_base) THEN
         PERFORM drydock.capture_base_save(false);   -- the first phase
     END IF;
