@@ -238,7 +238,8 @@ my $changed_base;
 }
 
 # Without --base: the prepared empty database (apply role, database,
-# extension) is an entry too.  The first run stores it, the next clones it
+# extension) is an entry too.  The first run only marks it as wanted, the
+# second stores it, the next clones it
 # with the same verdicts and residue; with the target schema created by the
 # DDL (nothing changes the database after the entry) the baseline comes
 # with the entry; with --scaffold-schema it is saved again after the
@@ -248,10 +249,17 @@ my $changed_base;
     chmod 0755, $nc;
     my %nenv = (XDG_CACHE_HOME => $nc);
     my @cs = ('--schema', 'app', F('creates_schema/up.sql'), F('creates_schema/down.sql'));
+    # a one-off run (a CI job on a fresh machine) does not pay for storing it
+    my $n0 = dd_run('nobase-once', \@cs, env => \%nenv);
+    ok($n0->{rc} == 0 || $n0->{rc} == 1, 'no --base, a first run: a verdict (exit 0/1)') or diag($n0->{err});
+    ok(!$n0->{report}{environment}{base_cache}, 'no --base, a first run: nothing cached');
+    is(scalar(grep { -d } glob("$nc/drydock/base-*")), 0, 'no --base, a first run: no entry');
+    is(scalar(() = glob("$nc/drydock/base-*.wanted")), 1, 'no --base, a first run: the entry is marked as wanted');
     my $n1 = dd_run('nobase-first', \@cs, env => \%nenv);
     ok($n1->{rc} == 0 || $n1->{rc} == 1, 'no --base, first run: a verdict (exit 0/1)') or diag($n1->{err});
-    is(bc($n1)->{origin}, 'restored', 'no --base, first run: prepared by this run');
-    ok(bc($n1)->{stored_by_this_run} && bc($n1)->{empty_base}, 'no --base, first run: it stored the empty-base entry');
+    is(bc($n1)->{origin}, 'restored', 'no --base, the second run: prepared by this run');
+    ok(bc($n1)->{stored_by_this_run} && bc($n1)->{empty_base}, 'no --base, the second run: it stored the empty-base entry');
+    is_deeply(verdicts($n1), verdicts($n0), 'no --base, the second run: the same verdicts as the first');
     is(scalar(grep { -d } glob("$nc/drydock/base-*")), 1, 'no --base: one entry');
     like(DD::slurp("$n1->{dir}/execution-log.md"), qr/no --base: apply role, database and extension prepared by this run; cached for the next run/,
          'no --base, first run: the execution log says so');
@@ -277,11 +285,16 @@ my $changed_base;
     ok((grep { $_ =~ /^RB00[14]:fail$/ } @{ verdicts($n3) }), 'no --base, --scaffold-schema: the residue is found');
     my $n4 = dd_run('nobase-fresh', [@res, '--fresh'], env => \%nenv);
     is_deeply(verdicts($n4), verdicts($n3), 'no --base: the same verdicts as --fresh (initdb, nothing cached)');
+    my $g = DD::run_cmd([DD::drydock(), 'gc', '--cache'], env => \%nenv);
+    is($g->{rc}, 0, 'no --base: gc --cache exits 0') or diag($g->{err});
+    is(scalar(() = glob("$nc/drydock/base-*")), 0, 'no --base: gc --cache removes the entry, its lock and its marker')
+        or diag(join(' ', glob("$nc/drydock/*")));
 
     # an entry made by a --scaffold-schema run still carries the baseline of
     # the database it holds: a later run that scaffolds nothing uses it
     my $sc = tempdir(CLEANUP => 1);
     chmod 0755, $sc;
+    dd_run('nobase-scaffold-once', \@res, env => { XDG_CACHE_HOME => $sc });
     my $s1 = dd_run('nobase-scaffold-first', \@res, env => { XDG_CACHE_HOME => $sc });
     is(bc($s1)->{origin}, 'restored', 'entry by a --scaffold-schema run: stored');
     is(scalar(grep { $_->{command} =~ /baseline_save/ } @{ $s1->{report}{commands} || [] }), 2,

@@ -27,6 +27,7 @@
 #include "sha256.h"
 #include "signals.h"
 #include "run_suppress.h"
+#include "template.h"
 #include "util.h"
 
 #define BASELINE_LABEL "pre-apply"
@@ -1371,14 +1372,24 @@ run_prepare_database(run_ctx *ctx)
 	{
 		size_t		n_scaffolds = json_array_size(json_object_get(ctx->report, "scaffolds"));
 
+		/*
+		 * A restored base is cached by its first run: the restore costs more
+		 * than storing it.  The empty base (no --base) is cheap to prepare
+		 * and storing it costs a run about a second (a fast shutdown, a copy
+		 * to disk, a start): the second run that wants it stores it, a
+		 * one-off run (a CI job on a fresh machine) does not.
+		 */
+		bool		store = ctx->sb.base_cache_key &&
+			(ctx->opt->base_path || cache_entry_wanted_before(ctx->sb.base_cache_key));
+
 		rc = prep_roles(ctx, &ps);
 		if (rc == 0)
 			rc = prep_database(ctx, &ps);
 		if (rc == 0 && ctx->opt->base_path)
 			rc = prep_base(ctx, &ps);
-		if (rc == 0 && ctx->sb.base_cache_key)
+		if (rc == 0 && store)
 			rc = baseline_before_caching(ctx, &ps);
-		if (rc == 0 && ctx->sb.base_cache_key)
+		if (rc == 0 && store)
 			rc = base_cache_save(ctx, &ps, n_scaffolds);
 		/* the entry's baseline is now this run's as it is a hit's */
 		if (rc == 0 && ps.baseline_saved)

@@ -706,6 +706,29 @@ remove_orphan_locks(const char *cache)
 	closedir(d);
 }
 
+bool
+cache_entry_wanted_before(const char *key)
+{
+	char	   *cache = template_cache_dir();
+	char	   *marker;
+	int			fd;
+	bool		before;
+
+	if (!cache || !template_cache_mkdir(cache))
+	{
+		free(cache);
+		return false;
+	}
+	marker = xasprintf("%s/%s.wanted", cache, key);
+	fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	before = fd < 0 && errno == EEXIST;
+	if (fd >= 0)
+		close(fd);
+	free(marker);
+	free(cache);
+	return before;
+}
+
 int
 cache_empty(bool dry_run, bool quiet, int *removed)
 {
@@ -734,7 +757,9 @@ cache_empty(bool dry_run, bool quiet, int *removed)
 			strncmp(de->d_name, ".build-", 7) != 0 && strncmp(de->d_name, "psql-", 5) != 0)
 			continue;
 		path = xasprintf("%s/%s", cache, de->d_name);
-		if (strncmp(de->d_name, "psql-", 5) == 0)
+		/* what psql can do, and which entries a run has wanted: small files */
+		if (strncmp(de->d_name, "psql-", 5) == 0 ||
+			(len > 7 && strcmp(de->d_name + len - 7, ".wanted") == 0))
 		{
 			if (!dry_run && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
 				unlink(path);

@@ -78,6 +78,14 @@ int			cache_entry_store(const char *key, int major, const char *src_data, const 
 							  const char *extra, const char *prefix, int max_entries, bool *stored,
 							  double *ms, char *err, size_t errlen);
 
+/*
+ * Has a run wanted the entry "key" before?  The first call leaves a marker
+ * (KEY.wanted in the cache directory) and says false; later ones say true.
+ * For entries that cost a run more to make than they save it: made by the
+ * second run that wants one, never by a one-off run on a fresh machine.
+ */
+bool		cache_entry_wanted_before(const char *key);
+
 /* drydock gc --cache: remove every template and base entry; failures counted. */
 int			cache_empty(bool dry_run, bool quiet, int *removed);
 
