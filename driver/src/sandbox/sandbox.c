@@ -680,7 +680,12 @@ sandbox_connect(sandbox *sb, const char *dbname, char *err, size_t errlen)
 	vals[5] = "disable";
 	/* a path that does not exist: no caller's .pgpass is ever read */
 	vals[6] = nopass;
-	vals[7] = "";
+	/*
+	 * the driver's own queries: the pgTAP script is megabytes in one row
+	 * (materialized, then sorted in pieces) -- in memory, not temporary
+	 * files, as the catalog functions raise it for themselves
+	 */
+	vals[7] = "-c work_mem=64MB";
 	vals[8] = "drydock";
 	vals[9] = "10";
 	vals[10] = "UTF8";
