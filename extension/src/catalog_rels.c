@@ -59,6 +59,7 @@
 
 #include "catalog_state.h"
 #include "drydock.h"
+#include "oid_map.h"
 
 /* A column of a table in scope. */
 typedef struct ColInfo
@@ -112,12 +113,6 @@ typedef struct InhParent
 	char	   *name;
 } InhParent;
 
-typedef struct OidEnt
-{
-	Oid			oid;			/* hash key */
-	void	   *ptr;
-} OidEnt;
-
 typedef struct ConInfo
 {
 	Oid			oid;
@@ -166,11 +161,11 @@ typedef struct ExprEnt
 typedef struct Builder
 {
 	MemoryContext cxt;
-	HTAB	   *ns;				/* OidEnt: namespace oid -> const char * name */
-	HTAB	   *rels;			/* OidEnt: relid -> RelInfo * */
-	HTAB	   *cons;			/* OidEnt: constraint oid -> ConInfo * */
-	HTAB	   *extmembers_ns;	/* OidEnt: namespaces that are extension members */
-	HTAB	   *extmembers_rel; /* OidEnt: relations that are extension members */
+	HTAB	   *ns;				/* oid map: namespace oid -> const char * name */
+	HTAB	   *rels;			/* oid map: relid -> RelInfo * */
+	HTAB	   *cons;			/* oid map: constraint oid -> ConInfo * */
+	HTAB	   *extmembers_ns;	/* oid map: namespaces that are extension members */
+	HTAB	   *extmembers_rel; /* oid map: relations that are extension members */
 	HTAB	   *types;
 	HTAB	   *owners;
 	HTAB	   *exprs;
@@ -181,35 +176,6 @@ typedef struct Builder
 	int			ncons;
 	int			maxcons;
 } Builder;
-
-static HTAB *
-oid_hash(const char *name, long size, MemoryContext cxt)
-{
-	HASHCTL		ctl;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(OidEnt);
-	ctl.hcxt = cxt;
-	return hash_create(name, size, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-}
-
-static void *
-oid_lookup(HTAB *h, Oid oid)
-{
-	OidEnt	   *e = hash_search(h, &oid, HASH_FIND, NULL);
-
-	return e ? e->ptr : NULL;
-}
-
-static void
-oid_insert(HTAB *h, Oid oid, void *ptr)
-{
-	bool		found;
-	OidEnt	   *e = hash_search(h, &oid, HASH_ENTER, &found);
-
-	e->ptr = ptr;
-}
 
 static Datum
 copy_varlena_attr(HeapTuple tup, int attno, TupleDesc desc)
@@ -277,9 +243,9 @@ scan_extension_members(Builder *b)
 		if (d->deptype != DEPENDENCY_EXTENSION)
 			continue;
 		if (d->classid == NamespaceRelationId)
-			oid_insert(b->extmembers_ns, d->objid, b);
+			oid_map_put(b->extmembers_ns, d->objid, b);
 		else if (d->classid == RelationRelationId)
-			oid_insert(b->extmembers_rel, d->objid, b);
+			oid_map_put(b->extmembers_rel, d->objid, b);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -317,7 +283,7 @@ scan_namespaces(Builder *b, const char *const *schemas, int nschemas, const char
 		if (strcmp(name, "pg_catalog") == 0 || strcmp(name, "information_schema") == 0 ||
 			strcmp(name, "pg_toast") == 0 || strcmp(name, "drydock") == 0 ||
 			strncmp(name, "pg_temp_", 8) == 0 || strncmp(name, "pg_toast_temp_", 14) == 0 ||
-			n->oid == drydock_nsp || oid_lookup(b->extmembers_ns, n->oid) != NULL)
+			n->oid == drydock_nsp || oid_map_get(b->extmembers_ns, n->oid) != NULL)
 			continue;
 		wanted = (schemas == NULL);
 		for (int i = 0; !wanted && i < nschemas; i++)
@@ -325,7 +291,7 @@ scan_namespaces(Builder *b, const char *const *schemas, int nschemas, const char
 		if (skip_schema && strcmp(skip_schema, name) == 0)
 			wanted = false;
 		if (wanted)
-			oid_insert(b->ns, n->oid, pstrdup(name));
+			oid_map_put(b->ns, n->oid, pstrdup(name));
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -350,8 +316,8 @@ scan_relations(Builder *b)
 		if (c->relkind != RELKIND_RELATION && c->relkind != RELKIND_PARTITIONED_TABLE &&
 			c->relkind != RELKIND_FOREIGN_TABLE)
 			continue;
-		nspname = oid_lookup(b->ns, c->relnamespace);
-		if (nspname == NULL || oid_lookup(b->extmembers_rel, c->oid) != NULL)
+		nspname = oid_map_get(b->ns, c->relnamespace);
+		if (nspname == NULL || oid_map_get(b->extmembers_rel, c->oid) != NULL)
 			continue;
 
 		r = palloc0(sizeof(RelInfo));
@@ -380,7 +346,7 @@ scan_relations(Builder *b)
 			b->rellist = repalloc(b->rellist, b->maxrels * sizeof(RelInfo *));
 		}
 		b->rellist[b->nrels++] = r;
-		oid_insert(b->rels, r->oid, r);
+		oid_map_put(b->rels, r->oid, r);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -434,7 +400,7 @@ scan_attributes(Builder *b)
 		if (a->attrelid != lastrelid)
 		{
 			lastrelid = a->attrelid;
-			r = oid_lookup(b->rels, a->attrelid);
+			r = oid_map_get(b->rels, a->attrelid);
 		}
 		if (r == NULL)
 			continue;
@@ -482,7 +448,7 @@ scan_attrdefs(Builder *b)
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_attrdef ad = (Form_pg_attrdef) GETSTRUCT(tup);
-		RelInfo    *r = oid_lookup(b->rels, ad->adrelid);
+		RelInfo    *r = oid_map_get(b->rels, ad->adrelid);
 		ColInfo    *col;
 
 		if (r == NULL || (col = find_column(r, ad->adnum)) == NULL)
@@ -497,7 +463,7 @@ scan_attrdefs(Builder *b)
 static const char *
 resolve_attname(void *arg, Oid relid, int16 attnum)
 {
-	RelInfo    *r = oid_lookup(((Builder *) arg)->rels, relid);
+	RelInfo    *r = oid_map_get(((Builder *) arg)->rels, relid);
 	ColInfo    *col = r ? find_column(r, attnum) : NULL;
 
 	return col ? col->name : NULL;
@@ -506,7 +472,7 @@ resolve_attname(void *arg, Oid relid, int16 attnum)
 static const char *
 resolve_qualname(void *arg, Oid relid)
 {
-	RelInfo    *r = oid_lookup(((Builder *) arg)->rels, relid);
+	RelInfo    *r = oid_map_get(((Builder *) arg)->rels, relid);
 
 	return r ? r->qrel : NULL;
 }
@@ -529,7 +495,7 @@ scan_constraints(Builder *b)
 		if (!OidIsValid(con->conrelid) || con->contype == CONSTRAINT_TRIGGER ||
 			con->contype == CONSTRAINT_NOTNULL)
 			continue;
-		r = oid_lookup(b->rels, con->conrelid);
+		r = oid_map_get(b->rels, con->conrelid);
 		if (r == NULL)
 			continue;
 		ci = palloc(sizeof(ConInfo));
@@ -551,7 +517,7 @@ scan_constraints(Builder *b)
 			b->conlist = repalloc(b->conlist, b->maxcons * sizeof(ConInfo *));
 		}
 		b->conlist[b->ncons++] = ci;
-		oid_insert(b->cons, ci->oid, ci);
+		oid_map_put(b->cons, ci->oid, ci);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -572,7 +538,7 @@ scan_descriptions(Builder *b)
 
 		if (d->classoid == RelationRelationId)
 		{
-			RelInfo    *r = oid_lookup(b->rels, d->objoid);
+			RelInfo    *r = oid_map_get(b->rels, d->objoid);
 
 			if (r == NULL)
 				continue;
@@ -588,7 +554,7 @@ scan_descriptions(Builder *b)
 		}
 		else if (d->classoid == ConstraintRelationId && d->objsubid == 0)
 		{
-			ConInfo    *ci = oid_lookup(b->cons, d->objoid);
+			ConInfo    *ci = oid_map_get(b->cons, d->objoid);
 
 			if (ci != NULL)
 				ci->comment = text_attr(tup, Anum_pg_description_description, desc);
@@ -610,7 +576,7 @@ scan_inherits(Builder *b)
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_inherits inh = (Form_pg_inherits) GETSTRUCT(tup);
-		RelInfo    *r = oid_lookup(b->rels, inh->inhrelid);
+		RelInfo    *r = oid_map_get(b->rels, inh->inhrelid);
 		HeapTuple	ptup;
 		Form_pg_class pc;
 		char	   *nspname;
@@ -1053,11 +1019,11 @@ drydock_catalog_rel_rows(const char *const *schemas, int nschemas,
 
 	memset(&b, 0, sizeof(b));
 	b.cxt = CurrentMemoryContext;
-	b.ns = oid_hash("drydock ns", 64, b.cxt);
-	b.rels = oid_hash("drydock rels", 1024, b.cxt);
-	b.cons = oid_hash("drydock cons", 1024, b.cxt);
-	b.extmembers_ns = oid_hash("drydock ext ns", 64, b.cxt);
-	b.extmembers_rel = oid_hash("drydock ext rels", 64, b.cxt);
+	b.ns = oid_map_create("drydock ns", 64, b.cxt);
+	b.rels = oid_map_create("drydock rels", 1024, b.cxt);
+	b.cons = oid_map_create("drydock cons", 1024, b.cxt);
+	b.extmembers_ns = oid_map_create("drydock ext ns", 64, b.cxt);
+	b.extmembers_rel = oid_map_create("drydock ext rels", 64, b.cxt);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(Oid);
 	ctl.entrysize = sizeof(OwnerEnt);

@@ -52,6 +52,7 @@
 #include "utils/syscache.h"
 
 #include "drydock.h"
+#include "oid_map.h"
 #include "pgtap_gen.h"
 
 PG_FUNCTION_INFO_V1(drydock_pgtap_script);
@@ -83,13 +84,6 @@ typedef struct TapTable
 	int			nidx;
 	int			maxidx;
 } TapTable;
-
-/* An oid (hash key) and what it names. */
-typedef struct TapOidEnt
-{
-	Oid			oid;
-	void	   *ptr;
-} TapOidEnt;
 
 /* The schema's tables by oid, and its relations' names (indexes) by oid. */
 typedef struct TapSchema
@@ -198,8 +192,7 @@ static void
 column_list(const TapSchema *sc, Oid relid, const int16 *attnums, int n,
 			char **lits, char **idents)
 {
-	TapOidEnt  *ent = hash_search(sc->table_by_oid, &relid, HASH_FIND, NULL);
-	const TapTable *t = ent ? ent->ptr : NULL;
+	const TapTable *t = oid_map_get(sc->table_by_oid, relid);
 	StringInfoData l;
 	StringInfoData d;
 	int			found = 0;
@@ -257,25 +250,21 @@ constraint_keys(HeapTuple tup, TupleDesc desc, int attnum, int *n)
 	return keys;
 }
 
-static HTAB *
-oid_map(const char *name, long size)
+/* arr (max elements of elsize allocated, n used) with room for one more. */
+static void *
+grow(void *arr, int n, int *max, Size elsize)
 {
-	HASHCTL		ctl;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(TapOidEnt);
-	ctl.hcxt = CurrentMemoryContext;
-	return hash_create(name, size, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (n < *max)
+		return arr;
+	*max = *max ? *max * 2 : 4;
+	return arr ? repalloc(arr, *max * elsize) : palloc(*max * elsize);
 }
 
 /* The table of the schema with this oid, or NULL. */
 static TapTable *
 schema_table(const TapSchema *sc, Oid relid)
 {
-	TapOidEnt  *ent = hash_search(sc->table_by_oid, &relid, HASH_FIND, NULL);
-
-	return ent ? ent->ptr : NULL;
+	return oid_map_get(sc->table_by_oid, relid);
 }
 
 /*
@@ -294,7 +283,7 @@ load_schema_relations(TapSchema *sc)
 	int			cap = 64;
 	TapTable   *tables = palloc(cap * sizeof(TapTable));
 
-	sc->relname_by_oid = oid_map("drydock pgtap relnames", 1024);
+	sc->relname_by_oid = oid_map_create("drydock pgtap relnames", 1024, CurrentMemoryContext);
 	ScanKeyInit(&key, Anum_pg_class_relnamespace, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(sc->nspoid));
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
@@ -302,9 +291,8 @@ load_schema_relations(TapSchema *sc)
 	{
 		Form_pg_class c = (Form_pg_class) GETSTRUCT(tup);
 		char	   *relname = pstrdup(NameStr(c->relname));
-		TapOidEnt  *ent = hash_search(sc->relname_by_oid, &c->oid, HASH_ENTER, NULL);
 
-		ent->ptr = relname;
+		oid_map_put(sc->relname_by_oid, c->oid, relname);
 		if (c->relkind != RELKIND_RELATION && c->relkind != RELKIND_PARTITIONED_TABLE)
 			continue;
 		if (n == cap)
@@ -321,22 +309,18 @@ load_schema_relations(TapSchema *sc)
 	qsort(tables, n, sizeof(TapTable), table_cmp);
 	sc->tables = tables;
 	sc->ntables = n;
-	sc->table_by_oid = oid_map("drydock pgtap tables", Max(n, 16));
+	sc->table_by_oid = oid_map_create("drydock pgtap tables", Max(n, 16), CurrentMemoryContext);
 	for (int i = 0; i < n; i++)
-	{
-		TapOidEnt  *ent = hash_search(sc->table_by_oid, &tables[i].oid, HASH_ENTER, NULL);
-
-		ent->ptr = &tables[i];
-	}
+		oid_map_put(sc->table_by_oid, tables[i].oid, &tables[i]);
 }
 
 /* The name of relation relid (get_rel_name()), from the schema's if it is there. */
 static char *
 relation_name(const TapSchema *sc, Oid relid)
 {
-	TapOidEnt  *ent = hash_search(sc->relname_by_oid, &relid, HASH_FIND, NULL);
+	char	   *name = oid_map_get(sc->relname_by_oid, relid);
 
-	return ent ? ent->ptr : get_rel_name(relid);
+	return name ? name : get_rel_name(relid);
 }
 
 /* One scan of pg_attribute: the user columns of the schema's tables. */
@@ -392,12 +376,7 @@ load_constraints(TapSchema *sc)
 			continue;
 		if (!OidIsValid(con->conrelid) || (t = schema_table(sc, con->conrelid)) == NULL)
 			continue;
-		if (t->ncons == t->maxcons)
-		{
-			t->maxcons = t->maxcons ? t->maxcons * 2 : 4;
-			t->cons = t->cons ? repalloc(t->cons, t->maxcons * sizeof(TapConstraint)) :
-				palloc(t->maxcons * sizeof(TapConstraint));
-		}
+		t->cons = grow(t->cons, t->ncons, &t->maxcons, sizeof(TapConstraint));
 		c = &t->cons[t->ncons++];
 		memset(c, 0, sizeof(*c));
 		c->conname = pstrdup(NameStr(con->conname));
@@ -452,12 +431,7 @@ load_indexes(TapSchema *sc)
 		name = relation_name(sc, x->indexrelid);
 		if (name == NULL)		/* the join with pg_class found no row */
 			continue;
-		if (t->nidx == t->maxidx)
-		{
-			t->maxidx = t->maxidx ? t->maxidx * 2 : 4;
-			t->idx = t->idx ? repalloc(t->idx, t->maxidx * sizeof(TapIndex)) :
-				palloc(t->maxidx * sizeof(TapIndex));
-		}
+		t->idx = grow(t->idx, t->nidx, &t->maxidx, sizeof(TapIndex));
 		i = &t->idx[t->nidx++];
 		i->idxname = name;
 		i->unique = x->indisunique;
