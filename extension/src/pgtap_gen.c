@@ -323,129 +323,134 @@ relation_name(const TapSchema *sc, Oid relid)
 	return name ? name : get_rel_name(relid);
 }
 
-/* One scan of pg_attribute: the user columns of the schema's tables. */
+/* A row of a catalog scanned by scan_catalog(). */
+typedef void (*TapRowFn) (TapSchema *sc, HeapTuple tup, TupleDesc desc);
+
+/* One scan of catalog relid (no index, no key): fn for each row. */
 static void
-load_attributes(TapSchema *sc)
+scan_catalog(TapSchema *sc, Oid relid, TapRowFn fn)
 {
-	Relation	rel = table_open(AttributeRelationId, AccessShareLock);
+	Relation	rel = table_open(relid, AccessShareLock);
 	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
 	HeapTuple	tup;
 
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_attribute a = (Form_pg_attribute) GETSTRUCT(tup);
-		TapTable   *t;
-		TapAttr    *att;
-
-		if (a->attnum < 1 || (t = schema_table(sc, a->attrelid)) == NULL || a->attnum > t->natts)
-			continue;
-		att = &t->atts[a->attnum];
-		att->present = true;
-		att->dropped = a->attisdropped;
-		att->notnull = a->attnotnull;
-		att->name = pstrdup(NameStr(a->attname));
-		att->typid = a->atttypid;
-		att->typmod = a->atttypmod;
-	}
+		fn(sc, tup, RelationGetDescr(rel));
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 }
 
+/* A pg_attribute row: a user column of one of the schema's tables is kept. */
+static void
+attribute_row(TapSchema *sc, HeapTuple tup, TupleDesc desc)
+{
+	Form_pg_attribute a = (Form_pg_attribute) GETSTRUCT(tup);
+	TapTable   *t;
+	TapAttr    *att;
+
+	if (a->attnum < 1 || (t = schema_table(sc, a->attrelid)) == NULL || a->attnum > t->natts)
+		return;
+	att = &t->atts[a->attnum];
+	att->present = true;
+	att->dropped = a->attisdropped;
+	att->notnull = a->attnotnull;
+	att->name = pstrdup(NameStr(a->attname));
+	att->typid = a->atttypid;
+	att->typmod = a->atttypmod;
+}
+
 /*
- * One scan of pg_constraint: the PRIMARY KEY, FOREIGN KEY and UNIQUE
- * constraints of the schema's tables, then each table's by name.  Runs
- * after load_attributes() (column names).
+ * A pg_constraint row: a PRIMARY KEY, FOREIGN KEY or UNIQUE constraint of
+ * one of the schema's tables is kept (after attribute_row(): column names).
  */
 static void
-load_constraints(TapSchema *sc)
+constraint_row(TapSchema *sc, HeapTuple tup, TupleDesc desc)
 {
-	Relation	rel = table_open(ConstraintRelationId, AccessShareLock);
-	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
-	HeapTuple	tup;
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+	TapTable   *t;
+	TapConstraint *c;
+	int16	   *keys;
+	int			nkeys;
 
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	if (con->contype != CONSTRAINT_PRIMARY && con->contype != CONSTRAINT_FOREIGN &&
+		con->contype != CONSTRAINT_UNIQUE)
+		return;
+	if (!OidIsValid(con->conrelid) || (t = schema_table(sc, con->conrelid)) == NULL)
+		return;
+	t->cons = grow(t->cons, t->ncons, &t->maxcons, sizeof(TapConstraint));
+	c = &t->cons[t->ncons++];
+	memset(c, 0, sizeof(*c));
+	c->conname = pstrdup(NameStr(con->conname));
+	c->contype = con->contype;
+	keys = constraint_keys(tup, desc, Anum_pg_constraint_conkey, &nkeys);
+	column_list(sc, t->oid, keys, nkeys, &c->cols, &c->dcols);
+	if (con->contype == CONSTRAINT_FOREIGN)
 	{
-		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
-		TapTable   *t;
-		TapConstraint *c;
-		int16	   *keys;
-		int			nkeys;
+		TapTable   *ft = schema_table(sc, con->confrelid);
 
-		if (con->contype != CONSTRAINT_PRIMARY && con->contype != CONSTRAINT_FOREIGN &&
-			con->contype != CONSTRAINT_UNIQUE)
-			continue;
-		if (!OidIsValid(con->conrelid) || (t = schema_table(sc, con->conrelid)) == NULL)
-			continue;
-		t->cons = grow(t->cons, t->ncons, &t->maxcons, sizeof(TapConstraint));
-		c = &t->cons[t->ncons++];
-		memset(c, 0, sizeof(*c));
-		c->conname = pstrdup(NameStr(con->conname));
-		c->contype = con->contype;
-		keys = constraint_keys(tup, RelationGetDescr(rel), Anum_pg_constraint_conkey, &nkeys);
-		column_list(sc, t->oid, keys, nkeys, &c->cols, &c->dcols);
-		if (con->contype == CONSTRAINT_FOREIGN)
+		keys = constraint_keys(tup, desc, Anum_pg_constraint_confkey, &nkeys);
+		column_list(sc, con->confrelid, keys, nkeys, &c->fcols, NULL);
+		if (ft != NULL)
 		{
-			TapTable   *ft = schema_table(sc, con->confrelid);
-
-			keys = constraint_keys(tup, RelationGetDescr(rel), Anum_pg_constraint_confkey, &nkeys);
-			column_list(sc, con->confrelid, keys, nkeys, &c->fcols, NULL);
-			if (ft != NULL)
-			{
-				c->ftable = ft->relname;
-				c->fschema = sc->nspname;
-			}
-			else
-			{
-				c->ftable = get_rel_name(con->confrelid);
-				c->fschema = c->ftable ? get_namespace_name(get_rel_namespace(con->confrelid)) : NULL;
-			}
+			c->ftable = ft->relname;
+			c->fschema = sc->nspname;
+		}
+		else
+		{
+			c->ftable = get_rel_name(con->confrelid);
+			c->fschema = c->ftable ? get_namespace_name(get_rel_namespace(con->confrelid)) : NULL;
 		}
 	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	for (int i = 0; i < sc->ntables; i++)
-		if (sc->tables[i].ncons > 1)
-			qsort(sc->tables[i].cons, sc->tables[i].ncons, sizeof(TapConstraint), constraint_cmp);
 }
 
 /*
- * One scan of pg_index: the indexes of the schema's tables, then each
- * table's by name.  Runs after load_attributes() (column names).
+ * A pg_index row: an index of one of the schema's tables is kept (after
+ * attribute_row(): column names).
  */
 static void
-load_indexes(TapSchema *sc)
+index_row(TapSchema *sc, HeapTuple tup, TupleDesc desc)
 {
-	Relation	rel = table_open(IndexRelationId, AccessShareLock);
-	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
-	HeapTuple	tup;
+	Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
+	TapTable   *t = schema_table(sc, x->indrelid);
+	TapIndex   *i;
+	char	   *name;
 
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_index x = (Form_pg_index) GETSTRUCT(tup);
-		TapTable   *t = schema_table(sc, x->indrelid);
-		TapIndex   *i;
-		char	   *name;
+	if (t == NULL)
+		return;
+	name = relation_name(sc, x->indexrelid);
+	if (name == NULL)			/* the join with pg_class found no row */
+		return;
+	t->idx = grow(t->idx, t->nidx, &t->maxidx, sizeof(TapIndex));
+	i = &t->idx[t->nidx++];
+	i->idxname = name;
+	i->unique = x->indisunique;
+	i->plain = heap_attisnull(tup, Anum_pg_index_indexprs, desc);
+	for (int k = 0; k < x->indkey.dim1; k++)
+		if (x->indkey.values[k] == 0)
+			i->plain = false;
+	column_list(sc, t->oid, x->indkey.values, x->indkey.dim1, &i->cols, &i->dcols);
+}
 
-		if (t == NULL)
-			continue;
-		name = relation_name(sc, x->indexrelid);
-		if (name == NULL)		/* the join with pg_class found no row */
-			continue;
-		t->idx = grow(t->idx, t->nidx, &t->maxidx, sizeof(TapIndex));
-		i = &t->idx[t->nidx++];
-		i->idxname = name;
-		i->unique = x->indisunique;
-		i->plain = heap_attisnull(tup, Anum_pg_index_indexprs, NULL);
-		for (int k = 0; k < x->indkey.dim1; k++)
-			if (x->indkey.values[k] == 0)
-				i->plain = false;
-		column_list(sc, t->oid, x->indkey.values, x->indkey.dim1, &i->cols, &i->dcols);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+/*
+ * What the assertions need of the schema's tables: one scan each of
+ * pg_attribute, pg_constraint and pg_index (in that order), then each
+ * table's constraints and indexes by name.
+ */
+static void
+load_table_parts(TapSchema *sc)
+{
+	scan_catalog(sc, AttributeRelationId, attribute_row);
+	scan_catalog(sc, ConstraintRelationId, constraint_row);
+	scan_catalog(sc, IndexRelationId, index_row);
 	for (int i = 0; i < sc->ntables; i++)
-		if (sc->tables[i].nidx > 1)
-			qsort(sc->tables[i].idx, sc->tables[i].nidx, sizeof(TapIndex), index_cmp);
+	{
+		TapTable   *t = &sc->tables[i];
+
+		if (t->ncons > 1)
+			qsort(t->cons, t->ncons, sizeof(TapConstraint), constraint_cmp);
+		if (t->nidx > 1)
+			qsort(t->idx, t->nidx, sizeof(TapIndex), index_cmp);
+	}
 }
 
 /* The assertions of one table, in kind order. */
@@ -581,9 +586,7 @@ drydock_pgtap_script(PG_FUNCTION_ARGS)
 	sc.nspoid = nspoid;
 	sc.nspname = get_namespace_name(nspoid);
 	load_schema_relations(&sc);
-	load_attributes(&sc);
-	load_constraints(&sc);
-	load_indexes(&sc);
+	load_table_parts(&sc);
 
 	initStringInfo(&out.body);
 	/* sized once from the columns (about 2.7 kB a table of six): no doubling copies */
