@@ -69,6 +69,9 @@ SELECT drydock.capture_begin('apply');
 CREATE TABLE sc_new.debt (id integer PRIMARY KEY, at timestamp, j json, "Bad" text);
 CREATE TABLE sc_new.nokey (x text);
 CREATE TABLE public.sc_new_stray (id bigint PRIMARY KEY);
+CREATE SEQUENCE public.sc_new_seq;
+CREATE FUNCTION public.sc_new_fn() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+CREATE STATISTICS public.sc_new_stat ON id, at FROM sc_new.debt;
 SELECT drydock.capture_end();
 SELECT code, object, status
   FROM drydock.verify('sc_new', '{}', 'sc_new_pre')
@@ -77,10 +80,13 @@ SELECT (SELECT array_agg(code || ' ' || object || ' ' || status ORDER BY code, o
           FROM drydock.verify('sc_new', '{}', 'sc_new_pre'))
      = (SELECT array_agg(code || ' ' || object || ' ' || status ORDER BY code, object)
           FROM drydock.verify('sc_new', '{"audit_existing": true}', 'sc_new_pre')) AS same_as_audit_existing;
--- the diff leaves the new schema's tables out (they are all "added"), not
--- what lies outside it
+-- the diff leaves the new schema's objects out (they are all "added"), not
+-- what lies outside it, even a statistics object on one of its tables
 SELECT code, object, status FROM drydock.verify('sc_new', '{}', 'sc_new_pre') WHERE code = 'AO003';
 DROP TABLE public.sc_new_stray;
+DROP SEQUENCE public.sc_new_seq;
+DROP FUNCTION public.sc_new_fn();
+DROP STATISTICS public.sc_new_stat;
 SELECT drydock.baseline_drop('sc_new_pre');
 SELECT drydock.capture_reset();
 DROP SCHEMA sc_new CASCADE;

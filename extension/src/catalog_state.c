@@ -110,12 +110,23 @@ static const char catalog_query_head[] =
 "     AND n.oid NOT IN (SELECT extnamespace FROM pg_extension WHERE extname = 'drydock')"
 "     AND ($1::name[] IS NULL OR n.nspname = ANY ($1::name[]))"
 "     AND NOT " EXT_MEMBER("pg_namespace", "n.oid")
+/*
+ * nso, relo: the namespaces and relations whose objects are listed -- all
+ * but those of $2, a schema the caller does not read the objects of (the
+ * diff of a schema new since the baseline, for the checks); the schema's
+ * own row still comes from ns, and a statistics object elsewhere on one of
+ * its tables from rel
+ */
+"), nso AS MATERIALIZED ("
+"  SELECT * FROM ns WHERE $2::text IS NULL OR ns.nspname <> $2::text"
 "), rel AS MATERIALIZED ("
 "  SELECT c.oid, c.relkind, ns.nspname, ns.qn,"
 "         ns.qn || '.' || quote_ident(c.relname) AS qrel"
 "    FROM pg_class c JOIN ns ON ns.oid = c.relnamespace"
 "   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')"
 "     AND NOT " EXT_MEMBER("pg_class", "c.oid")
+"), relo AS ("
+"  SELECT * FROM rel WHERE $2::text IS NULL OR rel.nspname <> $2::text"
 "), inh AS ("
 "  SELECT i.inhrelid,"
 "         string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ','"
@@ -188,7 +199,7 @@ static const char catalog_query_head[] =
 "        n.nspname::text, NULL, 'acl=' || " ACL_NODEF_EXPR("da.defaclacl")
 "   FROM pg_default_acl da LEFT JOIN pg_namespace n ON n.oid = da.defaclnamespace"
 "  WHERE CASE WHEN da.defaclnamespace = 0 THEN $1::name[] IS NULL"
-"             ELSE da.defaclnamespace IN (SELECT oid FROM ns) END"
+"             ELSE da.defaclnamespace IN (SELECT oid FROM nso) END"
 
 /* collations */
 " UNION ALL"
@@ -196,7 +207,7 @@ static const char catalog_query_head[] =
 "        concat_ws('; ', 'provider=' || co.collprovider::text, 'collate=' || co.collcollate,"
 "          'ctype=' || co.collctype, 'deterministic=' || co.collisdeterministic,"
 "          " OWNER("co.collowner") ", 'comment=' || d.description)"
-"   FROM pg_collation co JOIN ns ON ns.oid = co.collnamespace"
+"   FROM pg_collation co JOIN nso ns ON ns.oid = co.collnamespace"
 DESCR_JOIN("d", "pg_collation", "co.oid", "0")
 "  WHERE NOT " EXT_MEMBER("pg_collation", "co.oid")
 
@@ -235,7 +246,7 @@ DESCR_JOIN("d", "pg_collation", "co.oid", "0")
 "          " OWNER("t.typowner") ","
 "          'acl=' || " ACL_EXPR("t.typacl", "T", "t.typowner") ","
 "          'comment=' || d.description)"
-"   FROM pg_type t JOIN ns ON ns.oid = t.typnamespace"
+"   FROM pg_type t JOIN nso ns ON ns.oid = t.typnamespace"
 "   LEFT JOIN pg_class tc ON tc.oid = t.typrelid"
 "   LEFT JOIN pg_type bt ON bt.oid = t.typbasetype"
 "   LEFT JOIN en ON en.enumtypid = t.oid"
@@ -254,7 +265,7 @@ DESCR_JOIN("d", "pg_type", "t.oid", "0")
 "        concat_ws('; ', 'def=' || pg_get_constraintdef(con.oid),"
 "          'validated=' || con.convalidated, 'comment=' || d.description)"
 "   FROM pg_constraint con JOIN pg_type t ON t.oid = con.contypid"
-"   JOIN ns ON ns.oid = t.typnamespace"
+"   JOIN nso ns ON ns.oid = t.typnamespace"
 DESCR_JOIN("d", "pg_constraint", "con.oid", "0")
 "  WHERE con.contypid <> 0 AND con.contype <> 'n' AND NOT " EXT_MEMBER("pg_type", "t.oid")
 
@@ -272,7 +283,7 @@ DESCR_JOIN("d", "pg_constraint", "con.oid", "0")
 "          " OWNER("c.relowner") ","
 "          'acl=' || " ACL_EXPR("c.relacl", "s", "c.relowner") ","
 "          'comment=' || d.description)"
-"   FROM rel r JOIN pg_class c ON c.oid = r.oid"
+"   FROM relo r JOIN pg_class c ON c.oid = r.oid"
 "   JOIN pg_sequence s ON s.seqrelid = r.oid"
 "   LEFT JOIN seqowner so ON so.objid = r.oid"
 DESCR_JOIN("d", "pg_class", "r.oid", "0")
@@ -310,7 +321,7 @@ DESCR_JOIN("d", "pg_class", "r.oid", "0")
 "          " OWNER("p.proowner") ","
 "          'acl=' || " ACL_EXPR("p.proacl", "f", "p.proowner") ","
 "          'comment=' || d.description)"
-"   FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace"
+"   FROM pg_proc p JOIN nso ns ON ns.oid = p.pronamespace"
 "   JOIN pg_language l ON l.oid = p.prolang"
 "   LEFT JOIN pg_aggregate ag ON ag.aggfnoid = p.oid"
 DESCR_JOIN("d", "pg_proc", "p.oid", "0")
@@ -331,7 +342,7 @@ static const char catalog_query_tail[] =
 "          'replica_identity=' || CASE WHEN i.indisreplident THEN 'true' END,"
 "          'valid=' || CASE WHEN NOT i.indisvalid THEN 'false' END,"
 "          'comment=' || d.description)"
-"   FROM rel r JOIN pg_index i ON i.indrelid = r.oid"
+"   FROM relo r JOIN pg_index i ON i.indrelid = r.oid"
 "   JOIN pg_class ic ON ic.oid = i.indexrelid"
 DESCR_JOIN("d", "pg_class", "i.indexrelid", "0")
 "  WHERE r.relkind IN ('r', 'p', 'm', 'f')"
@@ -344,7 +355,7 @@ DESCR_JOIN("d", "pg_class", "i.indexrelid", "0")
 "        concat_ws('; ', 'def=' || pg_get_statisticsobjdef(st.oid),"
 "          " OWNER("st.stxowner") ", 'comment=' || d.description)"
 "   FROM rel r JOIN pg_statistic_ext st ON st.stxrelid = r.oid"
-"   JOIN ns sn ON sn.oid = st.stxnamespace"
+"   JOIN nso sn ON sn.oid = st.stxnamespace"
 DESCR_JOIN("d", "pg_statistic_ext", "st.oid", "0")
 
 /* views and materialized views */
@@ -357,7 +368,7 @@ DESCR_JOIN("d", "pg_statistic_ext", "st.oid", "0")
 "          " OWNER("c.relowner") ","
 "          'acl=' || " ACL_EXPR("c.relacl", "r", "c.relowner") ","
 "          'comment=' || d.description)"
-"   FROM rel r JOIN pg_class c ON c.oid = r.oid"
+"   FROM relo r JOIN pg_class c ON c.oid = r.oid"
 "   LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace"
 DESCR_JOIN("d", "pg_class", "r.oid", "0")
 "  WHERE r.relkind IN ('v', 'm')"
@@ -369,7 +380,7 @@ DESCR_JOIN("d", "pg_class", "r.oid", "0")
 "          'enabled=' || CASE tg.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'"
 "             WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
 "          'comment=' || d.description)"
-"   FROM rel r JOIN pg_trigger tg ON tg.tgrelid = r.oid AND NOT tg.tgisinternal"
+"   FROM relo r JOIN pg_trigger tg ON tg.tgrelid = r.oid AND NOT tg.tgisinternal"
 DESCR_JOIN("d", "pg_trigger", "tg.oid", "0")
 
 /* rules (not the _RETURN rule of a view) */
@@ -379,7 +390,7 @@ DESCR_JOIN("d", "pg_trigger", "tg.oid", "0")
 "          'enabled=' || CASE rw.ev_enabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'"
 "             WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,"
 "          'comment=' || d.description)"
-"   FROM rel r JOIN pg_rewrite rw ON rw.ev_class = r.oid AND rw.rulename <> '_RETURN'"
+"   FROM relo r JOIN pg_rewrite rw ON rw.ev_class = r.oid AND rw.rulename <> '_RETURN'"
 DESCR_JOIN("d", "pg_rewrite", "rw.oid", "0")
 
 /* row-level security policies */
@@ -396,7 +407,7 @@ DESCR_JOIN("d", "pg_rewrite", "rw.oid", "0")
 "          'using=' || pg_get_expr(pol.polqual, pol.polrelid),"
 "          'with_check=' || pg_get_expr(pol.polwithcheck, pol.polrelid),"
 "          'comment=' || d.description)"
-"   FROM rel r JOIN pg_policy pol ON pol.polrelid = r.oid"
+"   FROM relo r JOIN pg_policy pol ON pol.polrelid = r.oid"
 DESCR_JOIN("d", "pg_policy", "pol.oid", "0")
 
 /* publications: database-wide, only without a schemas filter */
@@ -621,6 +632,18 @@ require_baseline(const char *label)
 }
 
 /*
+ * While drydock_spi_diff() runs its query, the catalog_objects() call in it
+ * renders the definitions of tables, columns and table constraints only for
+ * the rows whose (kind, identity) the baseline has: the checks read no
+ * definition, and the diff compares the definitions of objects on both
+ * sides only.  After a migration that adds 2,000 tables to an empty base
+ * that is none of its 20,000 rows.  With a schema to skip, the objects of
+ * that schema are left out altogether, the C-built rows and the query's
+ * ($2 of the catalog query).  NULL at every other time.
+ */
+static const CatalogRowFilter *diff_row_filter = NULL;
+
+/*
  * Run the ordered catalog query with the schemas filter.  Inside SPI, with
  * the settings of pin_search_path().
  *
@@ -635,7 +658,8 @@ static void
 run_catalog_query(FunctionCallInfo fcinfo, int argno, DestReceiver *dest)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[1] = {NAMEARRAYOID};
+	Oid			argtypes[2] = {NAMEARRAYOID, TEXTOID};
+	const char *skip = diff_row_filter ? diff_row_filter->skip_schema : NULL;
 #if PG_VERSION_NUM >= 140000
 	ParamListInfo params;
 	SPIExecuteOptions options;
@@ -644,7 +668,7 @@ run_catalog_query(FunctionCallInfo fcinfo, int argno, DestReceiver *dest)
 
 	if (plan == NULL)
 	{
-		SPIPlanPtr	newplan = SPI_prepare_cursor(ordered_catalog_query(), 1, argtypes,
+		SPIPlanPtr	newplan = SPI_prepare_cursor(ordered_catalog_query(), 2, argtypes,
 												 CURSOR_OPT_GENERIC_PLAN);
 
 		if (newplan == NULL)
@@ -655,11 +679,15 @@ run_catalog_query(FunctionCallInfo fcinfo, int argno, DestReceiver *dest)
 		plan = newplan;
 	}
 #if PG_VERSION_NUM >= 140000
-	params = makeParamList(1);
+	params = makeParamList(2);
 	params->params[0].value = PG_ARGISNULL(argno) ? (Datum) 0 : PG_GETARG_DATUM(argno);
 	params->params[0].isnull = PG_ARGISNULL(argno);
 	params->params[0].pflags = PARAM_FLAG_CONST;
 	params->params[0].ptype = NAMEARRAYOID;
+	params->params[1].value = skip ? CStringGetTextDatum(skip) : (Datum) 0;
+	params->params[1].isnull = (skip == NULL);
+	params->params[1].pflags = PARAM_FLAG_CONST;
+	params->params[1].ptype = TEXTOID;
 
 	memset(&options, 0, sizeof(options));
 	options.params = params;
@@ -670,12 +698,14 @@ run_catalog_query(FunctionCallInfo fcinfo, int argno, DestReceiver *dest)
 		elog(ERROR, "catalog query failed: %s", SPI_result_code_string(rc));
 #else
 	{
-		Datum		values[1];
-		char		nulls[1];
+		Datum		values[2];
+		char		nulls[2];
 		TupleTableSlot *slot;
 
 		values[0] = PG_ARGISNULL(argno) ? (Datum) 0 : PG_GETARG_DATUM(argno);
 		nulls[0] = PG_ARGISNULL(argno) ? 'n' : ' ';
+		values[1] = skip ? CStringGetTextDatum(skip) : (Datum) 0;
+		nulls[1] = skip ? ' ' : 'n';
 		if (SPI_execute_plan(plan, values, nulls, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "catalog query failed");
 		slot = MakeSingleTupleTableSlot(SPI_tuptable->tupdesc, &TTSOpsHeapTuple);
@@ -926,16 +956,6 @@ merge_destroy(DestReceiver *self)
 {
 }
 
-/*
- * While drydock_spi_diff() runs its query, the catalog_objects() call in it
- * renders the definitions of tables, columns and table constraints only for
- * the rows whose (kind, identity) the baseline has: the checks read no
- * definition, and the diff compares the definitions of objects on both
- * sides only.  After a migration that adds 2,000 tables to an empty base
- * that is none of its 20,000 rows.  With a schema to skip, those of that
- * schema are left out altogether.  NULL at every other time.
- */
-static const CatalogRowFilter *diff_row_filter = NULL;
 
 /*
  * Run the catalog query (ranks 10-12 built in C) into a tuplestore or a
