@@ -644,7 +644,8 @@ require_baseline(const char *label)
 static const CatalogRowFilter *diff_row_filter = NULL;
 
 /*
- * Run the ordered catalog query with the schemas filter.  Inside SPI, with
+ * Run the ordered catalog query with the schemas filter, leaving out the
+ * objects of filter->skip_schema (filter may be NULL).  Inside SPI, with
  * the settings of pin_search_path().
  *
  * The plan is prepared once per backend and kept: planning this query costs
@@ -655,11 +656,12 @@ static const CatalogRowFilter *diff_row_filter = NULL;
  * re-plans by itself should that happen or the search_path differ.
  */
 static void
-run_catalog_query(FunctionCallInfo fcinfo, int argno, DestReceiver *dest)
+run_catalog_query(FunctionCallInfo fcinfo, int argno, DestReceiver *dest,
+				  const CatalogRowFilter *filter)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[2] = {NAMEARRAYOID, TEXTOID};
-	const char *skip = diff_row_filter ? diff_row_filter->skip_schema : NULL;
+	const char *skip = filter ? filter->skip_schema : NULL;
 #if PG_VERSION_NUM >= 140000
 	ParamListInfo params;
 	SPIExecuteOptions options;
@@ -956,7 +958,6 @@ merge_destroy(DestReceiver *self)
 {
 }
 
-
 /*
  * Run the catalog query (ranks 10-12 built in C) into a tuplestore or a
  * fingerprint.  Under the pinned settings; connects to SPI itself.
@@ -999,7 +1000,7 @@ run_merged(FunctionCallInfo fcinfo, Tuplestorestate *tupstore, TupleDesc tupdesc
 	m.fp = fp;
 
 	SPI_connect();
-	run_catalog_query(fcinfo, 0, &m.pub);
+	run_catalog_query(fcinfo, 0, &m.pub, filter);
 	merge_flush(&m);
 	SPI_finish();
 	MemoryContextDelete(cxt);

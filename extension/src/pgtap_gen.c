@@ -584,7 +584,7 @@ drydock_pgtap_script(PG_FUNCTION_ARGS)
 	qs = quote_identifier(schema);
 	memset(&sc, 0, sizeof(sc));
 	sc.nspoid = nspoid;
-	sc.nspname = get_namespace_name(nspoid);
+	sc.nspname = schema;		/* the name nspoid was found by */
 	load_schema_relations(&sc);
 	load_table_parts(&sc);
 

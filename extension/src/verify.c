@@ -860,8 +860,6 @@ ensure_diff(VerifyCtx *ctx)
 {
 	Datum	   *cols[4];
 	bool	   *colnulls[4];
-	Datum	   *scope;
-	int			nscope = 0;
 	int			dims[1];
 	int			lbs[1] = {1};
 	uint64		n;
@@ -884,15 +882,21 @@ ensure_diff(VerifyCtx *ctx)
 			cols[c][r] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1,
 									   &colnulls[c][r]);
 	}
-	/* the scope ($10): the identities "added" or "changed" (never NULL) */
-	scope = palloc((n + 1) * sizeof(Datum));
-	for (uint64 r = 0; ctx->want_scope && r < n; r++)
+	/* the scope ($10), if wanted: the identities "added" or "changed" (never NULL) */
+	if (ctx->want_scope)
 	{
-		text	   *change = DatumGetTextPP(cols[0][r]);
+		Datum	   *scope = palloc((n + 1) * sizeof(Datum));
+		int			nscope = 0;
 
-		if (!colnulls[2][r] &&
-			(text_equals_cstring(change, "added") || text_equals_cstring(change, "changed")))
-			scope[nscope++] = cols[2][r];
+		for (uint64 r = 0; r < n; r++)
+		{
+			text	   *change = DatumGetTextPP(cols[0][r]);
+
+			if (!colnulls[2][r] &&
+				(text_equals_cstring(change, "added") || text_equals_cstring(change, "changed")))
+				scope[nscope++] = cols[2][r];
+		}
+		ctx->diff_scope = PointerGetDatum(construct_array(scope, nscope, TEXTOID, -1, false, TYPALIGN_INT));
 	}
 
 	/*
@@ -925,8 +929,6 @@ ensure_diff(VerifyCtx *ctx)
 	for (int c = 0; c < 4; c++)
 		ctx->diff[c] = PointerGetDatum(construct_md_array(cols[c], colnulls[c], 1, dims, lbs,
 														  TEXTOID, -1, false, TYPALIGN_INT));
-	if (ctx->want_scope)
-		ctx->diff_scope = PointerGetDatum(construct_array(scope, nscope, TEXTOID, -1, false, TYPALIGN_INT));
 	SPI_freetuptable(SPI_tuptable);
 	timer_log(&timer, "baseline diff", ctx->phase, SPI_processed, "rows");
 }
@@ -1222,19 +1224,21 @@ run_battery(FunctionCallInfo fcinfo, bool rollback)
 	ctx.phase = rollback ? "rollback" : "apply";
 
 	/*
-	 * Scope of TV005/TV006, KC, CV, NH: with a baseline (and the diff API),
-	 * what was added or changed since it, unless audit_existing.
+	 * After the apply, with a baseline (and the diff API): a target schema
+	 * the baseline has nothing in is left out of the diff (all of it is
+	 * "added").  Scope of TV005/TV006, KC, CV, NH: what was added or
+	 * changed since the baseline, unless audit_existing or that schema is
+	 * new (then everything in it is).
 	 */
+	if (!rollback && ctx.baseline && ctx.has_diff_api)
+		ctx.skip_new_schema = !baseline_has_schema_objects(&ctx);
 	if (!rollback && ctx.baseline && ctx.has_diff_api && !ctx.policy->audit_existing)
 	{
-		ctx.want_scope = baseline_has_schema_objects(&ctx);
-		ctx.skip_new_schema = !ctx.want_scope;
+		ctx.want_scope = !ctx.skip_new_schema;
 		ensure_diff(&ctx);
 		if (ctx.want_scope)
 			ctx.scope = ctx.diff_scope;
 	}
-	else if (!rollback && ctx.baseline && ctx.has_diff_api)
-		ctx.skip_new_schema = !baseline_has_schema_objects(&ctx);
 
 	if (!rollback)
 	{
