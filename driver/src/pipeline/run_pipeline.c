@@ -363,11 +363,11 @@ run_start_sandbox(run_ctx *ctx)
 	}
 	if (ctx->sb.base_cloned)
 	{
-		char	   *c = ctx->opt->base_path ?
-			xasprintf("copy BASECACHE/data to RUN/data (two threads, instead of restoring the base: roles, restore, materialized views, extension, apply role and grants as cached at %s)",
-					  ctx->sb.base_created_at) :
-			xasprintf("copy BASECACHE/data to RUN/data (two threads, instead of preparing the database without --base: apply role, database and extension as cached at %s)",
-					  ctx->sb.base_created_at);
+		char	   *c = xasprintf("copy BASECACHE/data to RUN/data (two threads, instead of %s as cached at %s)",
+									  ctx->opt->base_path ?
+									  "restoring the base: roles, restore, materialized views, extension, apply role and grants" :
+									  "preparing the database without --base: apply role, database and extension",
+									  ctx->sb.base_created_at);
 
 		run_command(ctx, "clone", c, "ok", ctx->sb.ms_clone);
 		free(c);
@@ -850,7 +850,7 @@ typedef struct prep_state
 	char	   *role_ident;
 	char	   *db_ident;
 	bool		from_base;		/* the apply role follows the base's owner */
-	bool		baseline_saved; /* before the base was cached */
+	bool		baseline_saved; /* the baseline holds for this run: nothing more to save */
 	bool		baseline_cached;	/* the entry has one (a hit's, or stored by this run) */
 	char		why[1024];
 } prep_state;
@@ -1207,7 +1207,7 @@ baseline_before_caching(run_ctx *ctx, prep_state *ps)
 	if (ctx->opt->synthetic_rows)
 		return 0;
 	if ((rc = save_baseline(ctx)) == 0)
-		ps->baseline_saved = true;
+		ps->baseline_cached = true;
 	return rc;
 }
 
@@ -1283,7 +1283,7 @@ base_cache_save(run_ctx *ctx, prep_state *ps, size_t n_scaffolds)
 
 	for (size_t i = n_scaffolds; i < json_array_size(scaffolds); i++)
 		json_array_append(json_object_get(rec, "scaffolds"), json_array_get(scaffolds, i));
-	if (ps->baseline_saved)
+	if (ps->baseline_cached)
 		json_object_set(rec, "baseline_fingerprint", json_object_get(ctx->report, "baseline_fingerprint"));
 	text = json_dumps(rec, JSON_COMPACT);
 	json_decref(rec);
@@ -1391,12 +1391,6 @@ run_prepare_database(run_ctx *ctx)
 			rc = baseline_before_caching(ctx, &ps);
 		if (rc == 0 && store)
 			rc = base_cache_save(ctx, &ps, n_scaffolds);
-		/* the entry's baseline is now this run's as it is a hit's */
-		if (rc == 0 && ps.baseline_saved)
-		{
-			ps.baseline_saved = false;
-			ps.baseline_cached = true;
-		}
 	}
 	if (rc == 0)
 	{
